@@ -1,0 +1,112 @@
+"""A pipeline is a list of small steps; each maps a stream of documents to a stream.
+
+Modelled on datatrove: a step keeps its own counters (written to
+``stats.json``) and never raises out of the stream.  A document a step cannot
+handle is marked failed (stage and reason) and passed on untouched by the
+later steps, so the writer can put it into the quarantine: nothing is lost.
+
+A step that learns from the whole site (cross-page boilerplate) sets
+``observes_site = True`` and implements ``observe``.  The runner then makes a
+first pass in which the steps before it run normally and it only observes;
+after ``end_observation`` the second pass runs everything.  Only counters live
+between the passes, never documents.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from typing import ClassVar
+
+from abstractpipe.config import Config, ConfigError
+from abstractpipe.document import Document, Failure
+
+STEP_REGISTRY: dict[str, type[Step]] = {}
+
+
+def register_step(name: str) -> Callable[[type[Step]], type[Step]]:
+    """Class decorator: make a step available to configs under ``name``."""
+
+    def decorate(cls: type[Step]) -> type[Step]:
+        cls.name = name
+        STEP_REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+class Step:
+    name: ClassVar[str] = "step"
+    observes_site: ClassVar[bool] = False
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.settings = config.section(self.name)
+        self.counters: Counter[str] = Counter()
+        self.seconds = 0.0
+
+    def process(self, doc: Document) -> Document:
+        raise NotImplementedError
+
+    def observe(self, doc: Document) -> None:
+        """First-pass hook for site-level learning; only called when ``observes_site``."""
+
+    def end_observation(self) -> None:
+        """Called once after the first pass, before any ``process``."""
+
+    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            if doc.failed:
+                yield doc
+                continue
+            started = time.perf_counter()
+            try:
+                doc = self.process(doc)
+                self.counters["documents"] += 1
+            except Exception as exc:  # a bad page must not stop the run
+                doc.failure = Failure(stage=self.name, error=f"{type(exc).__name__}: {exc}")
+                self.counters["failed"] += 1
+            self.seconds += time.perf_counter() - started
+            yield doc
+
+
+def build_steps(config: Config) -> list[Step]:
+    # Importing the stage modules registers their steps.
+    from abstractpipe import align, clean, extract, ingest, language, sections, sentences  # noqa: F401
+
+    names = config.data.get("pipeline") or []
+    if not isinstance(names, list) or not names:
+        raise ConfigError("config key 'pipeline' must be a non-empty list of step names")
+    steps = []
+    for name in names:
+        if name not in STEP_REGISTRY:
+            known = ", ".join(sorted(STEP_REGISTRY))
+            raise ConfigError(f"unknown pipeline step '{name}' (known: {known})")
+        steps.append(STEP_REGISTRY[name](config))
+    return steps
+
+
+def run_steps(steps: list[Step], docs: Iterable[Document]) -> Iterator[Document]:
+    stream: Iterable[Document] = docs
+    for step in steps:
+        stream = step(stream)
+    yield from stream
+
+
+def observe_sites(steps: list[Step], make_docs: Callable[[], Iterable[Document]]) -> None:
+    """First pass for every site-observing step (documents are not kept)."""
+    for index, step in enumerate(steps):
+        if not step.observes_site:
+            continue
+        # The earlier steps run twice; count their work once (the second pass).
+        saved = [Counter(s.counters) for s in steps[:index]]
+        for doc in run_steps(steps[:index], make_docs()):
+            if not doc.failed:
+                try:
+                    step.observe(doc)
+                except Exception:  # the second pass quarantines it with the real reason
+                    step.counters["observe_failed"] += 1
+        for earlier, counters in zip(steps[:index], saved, strict=True):
+            earlier.counters = counters
+        step.end_observation()
