@@ -1,0 +1,5 @@
+import sys
+
+from abstractpipe.cli import main
+
+sys.exit(main())
