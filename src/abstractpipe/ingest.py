@@ -1,0 +1,336 @@
+"""Ingest: find the page files under the raw root and decode each into text.
+
+``discover_inputs`` turns every file under the raw root into a ``Document``
+(ids, paths, site, URL from a sidecar JSON); the ``ingest`` step reads the
+bytes, gunzips them, rejects what is not a text page, and decodes the rest
+into ``Document.markup``.  Files the step cannot handle are failed with a
+reason rather than skipped, so they reach the quarantine: nothing is lost.
+
+Decoding order, as a browser would: byte-order mark; the charset an HTML page
+declares (``<meta>``, ``<?xml?>``); strict UTF-8; statistical detection with
+charset-normalizer among a short list of candidates.  The result is
+NFC-normalised (never NFKC: the author's full-width Chinese punctuation is
+data) with ``\\n`` line endings.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import unicodedata
+import zlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import charset_normalizer
+
+from abstractpipe.config import Config, ConfigError
+from abstractpipe.document import Document, Source
+from abstractpipe.pipeline import Step, register_step
+
+SIDECAR_SUFFIX = ".json"
+SKIPPED_NAMES = frozenset({".gitkeep"})
+
+# Byte-order marks, longest first: the UTF-32-LE mark starts with the UTF-16-LE one.
+BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+# Searched in the page's first bytes read as Latin-1 (every HTML charset label is ASCII).
+META_CHARSET = re.compile(rb"<meta\b[^>]*?\bcharset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.IGNORECASE)
+XML_ENCODING = re.compile(rb"^\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9_.:\-]+)[\"']", re.IGNORECASE)
+
+# C0/C1 control characters other than tab, newline, vertical tab, form feed and carriage
+# return, plus U+FFFD: what binary data looks like once decoded.
+STRAY_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+
+DEFAULT_RULES: dict[str, Any] = {
+    "extensions": {"html": [".html", ".htm", ".xhtml"], "text": [".txt"]},
+    "compressed_extensions": [".gz"],
+    "max_bytes": 20 * 1024 * 1024,
+    "charset_sniff_bytes": 4096,
+    "charset_aliases": {},
+    "detection_candidates": ["utf_8", "gb18030", "big5", "cp1252"],
+    "max_control_share": 0.02,
+    "prefer_valid_utf8": True,
+}
+
+
+class IngestError(ValueError):
+    """A file that is not a readable text page; the message is the quarantine reason."""
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def make_id(url: str | None, relative_path: str) -> str:
+    """A stable document id: from the URL when known, else from the path under the raw root."""
+    key = f"url:{url}" if url else f"path:{relative_path}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def site_of(url: str | None, relative_path: str) -> str:
+    """URL host when a URL is known, else the file's folder under the raw root ("." at the root)."""
+    if url:
+        host = urlsplit(url).hostname
+        if host:
+            return host
+    folder = relative_path.rpartition("/")[0]
+    return folder or "."
+
+
+def is_skipped_name(name: str) -> bool:
+    """Dotfiles, ``.gitkeep`` and README files are not pages."""
+    if name.startswith(".") or name in SKIPPED_NAMES:
+        return True
+    return name.split(".", 1)[0].upper() == "README"
+
+
+def read_sidecar(path: Path) -> tuple[dict[str, str], str | None]:
+    """The ``url``/``fetched_at`` of a sidecar JSON, and a problem description if it is unusable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return {}, f"{path.name}: {exc}"
+    if not isinstance(data, dict):
+        return {}, f"{path.name}: expected a JSON object"
+    found: dict[str, str] = {}
+    for key in ("url", "fetched_at"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            found[key] = value.strip()
+    return found, None
+
+
+def document_for_file(path: Path, raw_root: Path) -> Document:
+    """The Document for one file under ``raw_root`` (nothing read yet but its sidecar)."""
+    relative = path.relative_to(raw_root).as_posix()
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    meta: dict[str, str] = {}
+    problem = None
+    if sidecar.is_file():
+        meta, problem = read_sidecar(sidecar)
+    url = meta.get("url")
+    doc = Document(
+        id=make_id(url, relative),
+        source=Source(
+            path=relative,
+            site=site_of(url, relative),
+            url=url,
+            fetched_at=meta.get("fetched_at"),
+            absolute_path=str(path.resolve()),
+        ),
+    )
+    if problem:
+        doc.warn("bad_sidecar", problem)
+    return doc
+
+
+def discover_inputs(raw_root: Path) -> list[Document]:
+    """Every page file under ``raw_root``, sorted by relative POSIX path.
+
+    Skips dotfiles and dot-folders, ``.gitkeep``, README files and sidecars
+    (``<page>.json`` beside ``<page>``).  Everything else becomes a Document,
+    even files the ingest step will reject, so they reach the quarantine.
+    """
+    raw_root = Path(raw_root)
+    found: list[tuple[str, Path]] = []
+    for folder, dir_names, file_names in os.walk(raw_root):
+        dir_names[:] = sorted(d for d in dir_names if not d.startswith("."))
+        names = set(file_names)
+        for name in file_names:
+            if is_skipped_name(name):
+                continue
+            if name.endswith(SIDECAR_SUFFIX) and name[: -len(SIDECAR_SUFFIX)] in names:
+                continue
+            path = Path(folder) / name
+            found.append((path.relative_to(raw_root).as_posix(), path))
+    found.sort(key=lambda item: item[0])
+    return [document_for_file(path, raw_root) for _, path in found]
+
+
+# --- decoding --------------------------------------------------------------------------------
+
+
+def canonical_codec(name: str) -> str | None:
+    """Python's canonical name for a codec label ("GBK" -> "gbk"), or None if unknown."""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def declared_charset(head: bytes) -> str | None:
+    """The charset label an HTML page declares in its first bytes, lowercased, if any."""
+    match = XML_ENCODING.search(head) or META_CHARSET.search(head)
+    return match.group(1).decode("ascii").lower() if match else None
+
+
+def _strict_utf8(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def normalise_text(text: str) -> str:
+    """NFC (not NFKC: full-width punctuation stays) and ``\\n`` line endings."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text)
+
+
+def control_share(text: str) -> float:
+    """Share of characters that do not occur in a text page: stray controls and U+FFFD."""
+    if not text:
+        return 0.0
+    return len(STRAY_CHARACTERS.findall(text)) / len(text)
+
+
+@register_step("ingest")
+class IngestStep(Step):
+    """Read, gunzip, check and decode each page file (fills raw, markup and the source fields)."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        rules: dict[str, Any] = dict(DEFAULT_RULES)
+        if self.settings.get("rules"):
+            loaded = config.load_rules(self.settings["rules"]) or {}
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"ingest rules {self.settings['rules']} must be a mapping")
+            rules.update(loaded)
+        rules.update({k: v for k, v in self.settings.items() if k != "rules"})
+
+        self.format_by_extension: dict[str, str] = {}
+        for page_format, extensions in (rules["extensions"] or {}).items():
+            for extension in extensions:
+                self.format_by_extension[str(extension).lower()] = str(page_format)
+        self.compressed_extensions = {str(e).lower() for e in rules["compressed_extensions"] or []}
+        self.max_bytes = int(rules["max_bytes"])
+        self.sniff_bytes = int(rules["charset_sniff_bytes"])
+        self.max_control_share = float(rules["max_control_share"])
+        self.aliases = {str(k).lower(): str(v) for k, v in (rules["charset_aliases"] or {}).items()}
+        self.candidates = [str(c) for c in rules["detection_candidates"]]
+        self.prefer_valid_utf8 = bool(rules["prefer_valid_utf8"])
+        for codec in [*self.aliases.values(), *self.candidates]:
+            if canonical_codec(codec) is None:
+                raise ConfigError(f"ingest rules name an unknown codec: {codec}")
+
+    # -- reading --
+
+    def split_extension(self, name: str) -> tuple[str, bool]:
+        """(page extension, compressed?) of a file name: "a.html.gz" -> (".html", True)."""
+        lower = name.lower()
+        compressed = False
+        for extension in self.compressed_extensions:
+            if lower.endswith(extension):
+                lower = lower[: -len(extension)]
+                compressed = True
+                break
+        stem, dot, suffix = lower.rpartition(".")
+        return (f".{suffix}" if dot and stem else ""), compressed
+
+    def read_bytes(self, path: Path, compressed: bool) -> bytes:
+        size = path.stat().st_size
+        if size > self.max_bytes:
+            raise IngestError(f"file too large: {size} bytes > max_bytes {self.max_bytes}")
+        data = path.read_bytes()
+        if not compressed:
+            return data
+        self.counters["gzip"] += 1
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+                # Read one byte past the limit: enough to know it is too large, bounded if a bomb.
+                inflated = stream.read(self.max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise IngestError(f"corrupt gzip: {exc or type(exc).__name__}") from exc
+        if len(inflated) > self.max_bytes:
+            raise IngestError(f"file too large after gunzip: > max_bytes {self.max_bytes}")
+        return inflated
+
+    # -- decoding --
+
+    def resolve_label(self, label: str) -> str | None:
+        return canonical_codec(self.aliases.get(label, label))
+
+    def decode(self, doc: Document, data: bytes, page_format: str) -> tuple[str, str, str]:
+        """(text, codec, how it was chosen) for the page bytes."""
+        for bom, codec in BOMS:
+            if data.startswith(bom):
+                try:
+                    return data[len(bom) :].decode(codec), codec, "bom"
+                except UnicodeDecodeError as exc:
+                    doc.warn("encoding_mismatch", f"byte-order mark says {codec} but: {exc}")
+                    break
+
+        if b"\x00" in data:
+            raise IngestError("binary content, not a text page (NUL bytes)")
+
+        utf8_text = _strict_utf8(data)
+        if page_format == "html":
+            label = declared_charset(data[: self.sniff_bytes])
+            codec = self.resolve_label(label) if label else None
+            if label and codec is None:
+                doc.warn("unknown_charset", f"declared charset {label!r} is not a known codec")
+            if codec and codec != "utf-8" and self.prefer_valid_utf8 and utf8_text and not data.isascii():
+                # Scrapers often re-save pages as UTF-8 but keep the original <meta>; legacy
+                # text that is also valid UTF-8 is vanishingly rare, so the bytes win.
+                doc.warn("encoding_mismatch", f"declared charset {label!r} but the bytes are valid UTF-8")
+                return utf8_text, "utf-8", "utf-8-over-declared"
+            if codec:
+                try:
+                    return data.decode(codec), codec, "declared"
+                except UnicodeDecodeError as exc:
+                    doc.warn("encoding_mismatch", f"declared charset {label!r} does not decode: {exc}")
+
+        if utf8_text is not None:
+            return utf8_text, "utf-8", "utf-8"
+
+        best = charset_normalizer.from_bytes(data, cp_isolation=self.candidates).best()
+        if best is not None:
+            codec = canonical_codec(best.encoding) or best.encoding
+            try:
+                return data.decode(codec), codec, "detected"
+            except UnicodeDecodeError:  # the detector tolerates a few bad bytes; we are strict first
+                return data.decode(codec, errors="replace"), codec, "detected"
+        raise IngestError("binary content, not a text page (no candidate encoding decodes it)")
+
+    # -- the step --
+
+    def process(self, doc: Document) -> Document:
+        path = Path(doc.source.absolute_path)
+        extension, compressed = self.split_extension(path.name)
+        page_format = self.format_by_extension.get(extension)
+        if page_format is None:
+            shown = extension or "(no extension)"
+            raise IngestError(f"unsupported file type: {shown}{' (gzip)' if compressed else ''}")
+        doc.source.format = page_format
+
+        data = self.read_bytes(path, compressed)
+        doc.raw = data
+        doc.source.sha256 = hashlib.sha256(data).hexdigest()
+        if not data.strip():
+            raise IngestError("empty file")
+
+        text, codec, how = self.decode(doc, data, page_format)
+        if control_share(text) > self.max_control_share:
+            raise IngestError("binary content, not a text page (control characters)")
+        markup = normalise_text(text)
+        if not markup.strip():
+            raise IngestError("empty file")
+
+        doc.markup = markup
+        doc.source.encoding = codec
+        self.counters[f"format:{page_format}"] += 1
+        self.counters[f"encoding:{codec}"] += 1
+        self.counters[f"encoding_from:{how}"] += 1
+        return doc
