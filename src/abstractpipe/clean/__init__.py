@@ -1,0 +1,136 @@
+"""The clean stage: decoded page -> main-content text, blocks and page metadata.
+
+Public API (usable outside the pipeline, e.g. by the boilerplate benchmark):
+``compile_rules``/``CleanRules.from_file``, ``extract_html``, ``extract_text``,
+``CleanedPage``; the pipeline step is ``CleanStep`` (registered as "clean").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from abstractpipe.clean.blocks import CleanBlock, CleanedPage
+from abstractpipe.clean.html import parse_html
+from abstractpipe.clean.repetition import SiteRepetition, template_labels
+from abstractpipe.clean.rules import CleanRules, compile_rules, rule_drops
+from abstractpipe.clean.text import parse_text
+from abstractpipe.config import Config
+from abstractpipe.document import Document
+from abstractpipe.pipeline import Step, register_step
+
+__all__ = [
+    "CleanBlock",
+    "CleanRules",
+    "CleanStep",
+    "CleanedPage",
+    "SiteRepetition",
+    "compile_rules",
+    "extract_html",
+    "extract_text",
+    "filter_blocks",
+]
+
+NO_CONTENT = "no main content after cleaning"
+
+
+def _as_rules(rules: CleanRules | dict[str, Any]) -> CleanRules:
+    return rules if isinstance(rules, CleanRules) else compile_rules(rules)
+
+
+def filter_blocks(
+    blocks: list[CleanBlock],
+    rules: CleanRules,
+    site: str | None = None,
+    repetition: SiteRepetition | None = None,
+    counters: Counter[str] | None = None,
+) -> list[CleanBlock]:
+    """Drop rule-matched and cross-page repeated blocks; renumber list ids."""
+    counters = counters if counters is not None else Counter()
+    counters["blocks_in"] += len(blocks)
+    drops = rule_drops(blocks, rules.rules_for(site))
+    dropped = [d is not None for d in drops]
+    repeated = repetition.flags(site, blocks) if repetition else [False] * len(blocks)
+    labels = template_labels(blocks, repeated, dropped, rules) if any(repeated) else repeated
+    kept: list[CleanBlock] = []
+    list_ids: dict[int, int] = {}
+    for block, rule, is_repeated, is_label in zip(blocks, drops, repeated, labels, strict=True):
+        if rule is not None:
+            counters[f"dropped_rule:{rule}"] += 1
+            continue
+        if is_repeated and not is_label:
+            counters["dropped_repeated"] += 1
+            continue
+        if is_label:
+            counters["kept_template_label"] += 1
+        if block.list_id is not None:
+            block.list_id = list_ids.setdefault(block.list_id, len(list_ids))
+        kept.append(block)
+    counters["blocks_kept"] += len(kept)
+    return kept
+
+
+def extract_html(
+    html: str,
+    rules: CleanRules | dict[str, Any],
+    site: str | None = None,
+    repetition: SiteRepetition | None = None,
+) -> CleanedPage:
+    """Main content of one HTML page (one parse)."""
+    compiled = _as_rules(rules)
+    counters: Counter[str] = Counter()
+    blocks, page_meta = parse_html(html, compiled, site, counters)
+    kept = filter_blocks(blocks, compiled, site, repetition, counters)
+    return CleanedPage(blocks=kept, page_meta=page_meta, counters=counters)
+
+
+def extract_text(
+    text: str,
+    rules: CleanRules | dict[str, Any],
+    site: str | None = None,
+    repetition: SiteRepetition | None = None,
+) -> CleanedPage:
+    """Main content of one plain-text page dump."""
+    compiled = _as_rules(rules)
+    counters: Counter[str] = Counter()
+    kept = filter_blocks(parse_text(text, compiled), compiled, site, repetition, counters)
+    return CleanedPage(blocks=kept, counters=counters)
+
+
+def _is_html(doc: Document) -> bool:
+    if doc.source.format in ("html", "text"):
+        return doc.source.format == "html"
+    return doc.markup.lstrip()[:1] == "<"
+
+
+@register_step("clean")
+class CleanStep(Step):
+    observes_site = True
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        self.rules = compile_rules(config.load_rules(self.settings.get("rules", "clean.yaml")))
+        self.repetition = SiteRepetition(self.rules.repetition)
+
+    def observe(self, doc: Document) -> None:
+        site = doc.source.site
+        if _is_html(doc):
+            blocks, _ = parse_html(doc.markup, self.rules, site)
+        else:
+            blocks = parse_text(doc.markup, self.rules)
+        self.repetition.observe(site, blocks)
+
+    def end_observation(self) -> None:
+        self.repetition.finish()
+        self.counters["sites_with_repeated_blocks"] = len(self.repetition.repeated)
+
+    def process(self, doc: Document) -> Document:
+        extract = extract_html if _is_html(doc) else extract_text
+        page = extract(doc.markup, self.rules, doc.source.site, self.repetition)
+        self.counters.update(page.counters)
+        if not page.blocks:
+            self.counters["no_main_content"] += 1
+            raise ValueError(NO_CONTENT)
+        doc.text, doc.blocks = page.to_document_parts()
+        doc.page_meta = page.page_meta
+        return doc

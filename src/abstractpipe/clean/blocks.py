@@ -1,0 +1,106 @@
+"""Blocks as the cleaner sees them before they become offsets into ``Document.text``."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from abstractpipe.document import Block
+
+BLOCK_SEPARATOR = "\n\n"
+_SPACE_RE = re.compile(r"\s+")
+# CJK ideographs, kana and hangul each count as one token: no whitespace word counts in Chinese.
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_WORD_RE = re.compile(
+    r"[^\s\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+    r"\u3000-\u303f\uff00-\uffef]+"
+)
+_PUNCT_RE = re.compile(r"[,.;:!?，。；：！？、]")
+_TERMINAL_RE = re.compile(r"[.!?;。！？；…]['\"”’)）]*$")
+
+
+@dataclass
+class CleanBlock:
+    """One block of text with where it came from; ``text`` is whitespace-normalised."""
+
+    text: str
+    kind: str = "paragraph"  # heading | paragraph | list_item | table | caption
+    level: int = 0
+    list_id: int | None = None
+    path: str = ""
+    link_chars: int = 0  # characters inside <a> (HTML only)
+    ancestors: tuple[Any, ...] = ()  # HTML container elements, outermost first (not kept past cleaning)
+
+
+@dataclass
+class CleanedPage:
+    """The result of cleaning one page: kept blocks, page metadata, what was dropped."""
+
+    blocks: list[CleanBlock] = field(default_factory=list)
+    page_meta: dict[str, list[str]] = field(default_factory=dict)
+    counters: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def text(self) -> str:
+        return BLOCK_SEPARATOR.join(b.text for b in self.blocks)
+
+    def to_document_parts(self) -> tuple[str, list[Block]]:
+        """The cleaned text and its blocks with character offsets into it."""
+        parts: list[str] = []
+        blocks: list[Block] = []
+        offset = 0
+        for index, block in enumerate(self.blocks):
+            if index:
+                offset += len(BLOCK_SEPARATOR)
+            parts.append(block.text)
+            blocks.append(
+                Block(
+                    start=offset,
+                    end=offset + len(block.text),
+                    kind=block.kind,
+                    level=block.level,
+                    path=block.path,
+                    list_id=block.list_id,
+                )
+            )
+            offset += len(block.text)
+        return BLOCK_SEPARATOR.join(parts), blocks
+
+
+def normalise_space(text: str) -> str:
+    """Collapse every run of whitespace (NBSP and newlines included) to one space."""
+    return _SPACE_RE.sub(" ", text.replace("\u00a0", " ").replace("\u200b", "")).strip()
+
+
+def fingerprint(text: str) -> str:
+    """Text key for cross-page repetition: case- and space-insensitive."""
+    return normalise_space(text).casefold()
+
+
+def token_count(text: str) -> int:
+    """Words for alphabetic scripts plus one per CJK character."""
+    return len(_CJK_RE.findall(text)) + len(_WORD_RE.findall(text))
+
+
+def cjk_count(text: str) -> int:
+    return len(_CJK_RE.findall(text))
+
+
+def punctuation_count(text: str) -> int:
+    return len(_PUNCT_RE.findall(text))
+
+
+def ends_sentence(text: str) -> bool:
+    return bool(_TERMINAL_RE.search(text))
+
+
+def is_heading_like(text: str, max_chars: int, max_words: int, max_cjk_chars: int) -> bool:
+    """Short and without sentence-final punctuation: a label, title or menu entry."""
+    if not text or len(text) > max_chars or ends_sentence(text):
+        return False
+    cjk = cjk_count(text)
+    if cjk:
+        return cjk <= max_cjk_chars
+    return len(text.split()) <= max_words

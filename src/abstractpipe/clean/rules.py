@@ -1,0 +1,247 @@
+"""Boilerplate rules from ``configs/clean.yaml``, compiled once, applied to block lists.
+
+See the comment block at the top of ``configs/clean.yaml`` for the file format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from abstractpipe.clean.blocks import CleanBlock
+from abstractpipe.config import ConfigError
+
+RULE_TYPES = ("block", "section", "list", "run")
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    type: str
+    pattern: re.Pattern[str] | None = None
+    max_chars: int | None = None
+    kinds: frozenset[str] = frozenset()
+    first_item: re.Pattern[str] | None = None
+    item_pattern: re.Pattern[str] | None = None
+    min_share: float = 1.0
+    min_run: int = 2
+
+    def matches(self, block: CleanBlock) -> bool:
+        if self.pattern is None:
+            return False
+        if self.max_chars is not None and len(block.text) > self.max_chars:
+            return False
+        if self.kinds and block.kind not in self.kinds:
+            return False
+        return bool(self.pattern.search(block.text))
+
+
+@dataclass(frozen=True)
+class MainContentSettings:
+    min_block_tokens: int = 6
+    token_divisor: float = 12.0
+    max_length_points: float = 8.0
+    punctuation_weight: float = 1.0
+    max_punctuation_points: float = 10.0
+    content_attr_bonus: float = 20.0
+    boilerplate_attr_penalty: float = 25.0
+    tag_bonus: dict[str, float] = field(default_factory=dict)
+    sibling_share: float = 0.25
+    min_best_score: float = 5.0
+
+
+@dataclass(frozen=True)
+class TextSettings:
+    heading_max_chars: int = 80
+    heading_max_words: int = 10
+    heading_max_cjk_chars: int = 30
+    wrap_min_chars: int = 60
+
+
+@dataclass(frozen=True)
+class RepetitionSettings:
+    min_pages: int = 3
+    min_count: int = 2
+    min_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    rules: tuple[Rule, ...] = ()
+    drop_selectors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CleanRules:
+    """Everything the cleaner reads from its rule file, compiled."""
+
+    drop_tags: frozenset[str]
+    boilerplate_attr: re.Pattern[str]
+    content_attr: re.Pattern[str]
+    protect_share: float
+    main: MainContentSettings
+    text: TextSettings
+    repetition: RepetitionSettings
+    rules: tuple[Rule, ...]
+    sites: dict[str, SiteRules]
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> CleanRules:
+        return compile_rules(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+
+    def rules_for(self, site: str | None) -> tuple[Rule, ...]:
+        extra = self.sites.get(site) if site else None
+        return self.rules + extra.rules if extra else self.rules
+
+    def selectors_for(self, site: str | None) -> tuple[str, ...]:
+        extra = self.sites.get(site) if site else None
+        return extra.drop_selectors if extra else ()
+
+    def heading_like(self, text: str) -> bool:
+        from abstractpipe.clean.blocks import is_heading_like
+
+        t = self.text
+        return is_heading_like(text, t.heading_max_chars, t.heading_max_words, t.heading_max_cjk_chars)
+
+
+def _regex(source: Any, where: str, case_sensitive: bool = False) -> re.Pattern[str]:
+    if not isinstance(source, str) or not source:
+        raise ConfigError(f"clean rules: {where} must be a non-empty regex string")
+    try:
+        return re.compile(source, 0 if case_sensitive else re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(f"clean rules: {where} is not a valid regex: {exc}") from exc
+
+
+def _attr_regex(alternatives: list[str], where: str) -> re.Pattern[str]:
+    if not alternatives:
+        return re.compile(r"(?!)")  # matches nothing
+    body = "|".join(f"(?:{a})" for a in alternatives)
+    # A class/id token matches when one of its "-"/"_"-separated parts does.
+    return _regex(rf"(?:^|[-_])(?:{body})(?:$|[-_])", where)
+
+
+def _compile_rule(raw: Any, where: str) -> Rule:
+    if not isinstance(raw, dict) or not raw.get("name"):
+        raise ConfigError(f"clean rules: {where} must be a mapping with a name")
+    name = str(raw["name"])
+    kind = raw.get("type", "block")
+    if kind not in RULE_TYPES:
+        raise ConfigError(f"clean rules: rule {name!r} has unknown type {kind!r} (known: {RULE_TYPES})")
+    case = bool(raw.get("case_sensitive", False))
+    here = f"rule {name!r}"
+    pattern = _regex(raw["pattern"], f"{here} pattern", case) if "pattern" in raw else None
+    first_item = _regex(raw["first_item"], f"{here} first_item", case) if "first_item" in raw else None
+    item_pattern = (
+        _regex(raw["item_pattern"], f"{here} item_pattern", case) if "item_pattern" in raw else None
+    )
+    if kind in ("block", "section", "run") and pattern is None:
+        raise ConfigError(f"clean rules: {here} of type {kind} needs a pattern")
+    if kind == "list" and first_item is None and item_pattern is None:
+        raise ConfigError(f"clean rules: {here} of type list needs first_item or item_pattern")
+    return Rule(
+        name=name,
+        type=kind,
+        pattern=pattern,
+        max_chars=raw.get("max_chars"),
+        kinds=frozenset(raw.get("kinds") or ()),
+        first_item=first_item,
+        item_pattern=item_pattern,
+        min_share=float(raw.get("min_share", 1.0)),
+        min_run=int(raw.get("min_run", 2)),
+    )
+
+
+def _compile_rule_list(raw: Any, where: str) -> tuple[Rule, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"clean rules: {where} must be a list")
+    rules = tuple(_compile_rule(r, f"{where}[{i}]") for i, r in enumerate(raw))
+    names = [r.name for r in rules]
+    if len(names) != len(set(names)):
+        raise ConfigError(f"clean rules: {where} has duplicate rule names")
+    return rules
+
+
+def compile_rules(data: dict[str, Any]) -> CleanRules:
+    """Validate and compile a parsed ``clean.yaml``."""
+    if not isinstance(data, dict):
+        raise ConfigError("clean rules: the file must be a mapping")
+    html = data.get("html") or {}
+    main_raw = dict(html.get("main_content") or {})
+    main = MainContentSettings(
+        **{k: v for k, v in main_raw.items() if k != "tag_bonus"},
+        tag_bonus=dict(main_raw.get("tag_bonus") or {}),
+    )
+    sites: dict[str, SiteRules] = {}
+    for site, raw_site in sorted((data.get("sites") or {}).items()):
+        raw_site = raw_site or {}
+        sites[str(site)] = SiteRules(
+            rules=_compile_rule_list(raw_site.get("rules"), f"sites.{site}.rules"),
+            drop_selectors=tuple(raw_site.get("drop_selectors") or ()),
+        )
+    return CleanRules(
+        drop_tags=frozenset(html.get("drop_tags") or ()),
+        boilerplate_attr=_attr_regex(list(html.get("boilerplate_attr") or []), "html.boilerplate_attr"),
+        content_attr=_attr_regex(list(html.get("content_attr") or []), "html.content_attr"),
+        protect_share=float(html.get("protect_share", 0.5)),
+        main=main,
+        text=TextSettings(**(data.get("text") or {})),
+        repetition=RepetitionSettings(**(data.get("repetition") or {})),
+        rules=_compile_rule_list(data.get("rules"), "rules"),
+        sites=sites,
+    )
+
+
+def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | None]:
+    """For each block, the name of the first rule that drops it (None = kept)."""
+    drops: list[str | None] = [None] * len(blocks)
+    list_members: dict[int, list[int]] = {}
+    for index, block in enumerate(blocks):
+        if block.list_id is not None:
+            list_members.setdefault(block.list_id, []).append(index)
+
+    def mark(index: int, name: str) -> None:
+        if drops[index] is None:
+            drops[index] = name
+
+    for rule in rules:
+        if rule.type == "block":
+            for index, block in enumerate(blocks):
+                if drops[index] is None and rule.matches(block):
+                    drops[index] = rule.name
+        elif rule.type == "section":
+            for index, block in enumerate(blocks):
+                if block.kind == "list_item" or not rule.matches(block):
+                    continue
+                mark(index, rule.name)
+                following = blocks[index + 1] if index + 1 < len(blocks) else None
+                if following is not None and following.list_id is not None:
+                    for member in list_members[following.list_id]:
+                        mark(member, rule.name)
+        elif rule.type == "list":
+            for members in list_members.values():
+                items = [blocks[m].text for m in members]
+                hit = bool(rule.first_item and rule.first_item.search(items[0]))
+                if not hit and rule.item_pattern is not None:
+                    share = sum(1 for t in items if rule.item_pattern.search(t)) / len(items)
+                    hit = share >= rule.min_share
+                if hit:
+                    for member in members:
+                        mark(member, rule.name)
+        elif rule.type == "run":
+            run: list[int] = []
+            for index, block in enumerate([*blocks, None]):
+                if block is not None and rule.matches(block):
+                    run.append(index)
+                    continue
+                if len(run) >= rule.min_run:
+                    for member in run:
+                        mark(member, rule.name)
+                run = []
+    return drops
