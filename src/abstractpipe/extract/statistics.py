@@ -1,0 +1,615 @@
+"""Statistics in English and Chinese abstract text.
+
+``StatisticsExtractor(rules).find(text, lang)`` returns dicts shaped like
+``schema.Statistic`` (without ``lang``/``section``): effect estimates with their
+confidence interval and attached p-value, test statistics, standalone
+p-values, I², counts, means/medians and result percentages.
+
+The text is first normalised (full-width forms, unicode minus, PDF maths
+markup such as ``$P{<}0.05$`` or ``$( 9 0 . 6 \\%$``) into a working string
+with an offset map, so every span reported points into the text passed in.
+The regex skeletons live here; every word they match comes from the rule
+file (``configs/statistics.yaml``).
+
+Matching runs in passes of decreasing specificity; each pass claims the
+characters it used so later, looser passes (percent, counts, means) cannot
+reread a CI bound or an attached p-value as a statistic of its own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from typing import Any
+
+FIELDS = (
+    "measure",
+    "value",
+    "op",
+    "ci_level",
+    "ci_low",
+    "ci_high",
+    "p_op",
+    "p_value",
+    "unit",
+    "text",
+    "start",
+    "end",
+)
+
+# One-to-one character folding (offsets unchanged).
+_FOLD = {chr(0xFF10 + i): str(i) for i in range(10)}
+_FOLD.update(
+    {
+        "＝": "=",
+        "＜": "<",
+        "＞": ">",
+        "％": "%",
+        "，": ",",
+        "（": "(",
+        "）": ")",
+        "：": ":",
+        "；": ";",
+        "～": "~",
+        "［": "[",
+        "］": "]",
+        "＋": "+",
+        "－": "-",
+        "−": "-",
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "﹣": "-",
+        "﹤": "<",
+        "﹥": ">",
+        "·": ".",
+        "•": ".",
+        "≦": "≤",
+        "≧": "≥",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "\u3000": " ",
+        "．": ".",
+    }
+)
+_FOLD_TABLE = str.maketrans(_FOLD)
+
+# PDF-to-Markdown maths: commands that stand for a character, the rest are dropped.
+_LATEX_SYMBOLS = {
+    "pm": "±",
+    "leq": "≤",
+    "le": "≤",
+    "leqslant": "≤",
+    "geq": "≥",
+    "ge": "≥",
+    "geqslant": "≥",
+    "lt": "<",
+    "gt": ">",
+    "sim": "~",
+    "times": "×",
+    "chi": "χ",
+    "beta": "β",
+    "mu": "μ",
+    "alpha": "α",
+    "cdot": ".",
+    "%": "%",
+}
+_MATH_TOKEN = re.compile(r"\\?\$|\\([A-Za-z]+|[%~$_&#{}]|[ ,:;!])|[{}^_~]|\s+|.", re.S)
+_ESCAPED_TEXT = re.compile(r"\\([%~$_&#*\[\]])")
+
+_NUM = r"[-+–]?(?:\d+(?:\.\d+)?|\.\d+)"
+_UNSIGNED = r"(?:\d+(?:\.\d+)?|\.\d+)"
+
+
+def _alternation(words: Iterable[str], *, ignore_case: bool = False) -> str:
+    """Longest-first alternation of literal words (spaces match any whitespace)."""
+    unique = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
+    parts = [re.escape(w).replace(r"\ ", r"\s+") for w in unique]
+    body = "|".join(parts) if parts else r"(?!x)x"
+    return f"(?i:{body})" if ignore_case else f"(?:{body})"
+
+
+def _bounded(pattern: str) -> str:
+    """No Latin letter or digit glued on either side (CJK neighbours are fine)."""
+    return rf"(?<![A-Za-z0-9]){pattern}(?![A-Za-z])"
+
+
+def _to_float(text: str) -> float:
+    cleaned = text.replace("–", "-").replace(" ", "").replace(",", ".")
+    return float(cleaned)
+
+
+class _Normalised:
+    """Working string plus the map from its characters back to the original."""
+
+    __slots__ = ("ends", "starts", "text")
+
+    def __init__(self, text: str, starts: list[int] | None, ends: list[int] | None) -> None:
+        self.text = text
+        self.starts = starts
+        self.ends = ends
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        if self.starts is None or self.ends is None:
+            return start, end
+        return self.starts[start], self.ends[max(start, end - 1)]
+
+
+def normalise(text: str) -> _Normalised:
+    """Fold full-width forms and unpack maths markup, keeping an offset map."""
+    if "$" not in text and "\\" not in text:
+        return _Normalised(text.translate(_FOLD_TABLE), None, None)
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+
+    def emit(chars: str, start: int, end: int) -> None:
+        for char in chars:
+            out.append(char)
+            starts.append(start)
+            ends.append(end)
+
+    in_math = False
+    for match in _MATH_TOKEN.finditer(text):
+        token = match.group(0)
+        start, end = match.span()
+        if token in ("$", "\\$"):
+            in_math = not in_math
+            continue
+        if not in_math:
+            if token.startswith("\\") and len(token) == 2 and token[1] in "%~$_&#*[]{}":
+                emit(token[1], start, end)
+            else:
+                emit(token, start, end)
+            continue
+        command = match.group(1)
+        if command is not None:
+            if command in _LATEX_SYMBOLS:
+                emit(_LATEX_SYMBOLS[command], start, end)
+            elif command in (" ", ",", ":", ";", "!"):
+                emit(" ", start, end)
+            continue  # \mathrm, \scriptstyle, \bar ... carry no text of their own
+        if token in "{}^_" or token.isspace():
+            continue  # maths ignores spaces: "9 0 . 6" is 90.6
+        if token == "~":
+            emit(" ", start, end)
+            continue
+        emit(token, start, end)
+    return _Normalised("".join(out).translate(_FOLD_TABLE), starts, ends)
+
+
+class StatisticsExtractor:
+    """Find statistics in abstract text; rules are the parsed ``statistics.yaml``."""
+
+    def __init__(self, rules: dict[str, Any]) -> None:
+        self.rules = rules or {}
+        r = self.rules
+        sep = _alternation(r.get("range_separators", ["to", "-", "–", "~", ","]), ignore_case=True)
+        ci_label = _alternation(r.get("ci_labels", ["CI"]), ignore_case=False)
+        ci_label = rf"(?:{ci_label}|(?i:confidence\s+intervals?))"
+        self._sep = sep
+        op_words = r.get("worded_ops", {"=": "=", "<": "<", ">": ">"})
+        self._op_map = {re.sub(r"\s+", " ", k.lower()): v for k, v in op_words.items()}
+        ops = _alternation(op_words, ignore_case=True)
+        self._ops = ops
+        p_label = _alternation(r.get("p_labels", ["p", "P"]))
+        p_value = rf"(?P<pv>0,\d+|{_UNSIGNED})(?:\s*[×x*]\s*10\s*\^?\s*(?P<pexp>[-–]?\s*\d+))?"
+        self._p_re = re.compile(
+            rf"(?<![A-Za-z0-9]){p_label}(?![A-Za-z])"
+            rf"(?:\s+for\s+(?:trend|interaction|heterogeneity|difference))?"
+            rf"\s*(?P<pop>{ops})\s*{p_value}(?![\d])"
+        )
+        self._ci_re = re.compile(
+            rf"\s*%?\s*[,;:]?\s*[\(\[]?\s*"
+            rf"(?:(?P<level>\d{{2}}(?:\.\d+)?)\s*%\s*)?"
+            rf"{ci_label}(?:\s*[\(\[]\s*(?:CI|Cl)\s*[\)\]])?"
+            rf"\s*(?:[:=,]|(?i:was|of|为))?\s*[\(\[]?\s*"
+            rf"(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?"
+            rf"(?:\s*[\)\]](?=\s*[\)\]]))?"
+        )
+        self._bare_ci_re = re.compile(
+            rf"\s*[\(\[]\s*(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?\s*(?=[\)\];,])"
+        )
+        i2_label = _alternation(r.get("i2_labels", ["I2", "I²"]))
+        self._i2_re = re.compile(
+            rf"(?<![A-Za-z0-9]){i2_label}(?![A-Za-z0-9])\s*(?:=|:|(?i:of|was))?\s*(?P<val>{_UNSIGNED})\s*(?P<pct>%)?"
+        )
+        self._lost_i2_re = re.compile(rf"(?<![A-Za-z0-9])I\s*[=:]\s*(?P<val>{_UNSIGNED})\s*%")
+        self._het_re = re.compile(
+            _alternation(r.get("heterogeneity_context", ["heterogeneity"]), ignore_case=False)
+        )
+        self._het_window = int(r.get("heterogeneity_window", 80))
+        # Estimates: name (+ "(abbr)"), a few words, then the value.
+        names: list[str] = []
+        abbreviations: list[str] = []
+        self._measure_of: dict[str, str] = {}
+        for measure, entry in (r.get("estimates") or {}).items():
+            for name in entry.get("names", []):
+                names.append(name)
+                self._measure_of[re.sub(r"\s+", " ", name.lower())] = measure
+            for abbr in entry.get("abbreviations", []):
+                abbreviations.append(abbr)
+                self._measure_of[abbr] = measure
+        name_alt = rf"(?:{_alternation(names, ignore_case=True)}|{_alternation(abbreviations)})"
+        copulas = [*r.get("copulas", {}).get("en", []), *r.get("copulas", {}).get("zh", [])]
+        copula = _alternation(copulas, ignore_case=True)
+        self._estimate_re = re.compile(
+            rf"(?<![A-Za-z0-9])(?P<name>{name_alt})(?![A-Za-z])"
+            rf"(?:\s*[\(\[]\s*[^\)\]\d]{{1,12}}\s*[\)\]])?"
+            rf"(?P<gap>[^\d;\n()\[\]]{{0,60}}?)"
+            rf"(?:\s*(?:{copula})\s*)?[=:]?\s*[\(\[]?\s*"
+            rf"(?P<value>{_NUM})(?P<pct>\s*%)?(?![\d.])"
+            rf"(?!\s*%?\s*{ci_label})"
+        )
+        # Test statistics need a symbol and an operator: "t = 2.3", "F(2, 45) = 3.1", "χ2=4.5".
+        symbols: list[str] = []
+        self._symbol_measure: dict[str, str] = {}
+        for measure, words in (r.get("test_statistics") or {}).items():
+            for word in words:
+                symbols.append(word)
+                self._symbol_measure[word.lower()] = measure
+        self._test_re = re.compile(
+            rf"(?<![A-Za-z0-9]){_alternation(symbols)}(?![A-Za-z0-9])"
+            rf"(?:\s*[\(\[]\s*\d[\d.,\s]*[\)\]])?"
+            rf"\s*(?P<op>{ops})\s*(?P<value>{_NUM})(?![\d.])"
+        )
+        self._symbol_re = re.compile(_alternation(symbols))
+        # Counts.
+        n_label = _alternation(r.get("n_labels", ["n", "N"]))
+        self._n_re = re.compile(
+            rf"(?<![A-Za-z0-9]){n_label}\s*=\s*(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.])"
+        )
+        nouns_en = (r.get("counted_nouns") or {}).get("en", {})
+        nouns_zh = (r.get("counted_nouns") or {}).get("zh", {})
+        self._unit_of: dict[str, str] = {}
+        for unit, words in nouns_en.items():
+            for word in words:
+                self._unit_of[word.lower()] = unit
+        self._unit_of_zh: dict[str, str] = {}
+        for unit, words in nouns_zh.items():
+            for word in words:
+                self._unit_of_zh[word] = unit
+        stop = _alternation(r.get("modifier_stopwords", []), ignore_case=True)
+        max_mods = int(r.get("count_modifier_max_words", 3))
+        self._count_en_re = re.compile(
+            rf"(?<![\w.,\-])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.,]\d)"
+            rf"(?:\s+(?i:of|out\s+of)\s+(?P<total>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.]))?"
+            rf"(?P<tail>(?:\s*\([^()]{{0,25}}\))?"
+            rf"(?:\s+(?!{stop}(?![\w-]))[A-Za-z][\w-]*){{0,{max_mods}}}?"
+            rf"\s+(?P<noun>{_alternation(self._unit_of, ignore_case=True)})(?![A-Za-z]))?"
+        )
+        self._count_zh_re = re.compile(
+            rf"(?<![\d.])(?P<value>\d+)(?![\d.])\s*(?P<noun>{_alternation(self._unit_of_zh)})"
+        )
+        # Percentages.
+        self._percent_re = re.compile(rf"(?<![\w.])(?P<value>{_UNSIGNED})\s*%")
+        pb = r.get("percent_blockers_before", {})
+        self._percent_before_re = re.compile(
+            rf"(?:{_alternation([*pb.get('en', []), *pb.get('zh', [])], ignore_case=True)})\s*$"
+        )
+        pa = r.get("percent_blockers_after", {})
+        self._percent_after_re = re.compile(
+            rf"\s*(?:{_alternation([*pa.get('en', []), *pa.get('zh', [])], ignore_case=True)})"
+        )
+        self._range_before_re = re.compile(rf"\d\s*(?:{sep})\s*$")
+        # Means and medians.
+        mean_words = r.get("mean_words", {"mean": ["mean"], "median": ["median"]})
+        self._mean_measure: dict[str, str] = {}
+        for measure, words in mean_words.items():
+            for word in words:
+                self._mean_measure[word.lower()] = measure
+        mean_alt = _alternation(self._mean_measure, ignore_case=True)
+        blockers = _alternation(r.get("mean_blockers", []), ignore_case=True)
+        self._mean_re = re.compile(
+            rf"(?<![A-Za-z])(?P<kw>{mean_alt})(?![A-Za-z])"
+            rf"(?:\s+(?i:and|or|and\s+the)\s+(?P<kw2>{mean_alt})(?![A-Za-z]))?"
+            rf"(?!\s*(?:\([^)]*\)\s*)?{blockers})"
+        )
+        self._candidate_re = re.compile(r"(?<![A-Za-z0-9.])(?P<value>-?\d+(?:\.\d+)?)(?![\d])")
+        bb = r.get("blocked_before", {})
+        self._blocked_before_re = re.compile(
+            rf"(?<![A-Za-z])(?:{_alternation([*bb.get('en', []), *bb.get('zh', [])], ignore_case=True)})"
+            rf"\s*[-:.]?\s*$"
+        )
+        bu = r.get("blocked_units", {})
+        self._blocked_unit_re = re.compile(
+            rf"\s*(?:{_alternation([*bu.get('en', []), *bu.get('zh', [])])})(?![A-Za-z])"
+        )
+        self._time_prep_re = re.compile(
+            rf"(?<![A-Za-z])(?:{_alternation(r.get('time_prepositions', []), ignore_case=True)})\s+$"
+        )
+        self._sd_before_re = re.compile(
+            rf"(?:±|\+/-|(?<![A-Za-z])(?:{_alternation(r.get('sd_labels', ['SD']), ignore_case=True)}))[\s,:=]*$"
+        )
+        self._connector_re = re.compile(
+            rf"^\s*(?:(?:±|\+/-)\s*{_UNSIGNED})?\s*\)?\s*[A-Za-z\u4e00-\u9fff/°]{{0,10}}\s*(?:\([^()]{{0,30}}\))?\s*"
+            rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*\(?\s*$"
+        )
+        self._sentence_end_re = re.compile(r"[。！？!?;；\n]|\.(?!\d)")
+
+    # ------------------------------------------------------------------ public
+
+    def find(self, text: str, lang: str) -> list[dict[str, Any]]:
+        """All statistics in ``text``, sorted by start then measure."""
+        norm = normalise(text)
+        work = norm.text
+        state = _State(work)
+        self._estimates(state)
+        self._tests(state)
+        self._i2(state)
+        self._p_values(state)
+        self._counts(state, lang)
+        self._means(state)
+        self._percents(state)
+        results: list[dict[str, Any]] = []
+        for stat in state.found:
+            start, end = norm.span(stat.pop("_start"), stat.pop("_end"))
+            stat["start"], stat["end"], stat["text"] = start, end, text[start:end]
+            results.append({key: stat.get(key) for key in FIELDS})
+        results.sort(key=lambda s: (s["start"], s["measure"], s["end"], s["value"]))
+        return results
+
+    # ------------------------------------------------------------------ passes
+
+    def _attach_tail(
+        self, state: _State, stat: dict[str, Any], pos: int, *, with_ci: bool, bare_ci: bool
+    ) -> int:
+        """Read a CI then I² / p-value after ``pos``; fill ``stat``; return the new end."""
+        work = state.text
+        if with_ci:
+            match = self._ci_re.match(work, pos)
+            if match is None and bare_ci:
+                match = self._bare_ci_re.match(work, pos)
+            if match is not None:
+                if match.groupdict().get("level"):
+                    stat["ci_level"] = float(match.group("level"))
+                stat["ci_low"] = _to_float(match.group("low"))
+                stat["ci_high"] = _to_float(match.group("high"))
+                pos = match.end()
+        for _ in range(3):
+            lead = re.compile(r"\s*[\)\]]?\s*[,;]?\s*[\(\[]?\s*").match(work, pos)
+            at = lead.end() if lead else pos
+            i2 = self._i2_re.match(work, at) or self._lost_i2_re.match(work, at)
+            if i2 is not None:
+                state.add("I2", _to_float(i2.group("val")), i2.start(), i2.end(), op="=")
+                pos = i2.end()
+                continue
+            p = self._p_re.match(work, at)
+            if p is not None:
+                stat["p_op"] = self._op(p.group("pop"))
+                stat["p_value"] = self._p_number(p)
+                pos = p.end()
+            break
+        return pos
+
+    def _estimates(self, state: _State) -> None:
+        work = state.text
+        for match in self._estimate_re.finditer(work):
+            if state.claimed(match.start("name"), match.end("value")):
+                continue
+            if self._sentence_break(work, match.end("name"), match.start("value")):
+                continue
+            name = match.group("name")
+            measure = self._measure_of.get(name) or self._measure_of.get(re.sub(r"\s+", " ", name.lower()))
+            if measure is None:
+                continue
+            stat: dict[str, Any] = {"measure": measure, "value": _to_float(match.group("value"))}
+            end = self._attach_tail(state, stat, match.end(), with_ci=True, bare_ci=True)
+            state.add_stat(stat, match.start("name"), end)
+        # An interval with no name of its own continues the last estimate of the sentence:
+        # "IRR was 0.38 [95% CI ...] for A and 0.07 (95% CI ...) for B".
+        for match in self._ci_re.finditer(work):
+            ci_start = match.start()
+            if state.claimed(ci_start, match.end()):
+                continue
+            value = re.search(rf"(?<![\w.])(?P<value>{_NUM})\s*$", work[max(0, ci_start - 20) : ci_start])
+            if value is None:
+                continue
+            value_start = ci_start - (len(work[max(0, ci_start - 20) : ci_start]) - value.start("value"))
+            previous = state.last_estimate_before(value_start, self._sentence_start(work, value_start))
+            if previous is None:
+                continue
+            stat = {"measure": previous, "value": _to_float(value.group("value"))}
+            end = self._attach_tail(state, stat, ci_start, with_ci=True, bare_ci=False)
+            state.add_stat(stat, value_start, end)
+
+    def _tests(self, state: _State) -> None:
+        work = state.text
+        for match in self._test_re.finditer(work):
+            if state.claimed(match.start(), match.end()):
+                continue
+            symbol = self._symbol_re.match(work, match.start())
+            if symbol is None:
+                continue
+            measure = self._symbol_measure.get(symbol.group(0).lower())
+            if measure is None:
+                continue
+            stat: dict[str, Any] = {
+                "measure": measure,
+                "value": _to_float(match.group("value")),
+                "op": self._op(match.group("op")),
+            }
+            end = self._attach_tail(state, stat, match.end(), with_ci=True, bare_ci=False)
+            state.add_stat(stat, match.start(), end)
+
+    def _i2(self, state: _State) -> None:
+        work = state.text
+        for match in self._i2_re.finditer(work):
+            if not state.claimed(match.start(), match.end()):
+                state.add("I2", _to_float(match.group("val")), match.start(), match.end(), op="=")
+        for match in self._lost_i2_re.finditer(work):
+            if state.claimed(match.start(), match.end()):
+                continue
+            window = work[max(0, match.start() - self._het_window) : match.end() + self._het_window]
+            if self._het_re.search(window):
+                state.add("I2", _to_float(match.group("val")), match.start(), match.end(), op="=")
+
+    def _p_values(self, state: _State) -> None:
+        for match in self._p_re.finditer(state.text):
+            if state.claimed(match.start(), match.end()):
+                continue
+            state.add("p", self._p_number(match), match.start(), match.end(), op=self._op(match.group("pop")))
+
+    def _counts(self, state: _State, lang: str) -> None:
+        work = state.text
+        for match in self._n_re.finditer(work):
+            if not state.claimed(match.start("value"), match.end("value")):
+                state.add("n", _to_float(match.group("value").replace(",", "")), match.start(), match.end())
+        last_unit: str | None = None
+        for match in self._count_en_re.finditer(work):
+            noun = match.group("noun")
+            total = match.group("total")
+            if noun is None and total is None:
+                continue
+            if noun is None and last_unit is None:
+                continue
+            if state.claimed(match.start("value"), match.end("total") if total else match.end("value")):
+                continue
+            if self._blocked_before(work, match.start()):
+                continue
+            unit = self._unit_of.get(noun.lower()) if noun else last_unit
+            if noun is not None:
+                last_unit = unit
+            end = match.end() if noun else match.end("total")
+            state.add("n", _to_float(match.group("value").replace(",", "")), match.start(), end, unit=unit)
+            if total:
+                state.add("n", _to_float(total.replace(",", "")), match.start("total"), end, unit=unit)
+        for match in self._count_zh_re.finditer(work):
+            if state.claimed(match.start("value"), match.end("value")):
+                continue
+            if self._blocked_before(work, match.start()):
+                continue
+            unit = self._unit_of_zh.get(match.group("noun"))
+            state.add("n", float(match.group("value")), match.start(), match.end(), unit=unit)
+
+    def _means(self, state: _State) -> None:
+        work = state.text
+        for match in self._mean_re.finditer(work):
+            if state.claimed(match.start(), match.end()):
+                continue
+            measures = [self._mean_measure[re.sub(r"\s+", " ", match.group("kw").lower())]]
+            if match.group("kw2"):
+                measures.append(self._mean_measure[re.sub(r"\s+", " ", match.group("kw2").lower())])
+            clause_end = self._clause_end(work, match.end())
+            taken = 0
+            previous_end = -1
+            for candidate in self._candidate_re.finditer(work, match.end(), clause_end):
+                start, end = candidate.span("value")
+                if not self._mean_candidate(state, work, start, end):
+                    continue
+                if taken and not self._connector_re.search(work[previous_end:start]):
+                    break
+                if not taken and start - match.end() > 80:
+                    break
+                stat: dict[str, Any] = {
+                    "measure": measures[taken % len(measures)],
+                    "value": _to_float(candidate.group("value")),
+                }
+                span_end = self._attach_tail_ci_only(state, stat, end)
+                state.add_stat(stat, start, span_end)
+                taken += 1
+                previous_end = span_end
+                if taken >= 4:
+                    break
+
+    def _percents(self, state: _State) -> None:
+        work = state.text
+        for match in self._percent_re.finditer(work):
+            start, end = match.span("value")
+            if state.claimed(start, end):
+                continue
+            before = work[max(0, start - 25) : start]
+            if self._percent_before_re.search(before) or self._range_before_re.search(before):
+                continue
+            if self._percent_after_re.match(work, match.end()):
+                continue
+            stat: dict[str, Any] = {"measure": "percent", "value": _to_float(match.group("value"))}
+            span_end = self._attach_tail_ci_only(state, stat, match.end())
+            state.add_stat(stat, start, span_end)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _attach_tail_ci_only(self, state: _State, stat: dict[str, Any], pos: int) -> int:
+        match = self._ci_re.match(state.text, pos)
+        if match is None:
+            return pos
+        if match.group("level"):
+            stat["ci_level"] = float(match.group("level"))
+        stat["ci_low"] = _to_float(match.group("low"))
+        stat["ci_high"] = _to_float(match.group("high"))
+        return match.end()
+
+    def _mean_candidate(self, state: _State, work: str, start: int, end: int) -> bool:
+        if state.claimed(start, end):
+            return False
+        if work.startswith("-", start) and start > 0 and (work[start - 1].isalnum()):
+            return False  # "STAI-3"
+        after = work[end : end + 3]
+        if after[:1] == "%" or re.match(r"(?:st|nd|rd|th)\b", after):
+            return False
+        before = work[max(0, start - 30) : start]
+        if self._sd_before_re.search(before) or self._blocked_before_re.search(before):
+            return False
+        return not (self._time_prep_re.search(before) and self._blocked_unit_re.match(work, end))
+
+    def _blocked_before(self, work: str, start: int) -> bool:
+        return bool(self._blocked_before_re.search(work[max(0, start - 30) : start]))
+
+    def _clause_end(self, work: str, pos: int) -> int:
+        match = self._sentence_end_re.search(work, pos)
+        return match.start() if match else len(work)
+
+    def _sentence_break(self, work: str, start: int, end: int) -> bool:
+        return self._sentence_end_re.search(work, start, end) is not None
+
+    def _sentence_start(self, work: str, pos: int) -> int:
+        cut = max(0, pos - 400)
+        last = -1
+        for match in self._sentence_end_re.finditer(work, cut, pos):
+            if match.group(0) != ";":
+                last = match.end()
+        return last if last >= 0 else cut
+
+    def _op(self, text: str) -> str:
+        return self._op_map.get(re.sub(r"\s+", " ", text.lower()), text)
+
+    @staticmethod
+    def _p_number(match: re.Match[str]) -> float:
+        value = _to_float(match.group("pv"))
+        if match.group("pexp"):
+            value *= 10.0 ** int(match.group("pexp").replace("–", "-").replace(" ", ""))
+        return value
+
+
+class _State:
+    """Statistics found so far and the characters they claimed."""
+
+    __slots__ = ("_claims", "_estimates", "found", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.found: list[dict[str, Any]] = []
+        self._claims = bytearray(len(text) + 1)
+        self._estimates: list[tuple[int, str]] = []
+
+    def claimed(self, start: int, end: int) -> bool:
+        return any(self._claims[start:end])
+
+    def add(self, measure: str, value: float, start: int, end: int, **fields: Any) -> None:
+        self.add_stat({"measure": measure, "value": value, **fields}, start, end)
+
+    def add_stat(self, stat: dict[str, Any], start: int, end: int) -> None:
+        self._claims[start:end] = b"\x01" * (end - start)
+        stat["_start"], stat["_end"] = start, end
+        self.found.append(stat)
+        if stat["measure"] not in ("p", "n", "I2", "percent", "mean", "median"):
+            bisect.insort(self._estimates, (start, stat["measure"]))
+
+    def last_estimate_before(self, pos: int, floor: int) -> str | None:
+        index = bisect.bisect_left(self._estimates, (pos, ""))
+        if index == 0:
+            return None
+        start, measure = self._estimates[index - 1]
+        return measure if start >= floor else None
