@@ -1,0 +1,498 @@
+"""Find the abstracts on a page and their labelled sections.
+
+Headers come in many forms: "BACKGROUND: …", "Objective. …", "Objective To
+investigate…" (PDF-converted journals), "目的：…", "【目的】…", "目的 探讨…",
+"方法选取…" glued after "。", or a heading on its own line followed by
+paragraphs.  Each block is scanned for candidate headers, abstract markers
+("Abstract", "摘要") and keywords markers; a small state machine then walks
+the candidates in text order and decides which ones really open a section.
+
+How sure a candidate is decides what it may do:
+
+* strong ("BACKGROUND:", "【目的】", "目的：" at a sentence start) opens an abstract anywhere;
+* medium ("Results:", "Objective.", a heading on its own line) opens a tentative
+  abstract, kept only if it gets several sections;
+* weak ("Methods A total…", "方法选取…") is a header only inside an abstract
+  and only when it moves forward in the canonical order, so "。结果显示…" inside
+  the results is not read as a second results header.
+
+A keywords line, a heading that is not a header, or a block that does not start
+with a header ends the abstract.  After a paper body has started (a numbered or
+"Introduction" heading after an abstract) only an abstract marker opens a new one,
+so "1 资料与方法" / "2 结果" and the body text never become abstract sections.
+
+Sections are emitted with ``key`` in the canonical keys, "keywords" (the keywords
+line, so extract can read it) or "other" (unlabelled text after a marker).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from abstractpipe.config import Config, ConfigError
+from abstractpipe.document import CANONICAL_SECTIONS, Block, Document, Section
+from abstractpipe.pipeline import Step, register_step
+
+WEAK, MEDIUM, STRONG = 0, 1, 2
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+# Markdown heading marks, quote marks and bullets a block may start with.
+_LEAD_RE = re.compile(r"^[\s#>*•·\-]*")
+_HEADING_MARK_RE = re.compile(r"^\s*#{1,6}\s*")
+_BRACKET_RE = re.compile(r"[【\[〔［]\s*(?P<label>[^\]】〕］\n]{1,24}?)\s*[】\]〕］]\s*[:：]?\s*")
+# Inline maths of PDF conversions ("$P{<}0.05$") says nothing about the language.
+_MATH_RE = re.compile(r"\$[^$]{0,400}\$")
+_SPLIT_LABEL_RE = re.compile(r"\s*[/／、&]\s*|\s+and\s+|\s*[与及和]\s*")
+
+
+def script_counts(text: str) -> tuple[int, int]:
+    """(CJK characters, Latin letters) outside inline maths."""
+    text = _MATH_RE.sub(" ", text)
+    return len(_CJK_RE.findall(text)), len(_LATIN_RE.findall(text))
+
+
+def script_lang(text: str, fallback: str = "other") -> str:
+    """en or zh by the script of the text (Chinese with Latin abbreviations is zh)."""
+    cjk, latin = script_counts(text)
+    if cjk and cjk >= 0.3 * (cjk + latin):
+        return "zh"
+    if latin:
+        return "en"
+    return fallback
+
+
+def section_lang(body: str, header: str, fallback: str) -> str:
+    """The language of a section body; the header's script decides close calls."""
+    cjk, latin = script_counts(body)
+    if not cjk and not latin:
+        return fallback
+    share = cjk / (cjk + latin)
+    header_lang = script_lang(header, "")
+    if header_lang == "zh" and share >= 0.1:
+        return "zh"
+    if header_lang == "en" and share < 0.5:
+        return "en"
+    return "zh" if share >= 0.3 else "en"
+
+
+def _norm_label(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip().lower().replace("’", "'"))
+
+
+def _alternation(labels: list[str]) -> str:
+    # Longest first so "materials and methods" wins over "methods".
+    ordered = sorted(set(labels), key=lambda s: (-len(s), s))
+    return "|".join(r"\s*".join(re.escape(part) for part in label.split()) for label in ordered)
+
+
+@dataclass
+class _Candidate:
+    kind: str  # header | marker | keywords
+    pos: int  # absolute offset of the header token
+    body: int  # absolute offset where the text after it starts
+    key: str = ""
+    header: str = ""
+    strength: int = WEAK
+    own_line: bool = False
+
+
+@dataclass
+class _Pending:
+    key: str
+    header: str
+    start: int | None  # None until the first body block of a heading on its own line
+    own_line: bool
+    strength: int = WEAK
+    blocks: int = 0
+    block_lang: str = ""
+
+
+@dataclass
+class _Run:
+    """An abstract being collected: consecutive sections of one language."""
+
+    marker: bool  # opened by "Abstract" / "摘要"
+    strong: bool = False  # has an unambiguous header
+    lang: str = ""
+    sections: list[Section] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    last_order: int = -1
+
+
+class SectionRules:
+    """The compiled lexicon of configs/sections.yaml."""
+
+    def __init__(self, rules: dict[str, Any]) -> None:
+        if not isinstance(rules, dict) or "headers" not in rules:
+            raise ConfigError("sections rules need a 'headers' mapping")
+        self.order: list[str] = list(rules.get("order") or CANONICAL_SECTIONS)
+        self.label_key: dict[str, str] = {}
+        labels: dict[str, list[str]] = {"en": [], "zh": []}
+        for lang, by_key in rules["headers"].items():
+            for key, words in by_key.items():
+                if key not in self.order:
+                    raise ConfigError(f"sections rules: unknown key {key!r}")
+                for word in words:
+                    self.label_key[_norm_label(word)] = key
+                    labels[lang].append(word)
+        self.markers = {_norm_label(w) for ws in rules["abstract_markers"].values() for w in ws}
+        self.keywords = {_norm_label(w) for ws in rules["keywords_markers"].values() for w in ws}
+        body = rules.get("body_start") or {}
+        self.body_numbered = re.compile(body.get("numbered") or r"(?!)")
+        self.body_words = {_norm_label(w) for w in body.get("words") or []}
+        self.sentence_end = set(rules.get("sentence_end") or "。.;；")
+        self.own_line_max_blocks = int(rules.get("own_line_max_blocks", 6))
+        self.tentative_min_sections = int(rules.get("tentative_min_sections", 2))
+        self.tentative_max_chars = int(rules.get("tentative_max_section_chars", 4000))
+        self.other_min_chars = int(rules.get("other_min_chars", 20))
+        self.own_line_max_chars = int(rules.get("own_line_max_chars", 60))
+
+        en = _alternation(labels["en"])
+        zh = _alternation(labels["zh"])
+        en_markers = _alternation(rules["abstract_markers"].get("en") or [])
+        zh_markers = _alternation(rules["abstract_markers"].get("zh") or [])
+        en_keywords = _alternation(rules["keywords_markers"].get("en") or [])
+        zh_keywords = _alternation(rules["keywords_markers"].get("zh") or [])
+        # tail: ":" | ". " before a capital | space before a capital | glued capital/digit
+        self.en_header = re.compile(
+            rf"(?<![A-Za-z])(?P<label>(?i:{en}))"
+            r"(?P<tail>\s*[:：]\s*|\.\s+(?=[A-Z0-9])|\s+(?=[A-Z0-9($])|(?=[A-Z0-9]))"
+        )
+        self.zh_header = re.compile(
+            rf"(?P<label>{zh})(?P<tail>\s*[:：]\s*|[\s\u3000]+|(?=[^\s:：，,。、；;）)\]】]))"
+        )
+        self.en_marker = re.compile(
+            rf"(?<![A-Za-z])(?P<label>(?i:{en_markers}))(?P<tail>\s*[:：.]\s*|\s+(?=[A-Z\[【])|\s*$)"
+        )
+        self.zh_marker = re.compile(rf"(?P<label>{zh_markers})(?P<tail>\s*[:：]\s*|[\s\u3000]+|\s*$)")
+        self.en_keywords = re.compile(
+            rf"(?<![A-Za-z])(?P<label>(?i:{en_keywords}))(?P<tail>\s*[:：·]\s*|\s+(?=\S))"
+        )
+        self.zh_keywords = re.compile(rf"(?P<label>{zh_keywords})(?P<tail>\s*[:：·]\s*|[\s\u3000]+)")
+
+    def lookup(self, label: str) -> tuple[str, str] | None:
+        """(kind, key) of a label as written: header, marker or keywords."""
+        norm = _norm_label(label)
+        if norm in self.markers:
+            return "marker", "abstract"
+        if norm in self.keywords:
+            return "keywords", "keywords"
+        if norm in self.label_key:
+            return "header", self.label_key[norm]
+        # "目的/意义", "Results/Conclusions", "Methods and Process": the first known part
+        for part in _SPLIT_LABEL_RE.split(norm):
+            if part in self.label_key:
+                return "header", self.label_key[part]
+        return None
+
+
+class SectionFinder:
+    """Finds abstract sections in a cleaned, language-tagged document."""
+
+    def __init__(self, rules: SectionRules) -> None:
+        self.rules = rules
+
+    # -- scanning -------------------------------------------------------------------------------
+
+    def own_line(self, text: str) -> tuple[str, str] | None:
+        """A block that is only a header, marker or keywords word ("Methods", "【摘要】", "目的：")."""
+        core = _HEADING_MARK_RE.sub("", text).strip()
+        if not core or len(core) > self.rules.own_line_max_chars:
+            return None
+        core = core.strip(" :：.。").strip()
+        if len(core) >= 2 and core[0] in "【[〔" and core[-1] in "】]〕":
+            core = core[1:-1].strip()
+        return self.rules.lookup(core) if core else None
+
+    def is_body_start(self, text: str) -> bool:
+        core = _HEADING_MARK_RE.sub("", text).strip()
+        if self.rules.body_numbered.match(core):
+            return True
+        return _norm_label(core.strip(" :：.。")) in self.rules.body_words
+
+    def scan(self, text: str, offset: int) -> list[_Candidate]:
+        """Header, marker and keywords candidates in one block, in text order, no overlaps."""
+        found: list[tuple[_Candidate, bool]] = []  # (candidate, needs a sentence boundary)
+        for match in _BRACKET_RE.finditer(text):
+            hit = self.rules.lookup(match["label"])
+            if hit:
+                kind, key = hit
+                header = match.group(0).rstrip(" :：\u3000")
+                cand = _Candidate(kind, offset + match.start(), offset + match.end(), key, header, STRONG)
+                found.append((cand, False))
+        for match in self.rules.en_header.finditer(text):
+            label, tail = match["label"], match["tail"]
+            key = self.rules.label_key.get(_norm_label(label))
+            if key is None or not label[0].isupper():
+                continue
+            if ":" in tail or "：" in tail:
+                strength = STRONG if label.isupper() and len(label) > 2 else MEDIUM
+                needs_boundary = strength != STRONG
+            elif "." in tail:
+                strength, needs_boundary = MEDIUM, True
+            else:
+                # "DESIGNATED" is not "DESIGN" + "ATED": glued forms only for title-case labels.
+                if not tail and label.isupper():
+                    continue
+                strength, needs_boundary = WEAK, True
+            cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
+            found.append((cand, needs_boundary))
+        for match in self.rules.zh_header.finditer(text):
+            label, tail = match["label"], match["tail"]
+            key = self.rules.label_key.get(_norm_label(label))
+            if key is None:
+                continue
+            strength = STRONG if (":" in tail or "：" in tail) else WEAK
+            cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
+            found.append((cand, True))
+        for regex, kind in (
+            (self.rules.en_marker, "marker"),
+            (self.rules.zh_marker, "marker"),
+            (self.rules.en_keywords, "keywords"),
+            (self.rules.zh_keywords, "keywords"),
+        ):
+            for match in regex.finditer(text):
+                tail = match["tail"]
+                has_colon = any(c in tail for c in ":：·")
+                cand = _Candidate(kind, offset + match.start(), offset + match.end(), kind, match["label"])
+                # "摘要：" / "Key words:" count anywhere; bare words only at a sentence start.
+                found.append((cand, not has_colon))
+        found.sort(key=lambda item: (item[0].pos, -(item[0].body - item[0].pos)))
+        accepted: list[_Candidate] = []
+        last_body = offset
+        lead = offset + _LEAD_RE.match(text).end()  # type: ignore[union-attr]
+        for cand, needs_boundary in found:
+            if cand.pos < last_body and accepted:
+                continue
+            if needs_boundary and not self._at_boundary(text, offset, cand.pos, lead, last_body):
+                continue
+            accepted.append(cand)
+            last_body = cand.body
+        return accepted
+
+    def _at_boundary(self, text: str, offset: int, pos: int, lead: int, last_body: int) -> bool:
+        if pos <= lead:
+            return True
+        before = text[last_body - offset : pos - offset] if last_body > offset else None
+        if before is not None and not before.strip():
+            return True  # right after another header or marker ("摘要：目的 …")
+        preceding = text[: pos - offset].rstrip()
+        return bool(preceding) and preceding[-1] in self.rules.sentence_end
+
+    # -- the walk -------------------------------------------------------------------------------
+
+    def find(self, doc: Document) -> list[Section]:
+        walk = _Walk(self, doc)
+        return walk.run()
+
+
+class _Walk:
+    """One pass over the blocks of a document (state of the abstract being read)."""
+
+    def __init__(self, finder: SectionFinder, doc: Document) -> None:
+        self.finder = finder
+        self.rules = finder.rules
+        self.doc = doc
+        self.out: list[Section] = []
+        self.run_: _Run | None = None
+        self.current: _Pending | None = None
+        self.body_started = False
+        self.committed = 0
+        self.count: dict[str, int] = {}
+
+    def run(self) -> list[Section]:
+        prev_end = 0
+        for block in self.doc.blocks:
+            self.block(block, prev_end)
+            prev_end = block.end
+        self.finish(prev_end)
+        self.close_run()
+        return sorted(self.out, key=lambda s: (s.start, s.end))
+
+    def block(self, block: Block, prev_end: int) -> None:
+        text = self.doc.block_text(block)
+        own = self.finder.own_line(text)
+        heading_like = block.kind == "heading" or bool(_HEADING_MARK_RE.match(text))
+        if own is not None:
+            kind, key = own
+            if (
+                kind == "header"
+                and self.run_ is None
+                and heading_like
+                and self.finder.is_body_start(text)
+                and self.committed
+            ):
+                self.finish(prev_end)
+                self.body_started = True
+                return
+            self.finish(prev_end)
+            cand = _Candidate(kind, block.start, block.end, key, text.strip(" #:：\u3000"), MEDIUM, True)
+            self.event(cand)
+            return
+        if heading_like or block.kind in ("table", "caption"):
+            self.finish(prev_end)
+            self.close_run()
+            if heading_like and self.committed and self.finder.is_body_start(text):
+                self.body_started = True
+            return
+        candidates = self.finder.scan(text, block.start)
+        lead = block.start + _LEAD_RE.match(text).end()  # type: ignore[union-attr]
+        starts_with_event = bool(candidates) and candidates[0].pos <= lead
+        current = self.current
+        if current is not None and current.own_line:
+            lang = block.lang if block.lang in ("en", "zh") else ""
+            same_lang = not (current.block_lang and lang and lang != current.block_lang)
+            if (
+                not starts_with_event
+                and same_lang
+                and current.blocks < self.rules.own_line_max_blocks
+                and block.kind in ("paragraph", "list_item")
+            ):
+                if current.start is None:
+                    current.start = block.start
+                    current.block_lang = lang
+                current.blocks += 1
+            else:
+                self.finish(prev_end)
+                if not starts_with_event:
+                    self.close_run()
+        elif not starts_with_event:
+            if not self.resume(block, text):
+                self.finish(prev_end)
+                self.close_run()  # a block without a header after inline sections: the abstract is over
+        for cand in candidates:
+            self.event(cand)
+        if self.current is not None and not self.current.own_line:
+            self.finish(block.end)
+
+    def resume(self, block: Block, text: str) -> bool:
+        """Continue the last section over a break inside a sentence (PDF page or column break)."""
+        run = self.run_
+        if run is None or self.current is not None or not run.sections or block.kind != "paragraph":
+            return False
+        last = run.sections[-1]
+        previous = self.doc.text[last.start : last.end]
+        first = text.lstrip()[:1]
+        broken = previous[-1:] not in self.rules.sentence_end or first.islower()
+        if not broken or last.key == "other" or script_lang(text, last.lang) != last.lang:
+            return False
+        # Nothing but the break may lie between the section and this block.
+        if self.doc.text[last.end : block.start].strip():
+            return False
+        run.sections.pop()
+        self.current = _Pending(last.key, last.header, last.start, False, STRONG, block_lang=last.lang)
+        return True
+
+    def event(self, cand: _Candidate) -> None:
+        if cand.kind == "marker":
+            self.finish(cand.pos)
+            self.close_run()
+            self.run_ = _Run(marker=True)
+            start = None if cand.own_line else cand.body
+            self.current = _Pending("other", cand.header, start, cand.own_line, STRONG)
+            return
+        if cand.kind == "keywords":
+            self.finish(cand.pos)
+            self.close_run()
+            start = None if cand.own_line else cand.body
+            self.current = _Pending("keywords", cand.header, start, cand.own_line, STRONG)
+            return
+        order = self.rules.order.index(cand.key)
+        run = self.run_
+        if run is None:
+            if cand.strength == WEAK or self.body_started:
+                return
+            self.finish(cand.pos)
+            run = self.run_ = _Run(marker=False)
+        elif cand.key in run.keys or order <= run.last_order:
+            if cand.strength == WEAK:
+                return  # "结果显示…" inside the results: not a header
+            # A header repeating or going back: a second abstract starts here.
+            self.finish(cand.pos)
+            marker = run.marker
+            self.close_run()
+            if self.body_started and not marker:
+                return
+            run = self.run_ = _Run(marker=False)
+        self.finish(cand.pos)
+        start = None if cand.own_line else cand.body
+        self.current = _Pending(cand.key, cand.header, start, cand.own_line, cand.strength)
+        run.keys.add(cand.key)
+        run.last_order = order
+        run.strong = run.strong or cand.strength == STRONG
+
+    def finish(self, end: int) -> None:
+        pending, self.current = self.current, None
+        if pending is None or pending.start is None:
+            return
+        start, end = _trim(self.doc.text, pending.start, end)
+        if end <= start:
+            return
+        fallback = pending.block_lang or "other"
+        lang = section_lang(self.doc.text[start:end], pending.header, fallback)
+        if lang not in ("en", "zh"):
+            return
+        if pending.key == "keywords":
+            index = max(0, self.count.get(lang, 0) - 1)
+            self.out.append(Section(lang, "keywords", start, end, pending.header, index))
+            return
+        if pending.key == "other" and end - start < self.rules.other_min_chars:
+            return
+        run = self.run_
+        if run is None:
+            return
+        if run.lang and run.lang != lang:
+            # The other language's abstract follows without a marker (PubMed + translation).
+            self.close_run()
+            run = self.run_ = _Run(marker=False, strong=pending.strength == STRONG)
+            if pending.key != "other":
+                run.keys.add(pending.key)
+                run.last_order = self.rules.order.index(pending.key)
+        run.lang = lang
+        run.sections.append(Section(lang, pending.key, start, end, pending.header))
+
+    def close_run(self) -> None:
+        run, self.run_ = self.run_, None
+        if run is None or not run.sections:
+            return
+        if not (run.marker or run.strong):
+            labelled = [s for s in run.sections if s.key != "other"]
+            if len(labelled) < self.rules.tentative_min_sections:
+                return
+            if any(s.end - s.start > self.rules.tentative_max_chars for s in labelled):
+                return
+        index = self.count.get(run.lang, 0)
+        self.count[run.lang] = index + 1
+        self.committed += 1
+        for section in run.sections:
+            section.abstract = index
+            self.out.append(section)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+@register_step("sections")
+class SectionsStep(Step):
+    """Append the abstracts' labelled sections to ``doc.sections``."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        self.finder = SectionFinder(SectionRules(config.load_rules(self.settings.get("rules", "sections.yaml"))))
+
+    def process(self, doc: Document) -> Document:
+        found = self.finder.find(doc)
+        doc.sections.extend(found)
+        for section in found:
+            self.counters[f"sections_{section.lang}_{section.key}"] += 1
+        abstracts = {(s.lang, s.abstract) for s in found if s.key != "keywords"}
+        for lang, _ in sorted(abstracts):
+            self.counters[f"abstracts_{lang}"] += 1
+        return doc
