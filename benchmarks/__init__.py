@@ -1,0 +1,1 @@
+"""Benchmarks that measure the pipeline against public gold data (run as scripts)."""
