@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import charset_normalizer
+from charset_normalizer.models import CharsetMatch
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import Document, Source
@@ -49,6 +50,9 @@ BOMS: tuple[tuple[bytes, str], ...] = (
 # Searched in the page's first bytes read as Latin-1 (every HTML charset label is ASCII).
 META_CHARSET = re.compile(rb"<meta\b[^>]*?\bcharset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.IGNORECASE)
 XML_ENCODING = re.compile(rb"^\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9_.:\-]+)[\"']", re.IGNORECASE)
+
+# Detection scores closer than this count as a tie (broken by candidate order).
+TIE_TOLERANCE = 1e-6
 
 # C0/C1 control characters other than tab, newline, vertical tab, form feed and carriage
 # return, plus U+FFFD: what binary data looks like once decoded.
@@ -221,6 +225,9 @@ class IngestStep(Step):
         self.aliases = {str(k).lower(): str(v) for k, v in (rules["charset_aliases"] or {}).items()}
         self.candidates = [str(c) for c in rules["detection_candidates"]]
         self.prefer_valid_utf8 = bool(rules["prefer_valid_utf8"])
+        self.candidate_rank: dict[str, int] = {}
+        for codec in self.candidates:
+            self.candidate_rank.setdefault(canonical_codec(codec) or codec, len(self.candidate_rank))
         for codec in [*self.aliases.values(), *self.candidates]:
             if canonical_codec(codec) is None:
                 raise ConfigError(f"ingest rules name an unknown codec: {codec}")
@@ -262,6 +269,32 @@ class IngestStep(Step):
     def resolve_label(self, label: str) -> str | None:
         return canonical_codec(self.aliases.get(label, label))
 
+    def detect(self, data: bytes) -> CharsetMatch | None:
+        """charset-normalizer's best match; ties (same chaos and coherence) go to the earlier candidate.
+
+        Close single-byte codecs (cp1252 / cp1250) often decode a page with identical scores;
+        the config's candidate order says which is more likely in our corpus.
+        """
+        matches = charset_normalizer.from_bytes(data, cp_isolation=self.candidates)
+        top = matches.best()
+        if top is None:
+            return None
+
+        def rank(match: CharsetMatch) -> int:
+            codec = canonical_codec(match.encoding)
+            return (
+                self.candidate_rank.get(codec, len(self.candidate_rank))
+                if codec
+                else len(self.candidate_rank)
+            )
+
+        tied = [
+            m
+            for m in matches
+            if abs(m.chaos - top.chaos) <= TIE_TOLERANCE and abs(m.coherence - top.coherence) <= TIE_TOLERANCE
+        ]
+        return min(tied, key=rank)
+
     def decode(self, doc: Document, data: bytes, page_format: str) -> tuple[str, str, str]:
         """(text, codec, how it was chosen) for the page bytes."""
         for bom, codec in BOMS:
@@ -295,7 +328,7 @@ class IngestStep(Step):
         if utf8_text is not None:
             return utf8_text, "utf-8", "utf-8"
 
-        best = charset_normalizer.from_bytes(data, cp_isolation=self.candidates).best()
+        best = self.detect(data)
         if best is not None:
             codec = canonical_codec(best.encoding) or best.encoding
             try:
