@@ -100,7 +100,10 @@ _DIGITS_RE = re.compile(r"\d+")
 _DOUBLE_BREAK_RE = re.compile(r"\n\s*\n")
 
 
-def read_page_meta(soup: BeautifulSoup) -> dict[str, list[str]]:
+_HTML_LANG_RE = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z0-9_-]+)", re.IGNORECASE)
+
+
+def read_page_meta(soup: BeautifulSoup, markup: str = "") -> dict[str, list[str]]:
     """``<meta>``, ``<title>``, JSON-LD, canonical link and ``<html lang>``, read before any drop."""
     meta: dict[str, list[str]] = {}
 
@@ -114,6 +117,9 @@ def read_page_meta(soup: BeautifulSoup) -> dict[str, list[str]]:
     html = soup.find("html")
     if isinstance(html, Tag):
         add("html_lang", _attr(html, "lang") or _attr(html, "xml:lang"))
+    if "html_lang" not in meta and (match := _HTML_LANG_RE.search(markup[:20000])):
+        # lxml drops the attributes of an <html> that comes after other markup (a leading <script>).
+        add("html_lang", match[1])
     title = soup.find("title")
     if isinstance(title, Tag):
         add("title", normalise_space(title.get_text()))
@@ -423,7 +429,7 @@ def parse_html(
     """One parse: page metadata, then main-content blocks in document order."""
     counters = counters if counters is not None else Counter()
     soup = BeautifulSoup(markup, "lxml")
-    page_meta = read_page_meta(soup)
+    page_meta = read_page_meta(soup, markup)
     drop_non_content(soup, rules, site, counters)
     root: Any = soup.body or soup.find("html") or soup
     blocks = _Walker().walk(root)

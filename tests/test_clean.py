@@ -1,0 +1,413 @@
+"""The clean stage on the seed pages (plain text) and on small HTML pages written for these tests."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from abstractpipe.clean import CleanRules, CleanStep, extract_html, extract_text
+from abstractpipe.config import load_config
+from abstractpipe.document import Document, Source
+from abstractpipe.pipeline import observe_sites, run_steps
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "tests" / "fixtures" / "seeds"
+HTML_FIXTURES = REPO / "tests" / "fixtures" / "clean"
+RULES = CleanRules.from_file(REPO / "configs" / "clean.yaml")
+
+RESEARCH_LABELS = [
+    "Simple Explanation",
+    "Study Duration",
+    "Participants",
+    "Evidence Level",
+    "Key Findings",
+    "Research Summary",
+    "Practical Implications",
+    "Study Limitations",
+]
+
+
+def seed_documents() -> Iterator[Document]:
+    for path in sorted(SEEDS.glob("*/*.txt")):
+        yield Document(
+            id=path.stem,
+            source=Source(path=path.relative_to(SEEDS).as_posix(), site=path.parent.name, format="text"),
+            markup=path.read_text(encoding="utf-8"),
+        )
+
+
+@pytest.fixture(scope="module")
+def cleaned_seeds() -> tuple[dict[str, Document], CleanStep]:
+    step = CleanStep(load_config(REPO / "configs" / "default.yaml"))
+    observe_sites([step], seed_documents)
+    docs = {doc.id[:3]: doc for doc in run_steps([step], seed_documents())}
+    return docs, step
+
+
+def block_texts(doc: Document) -> list[str]:
+    return [doc.block_text(b) for b in doc.blocks]
+
+
+# --- seeds through the pipeline ------------------------------------------------------------
+
+
+def test_seed_documents_are_cleaned_with_consistent_offsets(cleaned_seeds):
+    docs, step = cleaned_seeds
+    assert len(docs) == 5
+    for doc in docs.values():
+        assert doc.failure is None
+        assert doc.text == "\n\n".join(block_texts(doc))
+        for block in doc.blocks:
+            assert "\n\n" not in doc.block_text(block)
+            assert doc.block_text(block) == doc.block_text(block).strip()
+    assert step.counters["dropped_repeated"] > 0
+    assert step.counters["dropped_rule:copyright"] == 6  # "© 2025 …" and "All rights reserved." x 3
+    assert step.counters["blocks_kept"] == sum(len(d.blocks) for d in docs.values())
+
+
+@pytest.mark.parametrize("key", ["000", "001", "002"])
+def test_research_summary_loses_site_chrome(cleaned_seeds, key):
+    doc = cleaned_seeds[0][key]
+    texts = block_texts(doc)
+    for chrome in [
+        "Spinal Cord Research Help",
+        "AboutCategoriesLatest ResearchContact",
+        "Subscribe",
+        "Quick Links",
+        "Home",
+        "Disclaimer",
+        "Contact",
+        "Contact Us",
+        "All rights reserved.",
+        "Your Feedback",
+        "Was this summary helpful?",
+        "Research",
+    ]:
+        assert chrome not in texts, chrome
+    assert not any(t.startswith(("©", "Back to", "Making Spinal Cord Injury")) for t in texts)
+    # The breadcrumb's last item repeats the title: the title must now occur exactly once.
+    title_blocks = [t for t in texts if t == texts[0]]
+    assert len(title_blocks) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "title", "citation"),
+    [
+        (
+            "000",
+            "Mesenchymal stem cell-based therapies for treating well-studied neurological disorders: "
+            "a systematic review",
+            "Frontiers in Medicine, 2024 · DOI: 10.3389/fmed.2024.1361723 · Published: March 27, 2024",
+        ),
+        ("001", "Transplantation of", "J Transl Med, 2021 · DOI: https://doi.org/10.1186/s12967-021-02843-0"),
+        (
+            "002",
+            "Current status of cell-mediated regenerative therapies for human spinal cord injury",
+            "Neurosci Bull, 2014 · DOI: 10.1007/s12264-013-1438-4 · Published: August 1, 2014",
+        ),
+    ],
+)
+def test_research_summary_keeps_content(cleaned_seeds, key, title, citation):
+    doc = cleaned_seeds[0][key]
+    texts = block_texts(doc)
+    assert texts[0].startswith(title)
+    assert texts[1].startswith(citation)
+    for label in RESEARCH_LABELS:
+        assert label in texts, label
+        index = texts.index(label)
+        assert index + 1 < len(texts)
+    raw = next(SEEDS.glob(f"researchsummaries/{key}_*.txt")).read_text(encoding="utf-8")
+    # Every content line from "Simple Explanation" up to "Your Feedback" survives (bare item numbers
+    # excepted: their text is the item).
+    body = raw.split("\nSimple Explanation\n", 1)[1].split("Your Feedback", 1)[0]
+    lines = [" ".join(line.replace("•", " ").split()) for line in body.splitlines()]
+    expected = [line for line in lines if line and not line.isdigit()]
+    assert len(expected) >= 20
+    for line in expected:
+        assert line in texts, line
+
+
+def test_research_summary_labels_and_list_items(cleaned_seeds):
+    doc = cleaned_seeds[0]["001"]
+    by_text = {doc.block_text(b): b for b in doc.blocks}
+    assert by_text["Key Findings"].kind == "heading"
+    assert by_text["Participants"].kind == "heading"
+    assert by_text["949 patients with SCI"].kind == "paragraph"
+    assert by_text["Not specified"].kind == "paragraph"
+    findings = [b for b in doc.blocks if b.kind == "list_item"]
+    assert len(findings) == 6  # three key findings, three limitations; the bare numbers are gone
+    assert findings[0].list_id == findings[2].list_id != findings[3].list_id
+    assert doc.block_text(findings[0]).startswith("MSCs significantly improved ASIA motor score")
+    assert not any(doc.block_text(b).isdigit() for b in doc.blocks)
+
+
+def test_pubmed_keeps_abstracts_and_drops_similar_articles(cleaned_seeds):
+    doc = cleaned_seeds[0]["003"]
+    texts = block_texts(doc)
+    assert texts[0].startswith("Isfahan Neurosciences Research Center")
+    assert texts[1].startswith("Department of Neurology, School of Medicine")
+    assert texts[2].startswith(
+        "Mult Scler Relat Disord. 2024 Jul;87:105681. doi: 10.1016/j.msard.2024.105681"
+    )
+    assert any(t.startswith("BACKGROUND: Current therapeutic strategies") for t in texts)
+    for header in ["背景:", "目的:", "方法:", "结果:", "结论:"]:
+        assert any(t.startswith(header) for t in texts), header
+    assert "Cochrane Database" not in doc.text
+    assert "Front Cell Dev Biol. 2025-2-3" not in doc.text
+    assert texts[-1].startswith("结论:")
+
+
+def test_clinic_page_loses_chrome_and_keeps_article(cleaned_seeds):
+    doc = cleaned_seeds[0]["004"]
+    texts = block_texts(doc)
+    assert "Skip to main content" not in doc.text
+    assert "Share on:" not in doc.text
+    assert "For further information" not in doc.text
+    assert texts[0].startswith("A new study from Yale University")
+    assert "The new results" in texts
+    references = [b for b in doc.blocks if b.kind == "list_item"]
+    assert len(references) == 3
+    assert len({b.list_id for b in references}) == 1
+    assert doc.block_text(references[0]).startswith("Honmou O et al. Intravenous infusion")
+
+
+def test_repetition_alone_drops_site_chrome_and_keeps_template_labels():
+    """With no boilerplate rules at all, cross-page counts still separate chrome from labels."""
+    data = yaml.safe_load((REPO / "configs" / "clean.yaml").read_text(encoding="utf-8"))
+    data["rules"] = []
+    from abstractpipe.clean import SiteRepetition, compile_rules
+    from abstractpipe.clean.text import parse_text
+
+    rules = compile_rules(data)
+    repetition = SiteRepetition(rules.repetition)
+    pages = sorted(SEEDS.glob("researchsummaries/*.txt"))
+    for page in pages:
+        repetition.observe("rs", parse_text(page.read_text(encoding="utf-8"), rules))
+    repetition.finish()
+    cleaned = extract_text(pages[0].read_text(encoding="utf-8"), rules, "rs", repetition)
+    texts = [b.text for b in cleaned.blocks]
+    assert "Spinal Cord Research Help" not in texts
+    assert "Quick Links" not in texts and "Disclaimer" not in texts
+    assert "Was this summary helpful?" not in texts
+    for label in RESEARCH_LABELS:
+        assert label in texts, label
+    assert cleaned.counters["kept_template_label"] >= len(RESEARCH_LABELS)
+
+
+def test_repetition_needs_enough_pages():
+    step = CleanStep(load_config(REPO / "configs" / "default.yaml"))
+    two_pages = [d for d in seed_documents() if d.source.site == "researchsummaries"][:2]
+    observe_sites([step], lambda: iter(two_pages))
+    assert step.repetition.repeated == {}
+
+
+# --- plain text parsing --------------------------------------------------------------------
+
+
+def test_text_bullets_numbers_and_wrapped_paragraphs():
+    text = (
+        "Trial design\n\n"
+        "Patients were randomly assigned to receive the study drug or a matching placebo for\n"
+        "twelve weeks, and outcomes were assessed blind to allocation.\n"
+        "A second line that is its own paragraph.\n\n"
+        "  1. Home\n  2. Trials\n\n"
+        "  • 1\n    First finding of the trial.\n  • 2\n    Second finding.\n"
+        "Closing line after the list.\n"
+    )
+    page = extract_text(text, {"rules": []})
+    kinds = [(b.kind, b.text) for b in page.blocks]
+    assert kinds[0] == ("heading", "Trial design")
+    assert kinds[1][1].startswith("Patients were randomly assigned") and kinds[1][1].endswith("allocation.")
+    assert kinds[2] == ("paragraph", "A second line that is its own paragraph.")
+    assert kinds[3:5] == [("list_item", "Home"), ("list_item", "Trials")]
+    assert kinds[5:7] == [("list_item", "First finding of the trial."), ("list_item", "Second finding.")]
+    assert page.blocks[3].list_id == page.blocks[4].list_id != page.blocks[5].list_id
+    assert kinds[7] == ("paragraph", "Closing line after the list.")
+
+
+def test_text_chinese_wrapped_lines_join_without_space():
+    text = "目的：探讨间充质干细胞治疗脊髓损伤的安全性和有效性，并分析不同移植途径对神经功能恢复的影响以及\n相关因素。\n"
+    rules = {"text": {"wrap_min_chars": 30}, "rules": []}
+    page = extract_text(text, rules)
+    assert [b.text for b in page.blocks] == [text.replace("\n", "")]
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+
+def read_fixture(name: str) -> str:
+    return (HTML_FIXTURES / name).read_text(encoding="utf-8")
+
+
+def test_html_journal_article_main_content():
+    page = extract_html(read_fixture("journal_article.html"), RULES)
+    texts = [b.text for b in page.blocks]
+    assert (
+        texts[0] == "Intrathecal mesenchymal stem cells in progressive multiple sclerosis: a randomised trial"
+    )
+    assert page.blocks[0].kind == "heading" and page.blocks[0].level == 1
+    assert "Li Chen, Anna Smith, Wei Zhang" in texts  # the article's own <header> is content
+    assert any(t.startswith("Results: Disability scores improved by 0.4 points") for t in texts)
+    assert "Figure 1. Trial profile and patient flow." in texts
+    table = next(b for b in page.blocks if b.kind == "table")
+    assert table.text == "Group | n | Age (years)\nMSC | 24 | 51.2\nSham | 24 | 49.8"
+    refs = [b for b in page.blocks if b.kind == "list_item"]
+    assert len(refs) == 2 and refs[0].list_id == refs[1].list_id
+    assert refs[0].path.endswith("article.article/section.references/ol/li")
+    assert "Inclusion required an EDSS score between 3.0 and 6.5 and a disease duration" in page.text
+    for chrome in [
+        "Skip to main content",
+        "cookies",
+        "Issues",
+        "Most read",
+        "Related articles",
+        "Autologous haematopoietic",
+        "Subscribe",
+        "©",
+        "Privacy policy",
+        "Share on",
+        "Twitter",
+    ]:
+        assert chrome not in page.text, chrome
+    assert page.counters["html_dropped_container"] >= 4
+
+
+def test_html_page_meta():
+    page = extract_html(read_fixture("journal_article.html"), RULES)
+    meta = page.page_meta
+    assert meta["citation_title"] == [
+        "Intrathecal mesenchymal stem cells in progressive multiple sclerosis: a randomised trial"
+    ]
+    assert meta["citation_doi"] == ["10.1234/jnr.2024.0042"]
+    assert meta["dc.identifier"] == ["doi:10.1234/jnr.2024.0042"]
+    assert meta["og:title"] == ["Intrathecal MSCs in progressive MS"]
+    assert meta["citation_author"] == ["Chen, Li", "Smith, Anna"]
+    assert meta["title"][0].startswith("Intrathecal mesenchymal stem cells in progressive")
+    assert meta["canonical"] == ["https://journal.example.org/articles/10.1234/jnr.2024.0042"]
+    assert meta["html_lang"] == ["en"]
+    assert '"@type": "ScholarlyArticle"' in meta["jsonld"][0]
+
+
+def test_html_chinese_news_page():
+    page = extract_html(read_fixture("zh_news.html"), RULES)
+    texts = [b.text for b in page.blocks]
+    assert texts[0] == "干细胞治疗脊髓损伤取得新进展"
+    assert sum(1 for t in texts if "干细胞" in t or "患者" in t or "治疗组" in t) >= 4
+    assert any(t.startswith("结果显示，治疗组运动评分较基线平均提高六分") for t in texts)
+    for chrome in [
+        "首页",
+        "热点排行",
+        "春季过敏",
+        "相关阅读",
+        "专家解读",
+        "分享到",
+        "版权所有",
+        "ICP备",
+        "网站地图",
+    ]:
+        assert chrome not in page.text, chrome
+    assert page.page_meta["html_lang"] == ["zh-CN"]
+    assert page.page_meta["keywords"] == ["干细胞,脊髓损伤,临床试验"]
+
+
+def test_html_bare_fragment():
+    page = extract_html(read_fixture("fragment.html"), RULES)
+    assert [(b.kind, b.text) for b in page.blocks] == [
+        ("heading", "Key findings"),
+        (
+            "paragraph",
+            "Autologous mesenchymal stem cells improved motor scores in 8 of 13 patients "
+            "with chronic spinal cord injury.",
+        ),
+        ("list_item", "No serious adverse events were reported during 6 months of follow-up."),
+        ("list_item", "Improvements appeared within weeks of the infusion."),
+    ]
+    assert page.page_meta == {}
+    assert page.blocks[0].path == "html/body/h2"
+
+
+def test_html_script_before_html_tag():
+    page = extract_html(read_fixture("script_first.html"), RULES)
+    assert page.blocks[0].text == "Exercise after stroke: a cohort study"
+    assert "312 stroke survivors" in page.text
+    assert "window.top" not in page.text
+    assert "Great article" not in page.text
+    assert page.page_meta["html_lang"] == ["en-GB"]
+    assert page.page_meta["citation_doi"] == ["10.5555/stroke.2023.7"]
+
+
+def site_config(tmp_path: Path):
+    """A copy of the default config whose clean rules add a per-site entry."""
+    for name in (REPO / "configs").glob("*.yaml"):
+        shutil.copy(name, tmp_path / name.name)
+    rules = yaml.safe_load((tmp_path / "clean.yaml").read_text(encoding="utf-8"))
+    rules["sites"] = {
+        "journal.example.org": {
+            "drop_selectors": ["div.author-bio"],
+            "rules": [
+                {
+                    "name": "download_pdf",
+                    "type": "block",
+                    "max_chars": 40,
+                    "pattern": "^download (pdf|citation)$",
+                }
+            ],
+        }
+    }
+    (tmp_path / "clean.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    return load_config(tmp_path / "default.yaml")
+
+
+def test_html_per_site_rules_through_the_step(tmp_path):
+    step = CleanStep(site_config(tmp_path))
+    markup = read_fixture("journal_article.html")
+
+    def docs() -> list[Document]:
+        return [
+            Document(id=f"{site}-1", source=Source(path="a.html", site=site, format="html"), markup=markup)
+            for site in ("journal.example.org", "other.example.org")
+        ]
+
+    observe_sites([step], docs)
+    site_doc, other_doc = list(run_steps([step], docs()))
+    assert "Download PDF" not in site_doc.text and "Li Chen is a neurologist" not in site_doc.text
+    assert "Download PDF" in other_doc.text and "Li Chen is a neurologist" in other_doc.text
+    assert step.counters["dropped_rule:download_pdf"] == 1
+    assert step.counters["html_dropped_selector"] == 1
+    assert site_doc.page_meta["citation_doi"] == ["10.1234/jnr.2024.0042"]
+    heading = site_doc.blocks[0]
+    assert (heading.kind, heading.level) == ("heading", 1)
+    assert heading.path == "html/body.page/div.layout/main/article.article/header.article-header/h1"
+
+
+def test_page_without_content_is_quarantined():
+    step = CleanStep(load_config(REPO / "configs" / "default.yaml"))
+    empty = Document(
+        id="x",
+        source=Source(path="x.html", site="s", format="html"),
+        markup="<html><body><nav><a href='/'>Home</a></nav><footer>© 2024 Example</footer></body></html>",
+    )
+    (doc,) = run_steps([step], [empty])
+    assert doc.failure is not None
+    assert doc.failure.stage == "clean"
+    assert "no main content after cleaning" in doc.failure.error
+    assert step.counters["no_main_content"] == 1
+
+
+def test_html_link_lists_lose_to_prose():
+    markup = (
+        "<div class='a'><ul>"
+        + "".join(
+            f"<li><a href='/{i}'>Story number {i} about a very interesting topic</a></li>" for i in range(8)
+        )
+        + "</ul></div><div class='b'><p>The trial enrolled 120 adults, who were followed for two years; "
+        "mortality fell by a third, and adverse events were rare.</p><p>Investigators caution that the "
+        "results, while encouraging, need replication in larger and more diverse populations.</p></div>"
+    )
+    page = extract_html(markup, RULES)
+    assert [b.kind for b in page.blocks] == ["paragraph", "paragraph"]
+    assert page.counters["blocks_outside_main"] == 8
