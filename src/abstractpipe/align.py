@@ -1,0 +1,369 @@
+"""Align: pair the English abstract's sections with the Chinese ones, then their sentences.
+
+Sections pair by key first (a longest common subsequence of the two key lists,
+so order is kept) and then by order inside the gaps between key matches.
+Sentences pair inside each section pair by a banded dynamic programme over
+1-1, 1-2, 2-1, 2-2 (and 1-3, 3-1), 1-0 and 0-1 links, as in Gale & Church
+(1993): a cost from the character lengths of the two sides, plus a cost when
+their anchors (numbers, Latin-script tokens such as "MSCs" or "EDSS") do not
+agree.  Parameters live in ``configs/align.yaml``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from abstractpipe.config import PACKAGE_CONFIG_DIR
+from abstractpipe.document import Alignment, Document, Section, Sentence, SentenceLink
+from abstractpipe.pipeline import Step, register_step
+
+NUMBER = re.compile(r"\d+(?:,\d{3})+(?![\d])|\d+(?:[.·]\d+)?")
+LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)*")
+WHITESPACE = re.compile(r"\s+")
+HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+DEFAULT_PRIORS: dict[str, float] = {
+    "1-1": 0.84,
+    "1-2": 0.07,
+    "2-1": 0.04,
+    "2-2": 0.01,
+    "1-3": 0.01,
+    "3-1": 0.005,
+    "1-0": 0.01,
+    "0-1": 0.01,
+}
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    han_weight: float = 3.6  # English characters one Han character stands for
+    mean_ratio: float = 1.0  # Chinese length (Han weighted) per English character
+    variance: float = 8.0  # per English character
+    link_priors: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PRIORS))
+    number_weight: float = 3.0
+    token_weight: float = 2.0
+    min_token_length: int = 2
+    band: int = 20
+    score_anchor_weight: float = 0.5
+    null_link_score: float = 0.0
+    low_confidence: float = 0.35
+    min_run_characters: int = 80
+    max_run_length_ratio: float = 2.0
+
+    @classmethod
+    def from_mapping(cls, rules: Mapping[str, Any] | None) -> AlignParams:
+        rules = rules or {}
+        known = {name for name in cls.__dataclass_fields__}
+        values = {key: value for key, value in rules.items() if key in known}
+        if "link_priors" in values:
+            values["link_priors"] = {str(k): float(v) for k, v in values["link_priors"].items()}
+        return cls(**values)
+
+    def link_types(self) -> list[tuple[int, int, float]]:
+        """(English count, Chinese count, cost of the prior) for each link type, sorted."""
+        types = []
+        for name, prior in sorted(self.link_priors.items()):
+            en_count, zh_count = (int(part) for part in name.split("-"))
+            if prior > 0 and (en_count or zh_count):
+                types.append((en_count, zh_count, -math.log(prior)))
+        return types
+
+
+def _length(text: str, han_weight: float) -> float:
+    """Non-space characters, a Han character counting as ``han_weight`` Latin ones."""
+    han = len(HAN.findall(text))
+    return len(WHITESPACE.sub("", text)) - han + han * han_weight
+
+
+def _numbers(text: str) -> frozenset[str]:
+    found = set()
+    for match in NUMBER.finditer(text):
+        raw = match.group().replace(",", "").replace("·", ".")
+        found.add(f"{float(raw):g}")
+    return frozenset(found)
+
+
+def _token_key(token: str) -> str:
+    # "MSCs" and "MSC" are one anchor; ordinary words are compared lower-cased.
+    if len(token) > 2 and token.endswith("s") and token[:-1].isupper():
+        token = token[:-1]
+    return token.lower()
+
+
+def _tokens(text: str, min_length: int) -> frozenset[str]:
+    return frozenset(_token_key(t) for t in LATIN_TOKEN.findall(text) if len(t) >= min_length)
+
+
+def _marked_tokens(text: str, min_length: int) -> frozenset[str]:
+    """English tokens a translation would keep as written: abbreviations, gene and drug codes."""
+    return frozenset(
+        _token_key(t)
+        for t in LATIN_TOKEN.findall(text)
+        if len(t) >= min_length and (sum(c.isupper() for c in t) >= 2 or any(c.isdigit() for c in t))
+    )
+
+
+def _overlap(left: frozenset[str], right: frozenset[str]) -> float | None:
+    union = left | right
+    return len(left & right) / len(union) if union else None
+
+
+def _normal_tail(delta: float) -> float:
+    """Two-sided tail probability of a standard normal: 2 * (1 - Phi(|delta|))."""
+    return math.erfc(abs(delta) / math.sqrt(2.0))
+
+
+class _Side:
+    """Per-sentence features of one side, with prefix sums for span lengths."""
+
+    def __init__(self, texts: Sequence[str], params: AlignParams, chinese: bool) -> None:
+        self.prefix = [0.0]
+        for text in texts:
+            self.prefix.append(self.prefix[-1] + _length(text, params.han_weight))
+        self.numbers = [_numbers(t) for t in texts]
+        self.all_tokens = [_tokens(t, params.min_token_length) for t in texts]
+        # Chinese side: its Latin tokens are all anchors; English side: only marked ones,
+        # plus any word that the Chinese side also wrote in Latin letters (checked per link).
+        self.anchors = (
+            self.all_tokens if chinese else [_marked_tokens(t, params.min_token_length) for t in texts]
+        )
+
+    def length(self, start: int, end: int) -> float:
+        return self.prefix[end] - self.prefix[start]
+
+    @staticmethod
+    def union(sets: list[frozenset[str]], start: int, end: int) -> frozenset[str]:
+        if end - start == 1:
+            return sets[start]
+        merged: frozenset[str] = frozenset()
+        for index in range(start, end):
+            merged = merged | sets[index]
+        return merged
+
+
+class _LinkModel:
+    def __init__(self, en: _Side, zh: _Side, params: AlignParams) -> None:
+        self.en, self.zh, self.params = en, zh, params
+
+    def length_probability(self, en_len: float, zh_len: float) -> float:
+        scaled_zh = zh_len / self.params.mean_ratio
+        base = max((en_len + scaled_zh) / 2.0, 1.0)
+        delta = (scaled_zh - en_len) / math.sqrt(self.params.variance * base)
+        return _normal_tail(delta)
+
+    def anchor_overlaps(self, i0: int, i1: int, j0: int, j1: int) -> list[tuple[float, float]]:
+        """(weight, overlap) for each anchor kind present on either side."""
+        found = []
+        numbers = _overlap(_Side.union(self.en.numbers, i0, i1), _Side.union(self.zh.numbers, j0, j1))
+        if numbers is not None:
+            found.append((self.params.number_weight, numbers))
+        zh_tokens = _Side.union(self.zh.anchors, j0, j1)
+        en_words = _Side.union(self.en.all_tokens, i0, i1)
+        en_marked = _Side.union(self.en.anchors, i0, i1) | (zh_tokens & en_words)
+        tokens = _overlap(en_marked, zh_tokens)
+        if tokens is not None:
+            found.append((self.params.token_weight, tokens))
+        return found
+
+    def cost(self, i0: int, i1: int, j0: int, j1: int, prior_cost: float) -> float:
+        probability = self.length_probability(self.en.length(i0, i1), self.zh.length(j0, j1))
+        total = prior_cost - math.log(max(probability, 1e-300))
+        for weight, overlap in self.anchor_overlaps(i0, i1, j0, j1):
+            total += weight * (1.0 - overlap)
+        return total
+
+    def score(self, i0: int, i1: int, j0: int, j1: int) -> float:
+        if i0 == i1 or j0 == j1:
+            return self.params.null_link_score
+        probability = self.length_probability(self.en.length(i0, i1), self.zh.length(j0, j1))
+        overlaps = self.anchor_overlaps(i0, i1, j0, j1)
+        if not overlaps:
+            return round(probability, 4)
+        anchor = sum(w * o for w, o in overlaps) / sum(w for w, _ in overlaps)
+        mix = self.params.score_anchor_weight
+        return round((1.0 - mix) * probability + mix * anchor, 4)
+
+
+def align_sentences(
+    en: list[str], zh: list[str], params: AlignParams | Mapping[str, Any] | None = None
+) -> list[tuple[list[int], list[int], float]]:
+    """Align two sentence lists; links of local indices ([en...], [zh...], score), in order.
+
+    Every sentence appears in exactly one link.  The DP only visits cells within
+    ``params.band`` of the grid's diagonal, so long inputs cost linear time.
+    """
+    if not isinstance(params, AlignParams):
+        params = AlignParams.from_mapping(params)
+    n, m = len(en), len(zh)
+    if n == 0 or m == 0:
+        return [([i], [], params.null_link_score) for i in range(n)] + [
+            ([], [j], params.null_link_score) for j in range(m)
+        ]
+    model = _LinkModel(_Side(en, params, chinese=False), _Side(zh, params, chinese=True), params)
+    types = params.link_types()
+    band = max(params.band, max(max(a, b) for a, b, _ in types) + 1)
+
+    def columns(i: int) -> range:
+        centre = i * m / n
+        return range(max(0, math.floor(centre - band)), min(m, math.ceil(centre + band)) + 1)
+
+    # best[(i, j)] = (cost of aligning en[:i] with zh[:j], link type that ends there)
+    best: dict[tuple[int, int], tuple[float, int, int]] = {(0, 0): (0.0, 0, 0)}
+    for i in range(n + 1):
+        for j in columns(i):
+            if i == 0 and j == 0:
+                continue
+            winner: tuple[float, int, int] | None = None
+            for a, b, prior_cost in types:
+                previous = best.get((i - a, j - b))
+                if previous is None:
+                    continue
+                total = previous[0] + model.cost(i - a, i, j - b, j, prior_cost)
+                if winner is None or total < winner[0]:
+                    winner = (total, a, b)
+            if winner is not None:
+                best[(i, j)] = winner
+
+    links: list[tuple[list[int], list[int], float]] = []
+    i, j = n, m
+    while i > 0 or j > 0:
+        _, a, b = best[(i, j)]
+        links.append((list(range(i - a, i)), list(range(j - b, j)), model.score(i - a, i, j - b, j)))
+        i, j = i - a, j - b
+    links.reverse()
+    return links
+
+
+def pair_sections(en: list[Section], zh: list[Section]) -> list[tuple[Section, Section]]:
+    """Pair two section lists: equal keys first (order kept), then by order in the gaps."""
+    n, m = len(en), len(zh)
+    # Longest common subsequence of the key lists.
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if en[i].key == zh[j].key:
+                table[i][j] = table[i + 1][j + 1] + 1
+            else:
+                table[i][j] = max(table[i + 1][j], table[i][j + 1])
+    anchors: list[tuple[int, int]] = []
+    i = j = 0
+    while i < n and j < m:
+        if en[i].key == zh[j].key:
+            anchors.append((i, j))
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    pairs: list[tuple[int, int]] = []
+    previous = (-1, -1)
+    for anchor in [*anchors, (n, m)]:
+        en_gap = range(previous[0] + 1, anchor[0])
+        zh_gap = range(previous[1] + 1, anchor[1])
+        pairs.extend(zip(en_gap, zh_gap, strict=False))
+        if anchor != (n, m):
+            pairs.append(anchor)
+        previous = anchor
+    return [(en[a], zh[b]) for a, b in pairs]
+
+
+def _inside(sentences: list[Sentence], section: Section) -> list[int]:
+    return [k for k, s in enumerate(sentences) if s.start >= section.start and s.end <= section.end]
+
+
+def _language_runs(doc: Document, params: AlignParams) -> dict[str, list[list[int]]]:
+    """Runs of consecutive sentences of one language (per-language indices), long ones only."""
+    runs: dict[str, list[list[int]]] = {"en": [], "zh": []}
+    counters = {"en": 0, "zh": 0}
+    current_lang: str | None = None
+    for sentence in doc.sentences:
+        if sentence.lang not in runs:
+            continue  # "other" sentences (a DOI line) neither join nor break a run
+        if sentence.lang != current_lang:
+            runs[sentence.lang].append([])
+            current_lang = sentence.lang
+        runs[sentence.lang][-1].append(counters[sentence.lang])
+        counters[sentence.lang] += 1
+    per_lang = {"en": doc.sentences_in("en"), "zh": doc.sentences_in("zh")}
+    for lang, lang_runs in runs.items():
+        runs[lang] = [
+            run
+            for run in lang_runs
+            if sum(
+                _length(doc.span(per_lang[lang][k].start, per_lang[lang][k].end), params.han_weight)
+                for k in run
+            )
+            >= params.min_run_characters
+        ]
+    return runs
+
+
+@lru_cache(maxsize=1)
+def default_params() -> AlignParams:
+    """The packaged alignment parameters (configs/align.yaml)."""
+    path = Path(PACKAGE_CONFIG_DIR) / "align.yaml"
+    rules = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return AlignParams.from_mapping(rules)
+
+
+@register_step("align")
+class AlignStep(Step):
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        rules = config.load_rules(self.settings["rules"]) if self.settings.get("rules") else {}
+        self.params = AlignParams.from_mapping(rules)
+
+    def process(self, doc: Document) -> Document:
+        en_sentences = doc.sentences_in("en")
+        zh_sentences = doc.sentences_in("zh")
+        en_sections = sorted(
+            (s for s in doc.sections if s.lang == "en" and s.abstract == 0), key=lambda s: s.start
+        )
+        zh_sections = sorted(
+            (s for s in doc.sections if s.lang == "zh" and s.abstract == 0), key=lambda s: s.start
+        )
+        alignment = Alignment()
+        groups: list[tuple[list[int], list[int]]] = []
+        if en_sections and zh_sections:
+            for en_section, zh_section in pair_sections(en_sections, zh_sections):
+                alignment.sections.append((en_section.key, zh_section.key))
+                groups.append((_inside(en_sentences, en_section), _inside(zh_sentences, zh_section)))
+            self.counters["section_pairs"] += len(alignment.sections)
+        else:
+            runs = _language_runs(doc, self.params)
+            if len(runs["en"]) == 1 and len(runs["zh"]) == 1:
+                en_run, zh_run = runs["en"][0], runs["zh"][0]
+                weight = self.params.han_weight
+                en_len = sum(
+                    _length(doc.span(en_sentences[k].start, en_sentences[k].end), weight) for k in en_run
+                )
+                zh_len = sum(
+                    _length(doc.span(zh_sentences[k].start, zh_sentences[k].end), weight) for k in zh_run
+                )
+                ratio = (zh_len / self.params.mean_ratio) / max(en_len, 1)
+                limit = self.params.max_run_length_ratio
+                if 1.0 / limit <= ratio <= limit:
+                    groups.append((en_run, zh_run))
+                    self.counters["unlabelled_run_pairs"] += 1
+        for en_indices, zh_indices in groups:
+            en_texts = [doc.span(en_sentences[k].start, en_sentences[k].end) for k in en_indices]
+            zh_texts = [doc.span(zh_sentences[k].start, zh_sentences[k].end) for k in zh_indices]
+            for en_local, zh_local, score in align_sentences(en_texts, zh_texts, self.params):
+                link = SentenceLink(
+                    en=[en_indices[k] for k in en_local], zh=[zh_indices[k] for k in zh_local], score=score
+                )
+                alignment.sentences.append(link)
+                self.counters[f"links_{len(link.en)}-{len(link.zh)}"] += 1
+                if score < self.params.low_confidence:
+                    doc.warn("low_confidence_link", f"{link.en} ~ {link.zh}: score {score:.2f}")
+                    self.counters["low_confidence_links"] += 1
+        doc.alignment = alignment
+        return doc

@@ -1,0 +1,272 @@
+"""Sentences: split blocks (or the section bodies inside them) into sentences.
+
+A sentence never crosses a block or a section boundary.  In a block that
+overlaps a section only the parts inside section bodies are split, so a header
+between two sections ("OBJECTIVE:") belongs to no sentence; other blocks are
+split whole.
+
+English: spaCy's blank English tokenizer, then rules over its tokens: a
+sentence ends at a terminator unless it closes an abbreviation ("et al.",
+"Fig."), sits inside a matched bracket pair, is a list number ("1."), or is
+followed by a lower-case word.  Chinese: a sentence ends after a stop
+character (。！？；!?;) or "……", closing quotes and brackets included.  A line
+that starts with a list marker starts a new sentence in both.  Rules live in
+``configs/sentences.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from abstractpipe.config import PACKAGE_CONFIG_DIR
+from abstractpipe.document import Document, Sentence
+from abstractpipe.pipeline import Step, register_step
+
+HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A span with none of these is punctuation only: it joins the sentence before it.
+CONTENT = re.compile(rf"[^\W_]|[{HAN_CLASS}]")
+BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+@lru_cache(maxsize=1)
+def english_tokenizer() -> Any:
+    """spaCy's blank English pipeline, loaded once per process."""
+    import spacy
+
+    return spacy.blank("en")
+
+
+@lru_cache(maxsize=1)
+def chinese_tokenizer() -> Any:
+    """spaCy's blank Chinese pipeline with jieba, loaded once per process (about a second)."""
+    import spacy
+
+    return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+
+
+def tokens(text: str, lang: str) -> list[str]:
+    """Word tokens of a text (jieba words for Chinese), for callers that need them."""
+    nlp = chinese_tokenizer() if lang == "zh" else english_tokenizer()
+    return [t.text for t in nlp(text) if not t.is_space]
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    start: int
+    end: int
+
+
+def _matched_brackets(items: list[str], pairs: dict[str, str]) -> dict[int, int]:
+    """Opening index -> closing index for every bracket pair that closes (stray ones ignored)."""
+    closing_to_opening = {close: open_ for open_, close in pairs.items()}
+    stacks: dict[str, list[int]] = {open_: [] for open_ in pairs}
+    matched: dict[int, int] = {}
+    for index, item in enumerate(items):
+        if item in pairs:
+            stacks[item].append(index)
+        elif item in closing_to_opening and stacks[closing_to_opening[item]]:
+            matched[stacks[closing_to_opening[item]].pop()] = index
+    return matched
+
+
+def _innermost_enclosing(matched: dict[int, int], length: int) -> list[tuple[int, int] | None]:
+    """For each position, the innermost matched bracket pair strictly around it (else None)."""
+    enclosing: list[tuple[int, int] | None] = [None] * length
+    # Wider pairs first, so narrower (inner) pairs overwrite them.
+    for open_, close in sorted(matched.items(), key=lambda pair: pair[0] - pair[1]):
+        for position in range(open_ + 1, close):
+            enclosing[position] = (open_, close)
+    return enclosing
+
+
+class SentenceSplitter:
+    """Rule-based sentence boundaries for English and Chinese text."""
+
+    def __init__(self, rules: dict[str, Any]) -> None:
+        english = rules.get("english", {}) or {}
+        chinese = rules.get("chinese", {}) or {}
+        abbreviations: set[str] = set()
+        for abbreviation in english.get("abbreviations", []):
+            word = str(abbreviation)
+            abbreviations.update({word, word[:1].swapcase() + word[1:]})
+        self.abbreviations = frozenset(abbreviations)
+        self.terminators = frozenset(str(t) for t in english.get("terminators", [".", "!", "?"]))
+        self.en_closers = frozenset(str(c) for c in english.get("closers", [")", "]"]))
+        self.en_brackets = {str(k): str(v) for k, v in (english.get("brackets") or {"(": ")"}).items()}
+        self.en_list_item = re.compile(english.get("list_item_pattern", r"^\s*[•\-*]\s+"), re.MULTILINE)
+
+        stop_chars = str(chinese.get("stop_characters", "。！？；!?;"))
+        sequences = [str(s) for s in chinese.get("stop_sequences", ["……"])]
+        closers = str(chinese.get("closers", "”’」』）)"))
+        alternatives = [re.escape(s) for s in sequences] + [f"[{re.escape(stop_chars)}]"]
+        if chinese.get("ascii_period_after_han", True):
+            alternatives.append(rf"(?<=[{HAN_CLASS}])\.(?!\d)")
+        self.zh_stop = re.compile(f"(?:{'|'.join(alternatives)})+[{re.escape(closers)}]*")
+        self.zh_closers = frozenset(closers)
+        self.zh_brackets = {str(k): str(v) for k, v in (chinese.get("brackets") or {"(": ")"}).items()}
+        self.zh_list_item = re.compile(chinese.get("list_item_pattern", r"^\s*[•\-*]\s*"), re.MULTILINE)
+
+    def split(self, text: str, lang: str) -> list[tuple[int, int]]:
+        """Sentence spans (start, end) in ``text``: trimmed, non-empty, in order."""
+        chinese = lang == "zh" or (lang not in ("en", "zh") and re.search("[。！？]", text) is not None)
+        list_item = self.zh_list_item if chinese else self.en_list_item
+        spans: list[tuple[int, int]] = []
+        for start, end in self._segments(text, list_item):
+            raw = self._split_chinese(text, start, end) if chinese else self._split_english(text, start, end)
+            spans.extend(_tidy(text, raw))
+        return spans
+
+    @staticmethod
+    def _segments(text: str, list_item: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+        """Pieces no sentence crosses: cut at blank lines and before list-item lines."""
+        cuts = {0, len(text)}
+        cuts.update(m.start() for m in BLANK_LINE.finditer(text))
+        cuts.update(m.start() for m in list_item.finditer(text))
+        ordered = sorted(cuts)
+        yield from pairwise(ordered)
+
+    def _split_english(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        toks = [
+            _Token(t.text, start + t.idx, start + t.idx + len(t.text))
+            for t in english_tokenizer()(text[start:end])
+            if not t.is_space
+        ]
+        if not toks:
+            return []
+        words = [t.text for t in toks]
+        enclosing = _innermost_enclosing(_matched_brackets(words, self.en_brackets), len(toks))
+        spans: list[tuple[int, int]] = []
+        first = 0  # index of the current sentence's first token
+        index = 0
+        while index < len(toks):
+            last = self._english_sentence_end(toks, enclosing, first, index)
+            if last is None:
+                index += 1
+                continue
+            spans.append((toks[first].start, toks[last].end))
+            first = index = last + 1
+        if first < len(toks):
+            spans.append((toks[first].start, toks[-1].end))
+        return spans
+
+    def _english_sentence_end(
+        self, toks: list[_Token], enclosing: list[tuple[int, int] | None], first: int, index: int
+    ) -> int | None:
+        """Index of the sentence's last token if token ``index`` ends a sentence, else None."""
+        word = toks[index].text
+        if word in self.terminators:
+            previous = toks[index - 1] if index > first else None
+            if word == "." and previous is not None and previous.end == toks[index].start:
+                if previous.text + "." in self.abbreviations:
+                    return None
+                # "1." "a." "iv." opening a list item is a number, not a sentence.
+                if index - first == 1 and re.fullmatch(r"\d{1,3}|[A-Za-z]|[ivxIVX]{1,4}", previous.text):
+                    return None
+        elif not (len(word) > 1 and word.endswith(".")) or word in self.abbreviations:
+            return None
+        last = index
+        pair = enclosing[index]
+        if pair is not None:
+            open_, close = pair
+            # Inside brackets only a bracketed sentence of its own ends: "(See Table 2.)".
+            between = toks[index + 1 : close]
+            if open_ != first or any(t.text not in self.en_closers | self.terminators for t in between):
+                return None
+            last = close
+        while (
+            last + 1 < len(toks)
+            and toks[last + 1].start == toks[last].end
+            and (toks[last + 1].text in self.en_closers or toks[last + 1].text in self.terminators)
+            and enclosing[last + 1] is None
+        ):
+            last += 1
+        if last + 1 < len(toks):
+            following = toks[last + 1].text[0]
+            if following.islower() or following in ",;:%":
+                return None  # a continuation: "etc. and", "U.S., and"
+        return last
+
+    def _split_chinese(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        chars = list(text[start:end])
+        enclosing = _innermost_enclosing(_matched_brackets(chars, self.zh_brackets), len(chars))
+        spans: list[tuple[int, int]] = []
+        first = 0
+        for match in self.zh_stop.finditer(text, start, end):
+            stop, after = match.start() - start, match.end() - start
+            pair = enclosing[stop]
+            if pair is not None:
+                open_, close = pair
+                # Inside brackets only a bracketed sentence of its own ends: "（见表 2。）".
+                if text[start + first : start + open_].strip() or close >= after:
+                    continue
+            spans.append((start + first, start + after))
+            first = after
+        if first < len(chars):
+            spans.append((start + first, end))
+        return spans
+
+
+def _tidy(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Trim whitespace, drop empty spans, join punctuation-only spans to the previous one."""
+    tidy: list[tuple[int, int]] = []
+    for start, end in spans:
+        piece = text[start:end]
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        start += len(piece) - len(piece.lstrip())
+        end = start + len(stripped)
+        if tidy and not CONTENT.search(stripped):
+            tidy[-1] = (tidy[-1][0], end)
+            continue
+        tidy.append((start, end))
+    return tidy
+
+
+@lru_cache(maxsize=1)
+def _default_splitter() -> SentenceSplitter:
+    path = Path(PACKAGE_CONFIG_DIR) / "sentences.yaml"
+    rules = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return SentenceSplitter(rules or {})
+
+
+def split_sentences(text: str, lang: str) -> list[tuple[int, int]]:
+    """Sentence spans (start, end) in ``text`` for ``lang`` (en | zh | other), packaged rules."""
+    return _default_splitter().split(text, lang)
+
+
+@register_step("sentences")
+class SentencesStep(Step):
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        rules = config.load_rules(self.settings["rules"]) if self.settings.get("rules") else {}
+        self.splitter = SentenceSplitter(rules or {})
+
+    def process(self, doc: Document) -> Document:
+        sentences: list[Sentence] = []
+        sections = sorted(doc.sections, key=lambda s: (s.start, s.end))
+        for block_index, block in enumerate(doc.blocks):
+            overlapping = [s for s in sections if s.start < block.end and s.end > block.start]
+            pieces: list[tuple[int, int, str, str | None]]
+            if overlapping:
+                pieces = [
+                    (max(block.start, s.start), min(block.end, s.end), s.lang, s.key) for s in overlapping
+                ]
+            else:
+                pieces = [(block.start, block.end, block.lang, None)]
+            for start, end, lang, key in pieces:
+                for s_start, s_end in self.splitter.split(doc.text[start:end], lang):
+                    sentences.append(Sentence(start + s_start, start + s_end, lang, key, block_index))
+                    self.counters[f"sentences_{lang}"] += 1
+        sentences.sort(key=lambda s: (s.start, s.end))
+        doc.sentences.extend(sentences)
+        return doc
