@@ -411,3 +411,16 @@ def test_html_link_lists_lose_to_prose():
     page = extract_html(markup, RULES)
     assert [b.kind for b in page.blocks] == ["paragraph", "paragraph"]
     assert page.counters["blocks_outside_main"] == 8
+
+
+def test_html_deeper_than_the_recursion_limit():
+    sentence = "Deeply nested pages still yield their text, with punctuation, in one block."
+    page = extract_html("<div>" * 1500 + f"<p>{sentence}</p>" + "</div>" * 1500, RULES)
+    assert [b.text for b in page.blocks] == [sentence]
+
+
+def test_extraction_is_deterministic():
+    markup = read_fixture("journal_article.html")
+    first, second = extract_html(markup, RULES), extract_html(markup, RULES)
+    assert first.text == second.text
+    assert [b.path for b in first.blocks] == [b.path for b in second.blocks]

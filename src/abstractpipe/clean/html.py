@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,34 +231,46 @@ class _Walker:
         ]
         path = "/".join([*outer, _path_part(root)])
         flow = _Flow(element=root, ancestors=(root,), path=path, kind="paragraph")
-        self._children(root, flow, list_depth=0, in_link=False)
-        self._flush(flow)
-        return self.blocks
-
-    def _children(self, tag: Tag, flow: _Flow, list_depth: int, in_link: bool) -> None:
-        for child in tag.children:
-            if isinstance(child, NavigableString):
+        # An explicit stack, not recursion: real pages nest deeper than Python's recursion limit.
+        # A frame: (children left to visit, flow receiving their text, list depth, inside <a>,
+        # whether the frame owns the flow and flushes it when done).
+        stack: list[tuple[Iterator[Any], _Flow, int, bool, bool]] = [
+            (iter(root.children), flow, 0, False, True)
+        ]
+        while stack:
+            children, flow, list_depth, in_link, owns_flow = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                if owns_flow:
+                    self._flush(flow)
+            elif isinstance(child, NavigableString):
                 if not isinstance(child, _SKIPPED_STRINGS):
                     flow.pieces.append((str(child), in_link))
             elif isinstance(child, Tag):
-                self._element(child, flow, list_depth, in_link)
+                frame = self._enter(child, flow, list_depth, in_link)
+                if frame is not None:
+                    stack.append(frame)
+        return self.blocks
 
-    def _element(self, tag: Tag, flow: _Flow, list_depth: int, in_link: bool) -> None:
+    def _enter(
+        self, tag: Tag, flow: _Flow, list_depth: int, in_link: bool
+    ) -> tuple[Iterator[Any], _Flow, int, bool, bool] | None:
+        """Handle one element; return the frame for its children, if they are to be visited."""
         name = tag.name
         if name == "br":
             flow.pieces.append(("\n", in_link))
-            return
+            return None
         if name not in BLOCK_TAGS:
-            self._children(tag, flow, list_depth, in_link or name == "a")
-            return
+            return (iter(tag.children), flow, list_depth, in_link or name == "a", False)
         self._flush(flow)
         ancestors = (*flow.ancestors, tag)
         path = f"{flow.path}/{_path_part(tag)}"
         if name == "table" and _is_data_table(tag):
             self._table(tag, ancestors, path)
-            return
+            return None
         if name == "hr":
-            return
+            return None
         depth = list_depth + (1 if name in ("ul", "ol", "dl") else 0)
         child_flow = _Flow(element=tag, ancestors=ancestors, path=path, kind="paragraph")
         if name in HEADING_TAGS:
@@ -274,8 +287,7 @@ class _Walker:
         elif name not in LEAF_TAGS and flow.kind in ("list_item", "caption", "heading"):
             # A <div>/<span>-like block inside an item or caption still belongs to it.
             child_flow.kind, child_flow.level, child_flow.list_id = flow.kind, flow.level, flow.list_id
-        self._children(tag, child_flow, depth, in_link or name == "a")
-        self._flush(child_flow)
+        return (iter(tag.children), child_flow, depth, in_link or name == "a", True)
 
     def _flush(self, flow: _Flow) -> None:
         if not flow.pieces:
