@@ -40,6 +40,8 @@ FIELDS = (
 
 # One-to-one character folding (offsets unchanged).
 _FOLD = {chr(0xFF10 + i): str(i) for i in range(10)}
+_FOLD.update({chr(0xFF21 + i): chr(0x41 + i) for i in range(26)})  # full-width Latin letters
+_FOLD.update({chr(0xFF41 + i): chr(0x61 + i) for i in range(26)})
 _FOLD.update(
     {
         "＝": "=",
@@ -72,6 +74,8 @@ _FOLD.update(
         "\u202f": " ",
         "\u3000": " ",
         "．": ".",
+        "【": "[",
+        "】": "]",
     }
 )
 _FOLD_TABLE = str.maketrans(_FOLD)
@@ -94,6 +98,7 @@ _LATEX_SYMBOLS = {
     "mu": "μ",
     "alpha": "α",
     "cdot": ".",
+    "colon": ":",
     "%": "%",
 }
 _MATH_TOKEN = re.compile(r"\\?\$|\\([A-Za-z]+|[%~$_&#{}]|[ ,:;!])|[{}^_~]|\s+|.", re.S)
@@ -195,13 +200,15 @@ class StatisticsExtractor:
         ops = _alternation(op_words, ignore_case=True)
         self._ops = ops
         p_label = _alternation(r.get("p_labels", ["p", "P"]))
-        p_value = rf"(?P<pv>0,\d+|{_UNSIGNED})(?:\s*[×x*]\s*10\s*\^?\s*(?P<pexp>[-–]?\s*\d+))?"
+        p_value = rf"(?P<pv>0,\d+|\d*\.\d{{3}}(?:\s\d{{1,3}})+(?![\d.])|{_UNSIGNED})(?:\s*[×x*]\s*10\s*\^?\s*(?P<pexp>[-–]?\s*\d+))?"
         self._p_re = re.compile(
             rf"(?<![A-Za-z0-9]){p_label}(?![A-Za-z])"
             rf"(?:\s+for\s+(?:trend|interaction|heterogeneity|difference))?"
             rf"\s*(?P<pop>{ops})\s*{p_value}(?![\d])"
         )
+        value_unit = _alternation(r.get("value_units", []))
         self._ci_re = re.compile(
+            rf"(?:\s*(?:{value_unit})(?![A-Za-z]))?"
             rf"\s*%?\s*[,;:]?\s*[\(\[]?\s*"
             rf"(?:(?P<level>\d{{2}}(?:\.\d+)?)\s*%\s*)?"
             rf"{ci_label}(?:\s*[\(\[]\s*(?:CI|Cl)\s*[\)\]])?"
@@ -217,6 +224,9 @@ class StatisticsExtractor:
             rf"(?<![A-Za-z0-9]){i2_label}(?![A-Za-z0-9])\s*(?:=|:|(?i:of|was))?\s*(?P<val>{_UNSIGNED})\s*(?P<pct>%)?"
         )
         self._lost_i2_re = re.compile(rf"(?<![A-Za-z0-9])I\s*[=:]\s*(?P<val>{_UNSIGNED})\s*%")
+        self._p_threshold_re = re.compile(
+            rf"\s*[\)\]]?\s*(?:{_alternation(r.get('p_threshold_after', []), ignore_case=True)})"
+        )
         self._het_re = re.compile(
             _alternation(r.get("heterogeneity_context", ["heterogeneity"]), ignore_case=False)
         )
@@ -274,17 +284,24 @@ class StatisticsExtractor:
         stop = _alternation(r.get("modifier_stopwords", []), ignore_case=True)
         max_mods = int(r.get("count_modifier_max_words", 3))
         self._count_en_re = re.compile(
-            rf"(?<![\w.,\-])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.,]\d)"
+            rf"(?<![A-Za-z0-9_.,\-])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.,]\d)"
             rf"(?:\s+(?i:of|out\s+of)\s+(?P<total>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.]))?"
             rf"(?P<tail>(?:\s*\([^()]{{0,25}}\))?"
             rf"(?:\s+(?!{stop}(?![\w-]))[A-Za-z][\w-]*){{0,{max_mods}}}?"
             rf"\s+(?P<noun>{_alternation(self._unit_of, ignore_case=True)})(?![A-Za-z]))?"
         )
         self._count_zh_re = re.compile(
-            rf"(?<![\d.])(?P<value>\d+)(?![\d.])\s*(?P<noun>{_alternation(self._unit_of_zh)})"
+            rf"(?<![\d.])(?P<value>\d{{1,3}}(?:[ ,]\d{{3}})+|\d+)(?![\d.])\s*(?P<noun>{_alternation(self._unit_of_zh)})"
+        )
+        self._zh_classifiers = set(r.get("zh_classifiers", []))
+        self._zh_head_nouns = dict(r.get("zh_head_nouns", {}))
+        self._zh_head_re = re.compile(rf"({_alternation(self._zh_head_nouns)})\s*$")
+        verbs = _alternation(r.get("count_verbs", []), ignore_case=True)
+        self._count_verb_re = re.compile(
+            rf"(?<![A-Za-z0-9_.,\-])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)\s+(?:{verbs})(?![A-Za-z])"
         )
         # Percentages.
-        self._percent_re = re.compile(rf"(?<![\w.])(?P<value>{_UNSIGNED})\s*%")
+        self._percent_re = re.compile(rf"(?<![A-Za-z0-9_.])(?P<value>{_UNSIGNED})\s*%")
         pb = r.get("percent_blockers_before", {})
         self._percent_before_re = re.compile(
             rf"(?:{_alternation([*pb.get('en', []), *pb.get('zh', [])], ignore_case=True)})\s*$"
@@ -307,7 +324,7 @@ class StatisticsExtractor:
             rf"(?:\s+(?i:and|or|and\s+the)\s+(?P<kw2>{mean_alt})(?![A-Za-z]))?"
             rf"(?!\s*(?:\([^)]*\)\s*)?{blockers})"
         )
-        self._candidate_re = re.compile(r"(?<![A-Za-z0-9.])(?P<value>-?\d+(?:\.\d+)?)(?![\d])")
+        self._candidate_re = re.compile(r"(?<![A-Za-z0-9.\-])(?P<value>-?\d+(?:\.\d+)?)(?![\d])")
         bb = r.get("blocked_before", {})
         self._blocked_before_re = re.compile(
             rf"(?<![A-Za-z])(?:{_alternation([*bb.get('en', []), *bb.get('zh', [])], ignore_case=True)})"
@@ -324,10 +341,14 @@ class StatisticsExtractor:
             rf"(?:±|\+/-|(?<![A-Za-z])(?:{_alternation(r.get('sd_labels', ['SD']), ignore_case=True)}))[\s,:=]*$"
         )
         self._connector_re = re.compile(
-            rf"^\s*(?:(?:±|\+/-)\s*{_UNSIGNED})?\s*\)?\s*[A-Za-z\u4e00-\u9fff/°]{{0,10}}\s*(?:\([^()]{{0,30}}\))?\s*"
+            rf"^\s*(?:(?:±|\+/-)\s*{_UNSIGNED})?\s*\)?\s*[A-Za-z\u4e00-\u9fff/°]{{0,10}}\s*(?:\([^()]{{0,30}}\))?"
+            rf"(?:\s+[A-Za-z]+){{0,3}}\s*"
             rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*\(?\s*$"
         )
-        self._sentence_end_re = re.compile(r"[。！？!?;；\n]|\.(?!\d)")
+        # A full stop ends a clause unless it closes "vs.", "al.", "e.g." or sits in a number.
+        self._sentence_end_re = re.compile(
+            r"[。！？!?;；\n]|(?<![vV]s)(?<!\bal)(?<!\be\.g)(?<!\bi\.e)\.(?!\d)"
+        )
 
     # ------------------------------------------------------------------ public
 
@@ -450,6 +471,8 @@ class StatisticsExtractor:
         for match in self._p_re.finditer(state.text):
             if state.claimed(match.start(), match.end()):
                 continue
+            if self._p_threshold_re.match(state.text, match.end()):
+                continue  # "P < 0.05 was considered significant" states the threshold
             state.add("p", self._p_number(match), match.start(), match.end(), op=self._op(match.group("pop")))
 
     def _counts(self, state: _State, lang: str) -> None:
@@ -473,16 +496,47 @@ class StatisticsExtractor:
             if noun is not None:
                 last_unit = unit
             end = match.end() if noun else match.end("total")
-            state.add("n", _to_float(match.group("value").replace(",", "")), match.start(), end, unit=unit)
+            state.add_stat(
+                {"measure": "n", "value": _to_float(match.group("value").replace(",", "")), "unit": unit},
+                match.start(),
+                end,
+                claim=match.span("value"),
+            )
             if total:
-                state.add("n", _to_float(total.replace(",", "")), match.start("total"), end, unit=unit)
+                state.add_stat(
+                    {"measure": "n", "value": _to_float(total.replace(",", "")), "unit": unit},
+                    match.start("total"),
+                    end,
+                    claim=match.span("total"),
+                )
+        for match in self._count_verb_re.finditer(work):
+            if state.claimed(match.start("value"), match.end("value")) or self._blocked_before(
+                work, match.start()
+            ):
+                continue
+            state.add_stat(
+                {
+                    "measure": "n",
+                    "value": _to_float(match.group("value").replace(",", "")),
+                    "unit": last_unit,
+                },
+                match.start("value"),
+                match.end("value"),
+            )
         for match in self._count_zh_re.finditer(work):
             if state.claimed(match.start("value"), match.end("value")):
                 continue
             if self._blocked_before(work, match.start()):
                 continue
-            unit = self._unit_of_zh.get(match.group("noun"))
-            state.add("n", float(match.group("value")), match.start(), match.end(), unit=unit)
+            noun = match.group("noun")
+            unit = self._unit_of_zh.get(noun)
+            if noun in self._zh_classifiers:
+                # "护士312名": a bare classifier takes the head noun written before the number.
+                head = self._zh_head_re.search(work[max(0, match.start() - 8) : match.start()])
+                if head is not None:
+                    unit = self._zh_head_nouns[head.group(1)]
+            value = float(re.sub(r"[ ,]", "", match.group("value")))
+            state.add("n", value, match.start(), match.end(), unit=unit)
 
     def _means(self, state: _State) -> None:
         work = state.text
@@ -499,7 +553,10 @@ class StatisticsExtractor:
                 start, end = candidate.span("value")
                 if not self._mean_candidate(state, work, start, end):
                     continue
-                if taken and not self._connector_re.search(work[previous_end:start]):
+                between = work[previous_end:start] if taken else ""
+                if between.count("(") > between.count(")"):
+                    continue  # "(IQR 3–7)" after a value
+                if taken and not self._connector_re.search(between) and not self._ci_re.match(work, end):
                     break
                 if not taken and start - match.end() > 80:
                     break
@@ -600,8 +657,11 @@ class _State:
     def add(self, measure: str, value: float, start: int, end: int, **fields: Any) -> None:
         self.add_stat({"measure": measure, "value": value, **fields}, start, end)
 
-    def add_stat(self, stat: dict[str, Any], start: int, end: int) -> None:
-        self._claims[start:end] = b"\x01" * (end - start)
+    def add_stat(
+        self, stat: dict[str, Any], start: int, end: int, claim: tuple[int, int] | None = None
+    ) -> None:
+        claim_start, claim_end = claim or (start, end)
+        self._claims[claim_start:claim_end] = b"\x01" * (claim_end - claim_start)
         stat["_start"], stat["_end"] = start, end
         self.found.append(stat)
         if stat["measure"] not in ("p", "n", "I2", "percent", "mean", "median"):
