@@ -139,6 +139,7 @@ class SectionRules:
                     labels[lang].append(word)
         self.markers = {_norm_label(w) for ws in rules["abstract_markers"].values() for w in ws}
         self.keywords = {_norm_label(w) for ws in rules["keywords_markers"].values() for w in ws}
+        self.stops = {_norm_label(w) for ws in (rules.get("stop_labels") or {}).values() for w in ws}
         body = rules.get("body_start") or {}
         self.body_numbered = re.compile(body.get("numbered") or r"(?!)")
         self.body_words = {_norm_label(w) for w in body.get("words") or []}
@@ -171,6 +172,8 @@ class SectionRules:
             rf"(?<![A-Za-z])(?P<label>(?i:{en_keywords}))(?P<tail>\s*[:：·]\s*|\s+(?=\S))"
         )
         self.zh_keywords = re.compile(rf"(?P<label>{zh_keywords})(?P<tail>\s*[:：·]\s*|[\s\u3000]+)")
+        stops = _alternation([w for ws in (rules.get("stop_labels") or {}).values() for w in ws])
+        self.stop = re.compile(rf"(?<![A-Za-z])(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|$)")
 
     def lookup(self, label: str) -> tuple[str, str] | None:
         """(kind, key) of a label as written: header, marker or keywords."""
@@ -179,6 +182,8 @@ class SectionRules:
             return "marker", "abstract"
         if norm in self.keywords:
             return "keywords", "keywords"
+        if norm in self.stops:
+            return "stop", ""
         if norm in self.label_key:
             return "header", self.label_key[norm]
         # "目的/意义", "Results/Conclusions", "Methods and Process": the first known part
@@ -252,10 +257,11 @@ class SectionFinder:
             (self.rules.zh_marker, "marker"),
             (self.rules.en_keywords, "keywords"),
             (self.rules.zh_keywords, "keywords"),
+            (self.rules.stop, "stop"),
         ):
             for match in regex.finditer(text):
                 tail = match["tail"]
-                has_colon = any(c in tail for c in ":：·")
+                has_colon = any(c in tail for c in ":：·") and kind != "stop"
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), kind, match["label"])
                 # "摘要：" / "Key words:" count anywhere; bare words only at a sentence start.
                 found.append((cand, not has_colon))
@@ -317,15 +323,16 @@ class _Walk:
         heading_like = block.kind == "heading" or bool(_HEADING_MARK_RE.match(text))
         if own is not None:
             kind, key = own
+            run = self.run_
             if (
                 kind == "header"
-                and self.run_ is None
-                and heading_like
                 and self.finder.is_body_start(text)
-                and self.committed
+                and (self.committed or (run is not None and (run.sections or self.current)))
             ):
+                # "Introduction" after an abstract starts the body, it is not a background header.
                 self.finish(prev_end)
-                self.body_started = True
+                self.close_run()
+                self.body_started = self.committed > 0
                 return
             self.finish(prev_end)
             cand = _Candidate(kind, block.start, block.end, key, text.strip(" #:：\u3000"), MEDIUM, True)
@@ -358,10 +365,9 @@ class _Walk:
                 self.finish(prev_end)
                 if not starts_with_event:
                     self.close_run()
-        elif not starts_with_event:
-            if not self.resume(block, text):
-                self.finish(prev_end)
-                self.close_run()  # a block without a header after inline sections: the abstract is over
+        elif not starts_with_event and not self.resume(block, text):
+            self.finish(prev_end)
+            self.close_run()  # a block without a header after inline sections: the abstract is over
         for cand in candidates:
             self.event(cand)
         if self.current is not None and not self.current.own_line:
@@ -393,6 +399,10 @@ class _Walk:
             start = None if cand.own_line else cand.body
             self.current = _Pending("other", cand.header, start, cand.own_line, STRONG)
             return
+        if cand.kind == "stop":
+            self.finish(cand.pos)
+            self.close_run()
+            return
         if cand.kind == "keywords":
             self.finish(cand.pos)
             self.close_run()
@@ -406,7 +416,7 @@ class _Walk:
                 return
             self.finish(cand.pos)
             run = self.run_ = _Run(marker=False)
-        elif cand.key in run.keys or order <= run.last_order:
+        elif order < run.last_order or (order == run.last_order and not self.adds_to_key(cand)):
             if cand.strength == WEAK:
                 return  # "结果显示…" inside the results: not a header
             # A header repeating or going back: a second abstract starts here.
@@ -422,6 +432,15 @@ class _Walk:
         run.keys.add(cand.key)
         run.last_order = order
         run.strong = run.strong or cand.strength == STRONG
+
+    def adds_to_key(self, cand: _Candidate) -> bool:
+        """A further header of the current key ("Design" then "Setting" then "Participants")."""
+        if cand.strength == WEAK or self.run_ is None:
+            return False
+        written = {_norm_label(s.header) for s in self.run_.sections}
+        if self.current is not None:
+            written.add(_norm_label(self.current.header))
+        return _norm_label(cand.header) not in written
 
     def finish(self, end: int) -> None:
         pending, self.current = self.current, None
@@ -485,7 +504,9 @@ class SectionsStep(Step):
 
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        self.finder = SectionFinder(SectionRules(config.load_rules(self.settings.get("rules", "sections.yaml"))))
+        self.finder = SectionFinder(
+            SectionRules(config.load_rules(self.settings.get("rules", "sections.yaml")))
+        )
 
     def process(self, doc: Document) -> Document:
         found = self.finder.find(doc)

@@ -1,0 +1,309 @@
+"""The sections stage: abstracts and their labelled sections, for every header form."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+import abstractpipe.clean
+import abstractpipe.ingest
+import abstractpipe.language  # noqa: F401  (registers the steps used below)
+from abstractpipe.config import load_config
+from abstractpipe.document import Block, Document, Section, Source
+from abstractpipe.sections import SectionFinder, SectionRules, SectionsStep, script_lang
+from tests.conftest import REPO, SEEDS, SHARED, requires_shared
+
+
+@pytest.fixture(scope="module")
+def finder() -> SectionFinder:
+    config = load_config(REPO / "configs" / "default.yaml")
+    return SectionFinder(SectionRules(config.load_rules(config.section("sections")["rules"])))
+
+
+def doc_from_lines(text: str) -> Document:
+    """One block per non-empty line; "# …" lines are headings; lang by script."""
+    doc = Document(id="t", source=Source(path="t.txt", site="t"))
+    parts: list[str] = []
+    pos = 0
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        if parts:
+            pos += 2
+        kind = "heading" if line.startswith("#") else "paragraph"
+        if kind == "heading":
+            line = line.lstrip("#").strip()
+        doc.blocks.append(Block(pos, pos + len(line), kind=kind, lang=script_lang(line)))
+        parts.append(line)
+        pos += len(line)
+    doc.text = "\n\n".join(parts)
+    return doc
+
+
+@functools.cache
+def run_seeds(steps: tuple[str, ...]) -> dict[str, Document]:
+    """The seed pages through the real earlier stages (both passes), by path."""
+    from abstractpipe.ingest import discover_inputs
+    from abstractpipe.pipeline import STEP_REGISTRY, observe_sites, run_steps
+
+    config = load_config(REPO / "configs" / "default.yaml")
+    built = [STEP_REGISTRY[name](config) for name in steps]
+    observe_sites(built, lambda: discover_inputs(SEEDS))
+    return {doc.source.path: doc for doc in run_steps(built, discover_inputs(SEEDS))}
+
+
+def run_seed(name: str, steps: list[str]) -> Document:
+    return run_seeds(tuple(steps))[name]
+
+
+def by_key(doc: Document, sections: list[Section], lang: str, abstract: int = 0) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for s in sections:
+        if s.lang == lang and s.abstract == abstract:
+            found[s.key] = doc.text[s.start : s.end]
+    return found
+
+
+def test_inline_upper_case_headers_and_chinese_colon_on_the_pubmed_seed() -> None:
+    doc = run_seed("pubmed/003_207fb85fdc7ef63b.txt", ["ingest", "clean", "language", "sections"])
+    en = by_key(doc, doc.sections, "en")
+    zh = by_key(doc, doc.sections, "zh")
+    assert list(en) == ["background", "objective", "methods", "results", "conclusions"]
+    assert list(zh) == ["background", "objective", "methods", "results", "conclusions"]
+    assert (
+        en["objective"]
+        == "This review delves into the literature on the efficacy and safety of MSC therapy for pwMS."
+    )
+    assert zh["objective"] == "本综述深入探讨了 MSCs 治疗 pwMS 的疗效和安全性的文献。"
+    assert en["conclusions"].endswith("optimize evaluation methods for MSC therapy on pwMS.")
+    assert "Cochrane" not in zh["conclusions"]
+    headers = {(s.lang, s.key): s.header for s in doc.sections}
+    assert headers[("en", "background")] == "BACKGROUND"
+    assert headers[("zh", "results")] == "结果"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "researchsummaries/000_f94bfd277bcc8f77.txt",
+        "researchsummaries/001_713c017a953e0b18.txt",
+        "clinic/004_50e99ab7af3fb43d.txt",
+    ],
+)
+def test_pages_without_an_abstract_get_no_sections(name: str) -> None:
+    doc = run_seed(name, ["ingest", "clean", "language", "sections"])
+    assert doc.failure is None
+    assert doc.sections == []
+
+
+def test_objective_period_form(finder: SectionFinder) -> None:
+    doc = doc_from_lines(
+        "Abstract\n"
+        "Objective. To assess whether early mobilisation shortens stay. Methods. We randomised 120 "
+        "adults. Results. Stay was 2 days shorter. Conclusions. Early mobilisation helps.\n"
+        "Introduction\n"
+        "Hospital stay after surgery is long. Results. Of earlier work are mixed."
+    )
+    sections = finder.find(doc)
+    en = by_key(doc, sections, "en")
+    assert en == {
+        "objective": "To assess whether early mobilisation shortens stay.",
+        "methods": "We randomised 120 adults.",
+        "results": "Stay was 2 days shorter.",
+        "conclusions": "Early mobilisation helps.",
+    }
+    assert all(s.abstract == 0 for s in sections)
+
+
+def test_bracketed_chinese_headers(finder: SectionFinder) -> None:
+    doc = doc_from_lines(
+        "【摘要】【目的】探讨血清尿酸与糖尿病肾病的关系。【方法】选取 300 例患者。"
+        "【结果】尿酸升高与肾病相关。【结论】应重视尿酸管理。\n"
+        "【关键词】糖尿病；尿酸"
+    )
+    sections = finder.find(doc)
+    zh = by_key(doc, sections, "zh")
+    assert zh["objective"] == "探讨血清尿酸与糖尿病肾病的关系。"
+    assert zh["methods"] == "选取 300 例患者。"
+    assert zh["conclusions"] == "应重视尿酸管理。"
+    assert zh["keywords"] == "糖尿病；尿酸"
+    assert {s.header for s in sections if s.key == "results"} == {"【结果】"}
+
+
+def test_chinese_full_width_colon_on_separate_lines(finder: SectionFinder) -> None:
+    doc = doc_from_lines(
+        "背景：颈髓损伤后上肢功能恢复有限。\n"
+        "目的：检验经皮脊髓刺激的效果。\n"
+        "方法：纳入 64 例患者。\n"
+        "结果：刺激组评分提高 4.8 分。\n"
+        "结论：刺激联合训练有效。\n"
+        "参考文献列表如下，方法：见原文。"
+    )
+    zh = by_key(doc, finder.find(doc), "zh")
+    assert zh == {
+        "background": "颈髓损伤后上肢功能恢复有限。",
+        "objective": "检验经皮脊髓刺激的效果。",
+        "methods": "纳入 64 例患者。",
+        "results": "刺激组评分提高 4.8 分。",
+        "conclusions": "刺激联合训练有效。",
+    }
+
+
+def test_headings_on_their_own_line_span_paragraphs(finder: SectionFinder) -> None:
+    doc = doc_from_lines(
+        "# Exercise after hip fracture: a randomised trial\n"
+        "# Abstract\n"
+        "# Background\n"
+        "Falls are common after hip fracture.\n"
+        "# Methods\n"
+        "We randomised 612 adults.\n"
+        "Follow-up lasted 12 months.\n"
+        "# Results\n"
+        "Falls fell by a quarter.\n"
+        "# Conclusions\n"
+        "Home exercise prevents falls.\n"
+        "# Introduction\n"
+        "Hip fracture is a major cause of disability.\n"
+        "# Methods\n"
+        "This trial ran in 12 hospitals."
+    )
+    sections = finder.find(doc)
+    en = by_key(doc, sections, "en")
+    assert en["background"] == "Falls are common after hip fracture."
+    assert en["methods"] == "We randomised 612 adults.\n\nFollow-up lasted 12 months."
+    assert en["conclusions"] == "Home exercise prevents falls."
+    # The body's "Methods" heading after "Introduction" is not a second abstract.
+    assert {s.abstract for s in sections} == {0}
+    assert all("12 hospitals" not in doc.text[s.start : s.end] for s in sections)
+
+
+def test_pdf_style_space_and_glued_chinese_headers(finder: SectionFinder) -> None:
+    doc = doc_from_lines(
+        "张三，李四 某某医院内科，广州 510000摘要：目的 探讨护理干预的效果。方法选取 128 例患儿，"
+        "随机分为两组。结果观察组有效率高于对照组。结果显示两组差异有统计学意义。"
+        "结论 综合护理有效。关键词：护理干预；血液流变学"
+    )
+    sections = finder.find(doc)
+    zh = by_key(doc, sections, "zh")
+    assert zh["objective"] == "探讨护理干预的效果。"
+    assert zh["methods"] == "选取 128 例患儿，随机分为两组。"
+    # "结果显示…" inside the results is not a second results header.
+    assert zh["results"] == "观察组有效率高于对照组。结果显示两组差异有统计学意义。"
+    assert zh["conclusions"] == "综合护理有效。"
+    assert zh["keywords"] == "护理干预；血液流变学"
+    assert all("医院" not in doc.text[s.start : s.end] for s in sections)
+
+
+def test_glued_english_headers_after_abstract_marker(finder: SectionFinder) -> None:
+    doc = doc_from_lines(
+        "Abstract: ObjectiveTo investigate nursing care.Methods128children were divided into two "
+        "groups.Results The effective rate was higher. Conclusion Nursing care helps. "
+        "Key words: nursing; children"
+    )
+    en = by_key(doc, finder.find(doc), "en")
+    assert en["objective"] == "To investigate nursing care."
+    assert en["methods"] == "128children were divided into two groups."
+    assert en["results"] == "The effective rate was higher."
+    assert en["conclusions"] == "Nursing care helps."
+    assert en["keywords"] == "nursing; children"
+
+
+def test_chinese_word_for_method_inside_ordinary_text_is_not_a_header(finder: SectionFinder) -> None:
+    doc = doc_from_lines(
+        "本文介绍一种新的检测方法，结果表明该方法可靠。结论部分见下文。\n文章采用的方法：问卷调查。"
+    )
+    assert finder.find(doc) == []
+
+
+CHINAXIV_LIKE = """\
+# 基础研究
+# 维生素C增强衰老小鼠骨髓间充质干细胞的增殖能力
+王五，赵六 南方医科大学，广东广州 510515
+摘要：目的 观察维生素C能否促进骨髓间充质干细胞增殖。方法 以早衰小鼠为实验组，采用CCK-8法检测增殖。\
+结果 维生素C组增殖能力高于对照组 $( P { < } 0 . 0 5 )$ 。结论 维生素C能够增强细胞增殖能力。
+关键词：骨髓间充质干细胞；维生素C；衰老
+# Vitamin C promotes proliferation of bone marrow mesenchymal stem cells from aging mice
+WANG Wu, ZHAO Liu Southern Medical University, Guangzhou 510515, China
+Abstract: Objective To investigate whether vitamin C promotes proliferation.Methods Senescence-prone \
+mice were used and proliferation was measured by CCK-8. Results Proliferation was higher with vitamin C \
+$( P { < } 0 . 0 5 )$ . Conclusion Vitamin C promotes proliferation.
+Key words: mesenchymal stem cells; vitamin C; senescence
+# 1 资料与方法
+# 1.1 实验动物
+方法：选取8周龄小鼠40只。结果：见表1。
+# 2 结果
+结果 各组细胞增殖差异显著。结论 需要进一步研究。
+# 3 讨论
+Methods: not an abstract. Results: neither.
+"""
+
+
+def test_chinaxiv_like_page_keeps_the_body_out(finder: SectionFinder) -> None:
+    doc = doc_from_lines(CHINAXIV_LIKE)
+    sections = finder.find(doc)
+    body_start = doc.text.index("1 资料与方法")
+    assert all(s.end <= body_start for s in sections)
+    zh = by_key(doc, sections, "zh")
+    en = by_key(doc, sections, "en")
+    assert list(zh) == ["objective", "methods", "results", "conclusions", "keywords"]
+    assert list(en) == ["objective", "methods", "results", "conclusions", "keywords"]
+    assert zh["results"] == "维生素C组增殖能力高于对照组 $( P { < } 0 . 0 5 )$ 。"
+    assert en["methods"] == ("Senescence-prone mice were used and proliferation was measured by CCK-8.")
+    assert en["conclusions"] == "Vitamin C promotes proliferation."
+    assert all(s.abstract == 0 for s in sections)
+
+
+def test_a_second_abstract_in_the_same_language_is_numbered(finder: SectionFinder) -> None:
+    doc = doc_from_lines(
+        "BACKGROUND: First trial background. METHODS: First methods. RESULTS: First results.\n"
+        "Similar article\n"
+        "BACKGROUND: Second background. CONCLUSIONS: Second conclusion."
+    )
+    sections = finder.find(doc)
+    assert by_key(doc, sections, "en", 0)["methods"] == "First methods."
+    assert by_key(doc, sections, "en", 1) == {
+        "background": "Second background.",
+        "conclusions": "Second conclusion.",
+    }
+
+
+def test_tentative_abstract_needs_several_sections(finder: SectionFinder) -> None:
+    # One mixed-case heading on a summary page is not an abstract.
+    doc = doc_from_lines(
+        "Study Duration\nNot specified\nParticipants\n949 patients with SCI\nEvidence Level\nReview"
+    )
+    assert finder.find(doc) == []
+
+
+def test_step_counts_sections(repo: Path) -> None:
+    config = load_config(repo / "configs" / "default.yaml")
+    step = SectionsStep(config)
+    doc = doc_from_lines("BACKGROUND: Some background. RESULTS: Some results.")
+    step.process(doc)
+    assert [s.key for s in doc.sections] == ["background", "results"]
+    assert step.counters["sections_en_background"] == 1
+    assert step.counters["abstracts_en"] == 1
+
+
+@requires_shared
+def test_chinaxiv_pages_find_both_abstracts_and_leave_the_body_out(finder: SectionFinder) -> None:
+    pages = sorted((SHARED / "eval" / "pages" / "chinaxiv").glob("*.txt"))
+    assert pages
+    complete = 0
+    for page in pages:
+        doc = doc_from_lines(page.read_text(encoding="utf-8"))
+        sections = finder.find(doc)
+        keys = {(s.lang, s.key) for s in sections}
+        assert ("zh", "objective") in keys and ("en", "objective") in keys, page.name
+        # Nothing after the first numbered body heading ("1资料与方法", "1 材料和方法", …).
+        body = next(
+            (b.start for b in doc.blocks if b.kind == "heading" and doc.block_text(b)[:1] == "1"), None
+        )
+        if body is not None:
+            assert all(s.end <= body for s in sections), page.name
+        if all((lang, k) in keys for lang in ("en", "zh") for k in ("methods", "results", "conclusions")):
+            complete += 1
+    assert complete >= len(pages) - 5
