@@ -149,6 +149,15 @@ def test_windows_1252_detected_without_declaration(step: IngestStep, tmp_path: P
     assert "Nørgaard" in doc.markup
 
 
+def test_very_short_legacy_text_is_guessed_not_rejected(step: IngestStep, tmp_path: Path) -> None:
+    # Too short for the detector to answer: the first candidate that decodes strictly is used.
+    doc = ingest(step, write(tmp_path, "en/tiny.txt", "“Yes.”".encode("cp1252")), tmp_path)
+    assert doc.failure is None
+    assert doc.markup == "“Yes.”"
+    assert doc.source.encoding == "cp1252"
+    assert [w["code"] for w in doc.warnings] == ["encoding_guess"]
+
+
 def test_wrong_declaration_falls_through_to_detection_with_warning(step: IngestStep, tmp_path: Path) -> None:
     page = html_page(f"<p>{EN_CP1252}</p>", head='<meta charset="utf-8">')
     doc = ingest(step, write(tmp_path, "en/page.html", page.encode("cp1252")), tmp_path)
@@ -233,8 +242,10 @@ def test_gzip_windows_1252_page(step: IngestStep, tmp_path: Path) -> None:
     ids=["bad-deflate", "truncated", "no-gzip-header"],
 )
 def test_corrupt_gzip_fails_with_reason(step: IngestStep, tmp_path: Path, data: bytes) -> None:
+    before = step.counters["rejected:corrupt_gzip"]
     doc = ingest(step, write(tmp_path, "en/page.html.gz", data), tmp_path)
     assert_failed(doc, "corrupt gzip")
+    assert step.counters["rejected:corrupt_gzip"] == before + 1
 
 
 @pytest.mark.parametrize(
@@ -257,8 +268,9 @@ def test_empty_file_fails(step: IngestStep, tmp_path: Path, name: str, data: byt
     [
         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 4,
         b"<html><body>" + bytes(range(1, 9)) * 40 + b"</body></html>",
+        bytes(range(1, 256)) * 20,
     ],
-    ids=["nul-bytes", "control-characters"],
+    ids=["nul-bytes", "control-characters", "bytes-without-nul"],
 )
 def test_binary_content_fails(step: IngestStep, tmp_path: Path, data: bytes) -> None:
     doc = ingest(step, write(tmp_path, "site/image.html", data), tmp_path)

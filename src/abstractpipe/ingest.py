@@ -8,7 +8,12 @@ reason rather than skipped, so they reach the quarantine: nothing is lost.
 
 Decoding order, as a browser would: byte-order mark; the charset an HTML page
 declares (``<meta>``, ``<?xml?>``); strict UTF-8; statistical detection with
-charset-normalizer among a short list of candidates.  The result is
+charset-normalizer among a short list of candidates (ties go to the earlier
+candidate; if the detector gives up on a very short text, the first candidate
+that decodes strictly).  One deliberate departure from browsers: a page that
+declares a legacy charset but whose bytes are valid, non-ASCII UTF-8 is read
+as UTF-8 (scrapers re-save pages and keep the old ``<meta>``); see
+``prefer_valid_utf8`` in ``configs/ingest.yaml``.  The result is
 NFC-normalised (never NFKC: the author's full-width Chinese punctuation is
 data) with ``\\n`` line endings.
 """
@@ -71,7 +76,14 @@ DEFAULT_RULES: dict[str, Any] = {
 
 
 class IngestError(ValueError):
-    """A file that is not a readable text page; the message is the quarantine reason."""
+    """A file that is not a readable text page; the message is the quarantine reason.
+
+    ``kind`` names the reason for the step's counters (``rejected:<kind>``).
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 # --- discovery -------------------------------------------------------------------------------
@@ -218,7 +230,10 @@ class IngestStep(Step):
         for page_format, extensions in (rules["extensions"] or {}).items():
             for extension in extensions:
                 self.format_by_extension[str(extension).lower()] = str(page_format)
-        self.compressed_extensions = {str(e).lower() for e in rules["compressed_extensions"] or []}
+        # Longest first, and a fixed order (a set's order varies with string hashing).
+        self.compressed_extensions = sorted(
+            {str(e).lower() for e in rules["compressed_extensions"] or []}, key=lambda e: (-len(e), e)
+        )
         self.max_bytes = int(rules["max_bytes"])
         self.sniff_bytes = int(rules["charset_sniff_bytes"])
         self.max_control_share = float(rules["max_control_share"])
@@ -249,7 +264,7 @@ class IngestStep(Step):
     def read_bytes(self, path: Path, compressed: bool) -> bytes:
         size = path.stat().st_size
         if size > self.max_bytes:
-            raise IngestError(f"file too large: {size} bytes > max_bytes {self.max_bytes}")
+            raise IngestError("too_large", f"file too large: {size} bytes > max_bytes {self.max_bytes}")
         data = path.read_bytes()
         if not compressed:
             return data
@@ -259,9 +274,9 @@ class IngestStep(Step):
                 # Read one byte past the limit: enough to know it is too large, bounded if a bomb.
                 inflated = stream.read(self.max_bytes + 1)
         except (OSError, EOFError, zlib.error) as exc:
-            raise IngestError(f"corrupt gzip: {exc or type(exc).__name__}") from exc
+            raise IngestError("corrupt_gzip", f"corrupt gzip: {exc or type(exc).__name__}") from exc
         if len(inflated) > self.max_bytes:
-            raise IngestError(f"file too large after gunzip: > max_bytes {self.max_bytes}")
+            raise IngestError("too_large", f"file too large after gunzip: > max_bytes {self.max_bytes}")
         return inflated
 
     # -- decoding --
@@ -306,7 +321,7 @@ class IngestStep(Step):
                     break
 
         if b"\x00" in data:
-            raise IngestError("binary content, not a text page (NUL bytes)")
+            raise IngestError("binary", "binary content, not a text page (NUL bytes)")
 
         utf8_text = _strict_utf8(data)
         if page_format == "html":
@@ -335,31 +350,50 @@ class IngestStep(Step):
                 return data.decode(codec), codec, "detected"
             except UnicodeDecodeError:  # the detector tolerates a few bad bytes; we are strict first
                 return data.decode(codec, errors="replace"), codec, "detected"
-        raise IngestError("binary content, not a text page (no candidate encoding decodes it)")
+        # The detector gives up on very short texts; take the first candidate that decodes cleanly
+        # (the control-character check after decoding still catches binary data).
+        for candidate in self.candidates:
+            codec = canonical_codec(candidate) or candidate
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            doc.warn("encoding_guess", f"charset detection gave no answer; decoded as {codec}")
+            return text, codec, "guessed"
+        raise IngestError("binary", "binary content, not a text page (no candidate encoding decodes it)")
 
     # -- the step --
 
     def process(self, doc: Document) -> Document:
+        try:
+            return self.read_page(doc)
+        except IngestError as exc:
+            self.counters[f"rejected:{exc.kind}"] += 1
+            raise
+
+    def read_page(self, doc: Document) -> Document:
         path = Path(doc.source.absolute_path)
         extension, compressed = self.split_extension(path.name)
         page_format = self.format_by_extension.get(extension)
         if page_format is None:
             shown = extension or "(no extension)"
-            raise IngestError(f"unsupported file type: {shown}{' (gzip)' if compressed else ''}")
+            raise IngestError(
+                "unsupported", f"unsupported file type: {shown}{' (gzip)' if compressed else ''}"
+            )
         doc.source.format = page_format
 
         data = self.read_bytes(path, compressed)
         doc.raw = data
         doc.source.sha256 = hashlib.sha256(data).hexdigest()
         if not data.strip():
-            raise IngestError("empty file")
+            raise IngestError("empty", "empty file")
 
         text, codec, how = self.decode(doc, data, page_format)
         if control_share(text) > self.max_control_share:
-            raise IngestError("binary content, not a text page (control characters)")
+            raise IngestError("binary", "binary content, not a text page (control characters)")
         markup = normalise_text(text)
         if not markup.strip():
-            raise IngestError("empty file")
+            raise IngestError("empty", "empty file")
 
         doc.markup = markup
         doc.source.encoding = codec
