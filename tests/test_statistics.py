@@ -1,0 +1,329 @@
+"""Statistics extraction: seed abstract, every notation, negatives, offsets, speed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from abstractpipe.extract.statistics import FIELDS, StatisticsExtractor, normalise
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SEED = next((REPO / "tests" / "fixtures" / "seeds" / "pubmed").glob("003_*.txt"))
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared evaluation data is absent")
+
+
+@pytest.fixture(scope="module")
+def extractor() -> StatisticsExtractor:
+    rules = yaml.safe_load((REPO / "configs" / "statistics.yaml").read_text(encoding="utf-8"))
+    return StatisticsExtractor(rules)
+
+
+def only(stats: list[dict[str, Any]], measure: str) -> list[dict[str, Any]]:
+    return [s for s in stats if s["measure"] == measure]
+
+
+def check_offsets(text: str, stats: list[dict[str, Any]]) -> None:
+    for stat in stats:
+        assert set(stat) == set(FIELDS)
+        assert text[stat["start"] : stat["end"]] == stat["text"]
+    assert stats == sorted(stats, key=lambda s: (s["start"], s["measure"], s["end"], s["value"]))
+
+
+# ---------------------------------------------------------------- the seed abstract
+
+
+def seed_paragraphs() -> tuple[str, str]:
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    english = next(line for line in lines if line.startswith("BACKGROUND:"))
+    chinese = next(line for line in lines if line.startswith("结果:"))
+    return english, chinese
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_seed_abstract(extractor: StatisticsExtractor, lang: str) -> None:
+    english, chinese = seed_paragraphs()
+    text = english if lang == "en" else chinese
+    stats = extractor.find(text, lang)
+    check_offsets(text, stats)
+    wmd = only(stats, "WMD")
+    assert [(s["value"], s["ci_level"], s["ci_low"], s["ci_high"], s["p_op"], s["p_value"]) for s in wmd] == [
+        (-0.28, 95.0, -0.53, -0.03, "=", 0.028),
+        (-0.34, 95.0, -1.05, 0.38, "=", 0.357),
+    ]
+    assert [s["value"] for s in only(stats, "I2")] == [0.0, 98.0]
+    assert [(s["value"], s["unit"]) for s in only(stats, "n")] == [(30.0, "study")]
+    assert [s["value"] for s in only(stats, "percent")] == [19.11]
+    # The p-values belong to the estimates; the CI bounds and I² values are not percents.
+    assert only(stats, "p") == []
+    assert len(stats) == 6
+
+
+def test_seed_whole_page_has_no_stray_numbers(extractor: StatisticsExtractor) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    # Two languages x six statistics; no year, DOI, volume or citation date.
+    assert len(stats) == 12
+    assert {s["measure"] for s in stats} == {"WMD", "I2", "n", "percent"}
+
+
+# ---------------------------------------------------------------- notations
+
+NOTATIONS = [
+    ("OR 2.1, 95% CI 1.3-3.4", "en", ("OR", 2.1, 95.0, 1.3, 3.4, None, None)),
+    ("(HR = 0.72; 95 % CI: 0.55 to 0.94; P = .02)", "en", ("HR", 0.72, 95.0, 0.55, 0.94, "=", 0.02)),
+    ("WMD -0.28; 95 % CI -0.53 to -0.03", "en", ("WMD", -0.28, 95.0, -0.53, -0.03, None, None)),
+    ("加权均数差为-0.28，95%置信区间(CI)-0.53 至-0.03", "zh", ("WMD", -0.28, 95.0, -0.53, -0.03, None, None)),
+    ("OR=6.77，95%CI(4.39,10.43)", "zh", ("OR", 6.77, 95.0, 4.39, 10.43, None, None)),
+    ("RR 0.8 [0.6, 1.1]", "en", ("RR", 0.8, None, 0.6, 1.1, None, None)),
+    ("SMD −1.05 (95% CI −1.90 to 0.38)", "en", ("SMD", -1.05, 95.0, -1.9, 0.38, None, None)),
+    ("MD = −0.55, 95% CI −2.00–0.90; p = 0.45", "en", ("MD", -0.55, 95.0, -2.0, 0.9, "=", 0.45)),
+    ("风险比为0.65（95%可信区间：0.48～0.88，P＝0.005）", "zh", ("HR", 0.65, 95.0, 0.48, 0.88, "=", 0.005)),
+    ("比值比 1.85 (95% CI 1.32~2.59)", "zh", ("OR", 1.85, 95.0, 1.32, 2.59, None, None)),
+    ("odds ratio 0·65 (95% CI 0·48–0·88)", "en", ("OR", 0.65, 95.0, 0.48, 0.88, None, None)),
+    ("hazard ratio [HR] = 0.278, 95% confidence interval [CI] 0.188–0.409, p < 0.0001", "en",
+     ("HR", 0.278, 95.0, 0.188, 0.409, "<", 0.0001)),
+    ("relative risk of admission was 0.83 (0.56-1.24, P=.37)", "en", ("RR", 0.83, None, 0.56, 1.24, "=", 0.37)),
+    ("$\\mathrm { H R } { = } 0 . 6 5$ , $9 5 \\% \\mathrm { C I } \\colon 0 . 4 8 \\sim 0 . 8 8$ , $P { = } 0 . 0 0 5$", "zh",
+     ("HR", 0.65, 95.0, 0.48, 0.88, "=", 0.005)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "lang", "expected"), NOTATIONS)
+def test_estimate_notations(extractor: StatisticsExtractor, text: str, lang: str, expected: tuple) -> None:
+    stats = extractor.find(text, lang)
+    check_offsets(text, stats)
+    assert len(stats) == 1, stats
+    s = stats[0]
+    assert (
+        s["measure"],
+        s["value"],
+        s["ci_level"],
+        s["ci_low"],
+        s["ci_high"],
+        s["p_op"],
+        s["p_value"],
+    ) == expected
+
+
+P_VALUES = [
+    ("significantly lower (P<0.05).", "en", "<", 0.05),
+    ("差异有统计学意义(p 值=0.028)", "zh", "=", 0.028),
+    ("not significant (p-value = 0.028)", "en", "=", 0.028),
+    ("did not differ (P = 0,022)", "en", "=", 0.022),
+    ("were different (P less than 0.05)", "en", "<", 0.05),
+    ("低于对照组(Ｐ＜０.０１)", "zh", "<", 0.01),
+    ("低于对照组 $( P { < } 0 . 0 5 )$ ，", "zh", "<", 0.05),
+    ("合并效应显著(P<0.000 01)", "zh", "<", 0.00001),
+    ("higher (P ≤ .001)", "en", "<=", 0.001),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "op", "value"), P_VALUES)
+def test_standalone_p(extractor: StatisticsExtractor, text: str, lang: str, op: str, value: float) -> None:
+    stats = extractor.find(text, lang)
+    check_offsets(text, stats)
+    assert [(s["measure"], s["op"], s["value"]) for s in stats] == [("p", op, pytest.approx(value))]
+
+
+def test_p_inside_estimate_clause_is_attached(extractor: StatisticsExtractor) -> None:
+    text = "The incidence rate ratio was 0.38 [95% CI: 0.20 – 0.76, p = 0.006] overall and 0.07 (95% CI: 0.01–0.57, p=0.013) in the elderly."
+    stats = extractor.find(text, "en")
+    assert [(s["measure"], s["value"], s["ci_low"], s["p_value"]) for s in stats] == [
+        ("IRR", 0.38, 0.2, 0.006),
+        ("IRR", 0.07, 0.01, 0.013),
+    ]
+
+
+def test_p_after_percent_is_separate(extractor: StatisticsExtractor) -> None:
+    stats = extractor.find("compared to 78 of 402 new users (19.4%, P = 0.944)", "en")
+    assert [(s["measure"], s["value"], s["unit"]) for s in stats] == [
+        ("n", 78.0, "user"),
+        ("n", 402.0, "user"),
+        ("percent", 19.4, None),
+        ("p", 0.944, None),
+    ]
+
+
+def test_test_statistics_take_their_p(extractor: StatisticsExtractor) -> None:
+    text = "(F(2, 45) = 3.10, p = .05); (t = 2.31, p = 0.03); (χ²=4.32，P=0.038); (r = 0.45, p < 0.01); (Z=-2.87，P=0.004); (β=0.31，95%CI：0.12～0.50)"
+    stats = extractor.find(text, "zh")
+    got = [(s["measure"], s["value"], s["p_value"], s["ci_low"]) for s in stats]
+    assert got == [
+        ("F", 3.1, 0.05, None),
+        ("t", 2.31, 0.03, None),
+        ("chi2", 4.32, 0.038, None),
+        ("r", 0.45, 0.01, None),
+        ("z", -2.87, 0.004, None),
+        ("beta", 0.31, None, 0.12),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("heterogeneity was low (I2 = 12%)", [12.0]),
+        ("(I^2 = 76%, P for heterogeneity < 0.001)", [76.0]),
+        ("各研究间异质性较低(I²=21%)", [21.0]),
+        ("heterogeneity $I ^ { 2 } = 3 4 \\%$ .", [34.0]),
+        ("pooled WMD was -0.2 (95% CI -0.5 to 0.1, I = 40 %)", [40.0]),
+    ],
+)
+def test_i2(extractor: StatisticsExtractor, text: str, values: list[float]) -> None:
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    assert [s["value"] for s in only(stats, "I2")] == values
+
+
+def test_bare_i_needs_heterogeneity_context(extractor: StatisticsExtractor) -> None:
+    assert only(extractor.find("Grade I = 20% of the sample had mild lesions.", "en"), "I2") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("A total of 949 patients were randomised.", "en", [(949.0, "patient")]),
+        ("in the control group (n = 13)", "en", [(13.0, None)]),
+        ("13 SCI patients were assessed", "en", [(13.0, "patient")]),
+        ("We found 43 clinical trials and 30 studies.", "en", [(43.0, "trial"), (30.0, "study")]),
+        ("19 of 22 (86.3%) subjects", "en", [(19.0, "subject"), (22.0, "subject")]),
+        ("共1076例患者", "zh", [(1076.0, "patient")]),
+        ("对 30 项研究进行综合分析", "zh", [(30.0, "study")]),
+        ("共招募120名受试者", "zh", [(120.0, "participant")]),
+        ("其中护士312名", "zh", [(312.0, "nurse")]),
+        ("共计12 480例患者", "zh", [(12480.0, "patient")]),
+        ("观察组38例、对照组36例", "zh", [(38.0, "patient"), (36.0, "patient")]),
+    ],
+)
+def test_counts(extractor: StatisticsExtractor, text: str, lang: str, expected: list) -> None:
+    stats = only(extractor.find(text, lang), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("The mean age of participants was 54.2 years.", "en", [("mean", 54.2)]),
+        (
+            "The mean and median survival time was 31.06 and 17.76 vs. 21.07 and 12.63 months.",
+            "en",
+            [("mean", 31.06), ("median", 17.76), ("mean", 21.07), ("median", 12.63)],
+        ),
+        ("The mean follow-up in group 1 and group 2 was 22 ± 1 months and 21 ± 1.6 months.", "en",
+         [("mean", 22.0), ("mean", 21.0)]),
+        ("观察组平均年龄(54.2±6.3)岁", "zh", [("mean", 54.2)]),
+        ("中位生存期分别为18.6个月和14.2个月", "zh", [("median", 18.6), ("median", 14.2)]),
+        ("Mean NRS score did not differ at 4 weeks.", "en", []),
+        ("The weighted mean difference was not estimated.", "en", []),
+    ],
+)  # fmt: skip
+def test_means_and_medians(extractor: StatisticsExtractor, text: str, lang: str, expected: list) -> None:
+    stats = [s for s in extractor.find(text, lang) if s["measure"] in ("mean", "median")]
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"]) for s in stats] == expected
+
+
+def test_percents_results_not_thresholds(extractor: StatisticsExtractor) -> None:
+    text = "Patients with HbA1c of more than 7.5% were excluded; 52.5% vs. 10.0% had anemia (95% CI for the difference 30.1-55.0)."
+    stats = extractor.find(text, "en")
+    assert [s["value"] for s in only(stats, "percent")] == [52.5, 10.0]
+    zh = "观察组不良反应发生率为８.３％，低于对照组的２１.７％。术前采用0.5%碘伏消毒。"
+    assert [s["value"] for s in only(extractor.find(zh, "zh"), "percent")] == [8.3, 21.7]
+
+
+def test_percent_with_ci(extractor: StatisticsExtractor) -> None:
+    stats = extractor.find("戒烟成功率为32.6%(95%CI：28.1%～37.4%)", "zh")
+    assert [(s["measure"], s["value"], s["ci_low"], s["ci_high"]) for s in stats] == [
+        ("percent", 32.6, 28.1, 37.4)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Patients were enrolled between March 2015 and June 2018 at 12 centres.", "en"),
+        ("Participants aged 18–65 years were eligible.", "en"),
+        ("They received 5 mg/kg every 12 weeks for 6–12 months.", "en"),
+        ("Mult Scler Relat Disord. 2024 Jul;87:105681. doi: 10.1016/j.msard.2024.105681.", "en"),
+        ("as described previously [12], see section 3.4 and Table 2", "en"),
+        ("纳入标准：年龄18～75岁；病程≥3个月。", "zh"),
+        ("选取2019年1月至2021年12月我院收治的患者，口服阿托伐他汀20 mg/d，连续治疗12周。", "zh"),
+        ("检验水准α=0.05，以P<0.05为差异有统计学意义。", "zh"),
+        ("P < 0.05 was considered statistically significant.", "en"),
+    ],
+)
+def test_not_statistics(extractor: StatisticsExtractor, text: str, lang: str) -> None:
+    assert extractor.find(text, lang) == []
+
+
+# ---------------------------------------------------------------- normalisation, speed
+
+
+def test_normalise_maps_back_into_the_original() -> None:
+    text = "总有效率 $( 9 0 . 6 \\%$ vs $P { < } 0 . 0 5 )$ 。"
+    norm = normalise(text)
+    assert "(90.6%" in norm.text and "P<0.05)" in norm.text
+    start = norm.text.index("90.6")
+    original_start, original_end = norm.span(start, start + 4)
+    assert text[original_start:original_end] == "9 0 . 6"
+
+
+def test_offsets_on_pdf_maths(extractor: StatisticsExtractor) -> None:
+    text = "观察组 $( n { = } 6 4 )$ 的总有效率高于对照组 $( 9 0 . 6 \\%$ vS $7 5 . 0 \\%$ $P { < } 0 . 0 5 )$ 。"
+    stats = extractor.find(text, "zh")
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"]) for s in stats] == [
+        ("n", 64.0),
+        ("percent", 90.6),
+        ("percent", 75.0),
+        ("p", 0.05),
+    ]
+    assert stats[-1]["text"] == "P { < } 0 . 0 5"
+
+
+def test_deterministic_and_fast(extractor: StatisticsExtractor) -> None:
+    english, chinese = seed_paragraphs()
+    sentences = [*english.split(". "), *chinese.split("。")] * 120  # ~2,000 sentences
+    started = time.perf_counter()
+    first = [extractor.find(s, "en") for s in sentences]
+    elapsed = time.perf_counter() - started
+    assert elapsed < 2.0, f"{len(sentences)} sentences took {elapsed:.2f}s"
+    assert first == [extractor.find(s, "en") for s in sentences]
+
+
+# ---------------------------------------------------------------- dev sets
+
+
+def _f1(extractor: StatisticsExtractor, path: Path) -> float:
+    tp = n_gold = n_pred = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        passage = json.loads(line)
+        predicted = [
+            (s["measure"], round(s["value"], 6)) for s in extractor.find(passage["text"], passage["lang"])
+        ]
+        n_pred += len(predicted)
+        for gold in passage["stats"]:
+            key = (gold["measure"], round(float(gold["value"]), 6))
+            if key in predicted:
+                predicted.remove(key)
+                tp += 1
+        n_gold += len(passage["stats"])
+    precision, recall = tp / n_pred, tp / n_gold
+    return 2 * precision * recall / (precision + recall)
+
+
+@pytest.mark.parametrize("name", ["dev.en.jsonl", "dev.zh.jsonl"])
+def test_own_dev_sets(extractor: StatisticsExtractor, name: str) -> None:
+    assert _f1(extractor, REPO / "tests" / "fixtures" / "statistics" / name) >= 0.92
+
+
+@needs_shared
+def test_shared_dev_set(extractor: StatisticsExtractor) -> None:
+    assert _f1(extractor, SHARED / "eval" / "stats" / "dev.en.jsonl") >= 0.95
