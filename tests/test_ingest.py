@@ -17,7 +17,6 @@ from abstractpipe.ingest import IngestStep, discover_inputs, document_for_file, 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "default.yaml"
 RAW = REPO / "raw"
-FIXTURES = REPO / "tests" / "fixtures" / "ingest"
 
 # Chinese abstract text with the author's full-width punctuation (，：；（）【】 and full-width digits).
 ZH_SIMPLIFIED = (
