@@ -35,8 +35,8 @@ DEFAULT_PRIORS: dict[str, float] = {
     "1-2": 0.07,
     "2-1": 0.04,
     "2-2": 0.01,
-    "1-3": 0.01,
-    "3-1": 0.005,
+    "1-3": 0.005,
+    "3-1": 0.002,
     "1-0": 0.01,
     "0-1": 0.01,
 }
@@ -51,6 +51,7 @@ class AlignParams:
     number_weight: float = 3.0
     token_weight: float = 2.0
     min_token_length: int = 2
+    null_link_cost: float = 3.0
     band: int = 20
     score_anchor_weight: float = 0.5
     null_link_score: float = 0.0
@@ -174,6 +175,10 @@ class _LinkModel:
         return found
 
     def cost(self, i0: int, i1: int, j0: int, j1: int, prior_cost: float) -> float:
+        if i0 == i1 or j0 == j1:
+            # A dropped sentence: its length and anchors say nothing about a counterpart
+            # (charging them would make long omitted sentences merge into a neighbour).
+            return prior_cost + self.params.null_link_cost
         probability = self.length_probability(self.en.length(i0, i1), self.zh.length(j0, j1))
         total = prior_cost - math.log(max(probability, 1e-300))
         for weight, overlap in self.anchor_overlaps(i0, i1, j0, j1):

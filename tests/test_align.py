@@ -1,0 +1,240 @@
+"""Align stage: section pairing, sentence links on the PubMed seed, link types, banding."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from abstractpipe.align import AlignParams, AlignStep, align_sentences, default_params, pair_sections
+from abstractpipe.config import Config
+from abstractpipe.document import Block, Document, Section, Sentence, Source
+from abstractpipe.language import LanguageStep
+from abstractpipe.sentences import SentencesStep
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+SEED = next((Path(__file__).parent / "fixtures" / "seeds" / "pubmed").glob("003_*.txt"))
+HEADER_KEYS = {
+    "BACKGROUND": "background",
+    "OBJECTIVE": "objective",
+    "METHODS": "methods",
+    "RESULTS": "results",
+    "CONCLUSIONS": "conclusions",
+    "背景": "background",
+    "目的": "objective",
+    "方法": "methods",
+    "结果": "results",
+    "结论": "conclusions",
+}
+
+
+def config() -> Config:
+    data = {name: {"rules": f"{name}.yaml"} for name in ("language", "sentences", "align")}
+    return Config(data=data, base_dir=CONFIGS)
+
+
+def line_blocks(text: str) -> list[Block]:
+    blocks, position = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            blocks.append(Block(position, position + len(line)))
+        position += len(line) + 1
+    return blocks
+
+
+def seed_document() -> Document:
+    """The PubMed seed with blocks per line and sections found by its headers, as the
+    clean and sections stages would give them."""
+    text = SEED.read_text(encoding="utf-8")
+    doc = Document(
+        id="003", source=Source(path=SEED.name, site="pubmed"), text=text, blocks=line_blocks(text)
+    )
+    headers = list(
+        re.finditer(
+            r"\b(BACKGROUND|OBJECTIVE|METHODS|RESULTS|CONCLUSIONS): |^(背景|目的|方法|结果|结论):", text, re.M
+        )
+    )
+    for index, match in enumerate(headers):
+        line_end = text.index("\n", match.end())
+        following = headers[index + 1].start() if index + 1 < len(headers) else line_end
+        end = min(following, line_end)
+        while text[end - 1] == " ":
+            end -= 1
+        header = match.group(1) or match.group(2)
+        lang = "en" if match.group(1) else "zh"
+        doc.sections.append(Section(lang, HEADER_KEYS[header], match.end(), end, header))
+    return doc
+
+
+def run(doc: Document, *names: str) -> Document:
+    steps = {"language": LanguageStep, "sentences": SentencesStep, "align": AlignStep}
+    for name in names:
+        (doc,) = list(steps[name](config())([doc]))
+        assert doc.failure is None, doc.failure
+    return doc
+
+
+def test_seed_sections_and_sentences_align() -> None:
+    doc = run(seed_document(), "language", "sentences", "align")
+    assert doc.alignment.sections == [
+        ("background", "background"),
+        ("objective", "objective"),
+        ("methods", "methods"),
+        ("results", "results"),
+        ("conclusions", "conclusions"),
+    ]
+    en = doc.sentences_in("en")
+    zh = doc.sentences_in("zh")
+
+    def linked_zh(fragment: str) -> str:
+        for link in doc.alignment.sentences:
+            if any(fragment in doc.span(en[k].start, en[k].end) for k in link.en):
+                return " ".join(doc.span(zh[k].start, zh[k].end) for k in link.zh)
+        raise AssertionError(f"no link for {fragment!r}")
+
+    assert "-0.28" in linked_zh("was -0.28")
+    assert "-0.34" in linked_zh("(WMD = -0.34")
+    assert "19.11%" in linked_zh("19.11 %")
+    assert linked_zh("The inclusion criteria").startswith("纳入标准")
+    assert linked_zh("Further research is needed").startswith("需要进一步研究")
+
+    # Every sentence of the aligned sections is in exactly one link; all links are in order.
+    in_sections = {
+        lang: [k for k, s in enumerate(doc.sentences_in(lang)) if s.section is not None]
+        for lang in ("en", "zh")
+    }
+    assert sorted(k for link in doc.alignment.sentences for k in link.en) == in_sections["en"]
+    assert sorted(k for link in doc.alignment.sentences for k in link.zh) == in_sections["zh"]
+    assert all(0.0 <= link.score <= 1.0 for link in doc.alignment.sentences)
+    assert min(link.score for link in doc.alignment.sentences) > default_params().low_confidence
+
+
+def test_seed_alignment_is_deterministic() -> None:
+    first = run(seed_document(), "language", "sentences", "align")
+    second = run(seed_document(), "language", "sentences", "align")
+    assert first.alignment == second.alignment
+    assert first.warnings == second.warnings
+
+
+EN = [
+    "We enrolled 240 adults with chronic low back pain.",
+    "Patients received acupuncture or sham treatment for 8 weeks.",
+    "Pain scores fell by 2.4 points with acupuncture and by 1.1 points with sham treatment, "
+    "and disability (RMDQ) improved by 3.5 points versus 1.2 points.",
+    "Adverse events were mild.",
+    "Acupuncture is a reasonable option for these patients.",
+]
+ZH = [
+    "我们纳入了 240 名慢性下腰痛成人患者。",
+    "患者接受针刺或假针刺治疗 8 周。",
+    "针刺组疼痛评分下降 2.4 分，假针刺组下降 1.1 分；",
+    "失能评分(RMDQ)分别改善 3.5 分和 1.2 分。",
+    "不良事件均较轻微。",
+    "针刺是这类患者的合理选择。",
+]
+
+
+def test_one_to_two_link() -> None:
+    links = align_sentences(EN, ZH, default_params())
+    assert [(en, zh) for en, zh, _ in links] == [
+        ([0], [0]),
+        ([1], [1]),
+        ([2], [2, 3]),
+        ([3], [4]),
+        ([4], [5]),
+    ]
+
+
+def test_two_to_one_link() -> None:
+    en = ["We enrolled 120 adults.", "All of them had type 2 diabetes.", "Follow-up lasted 12 months."]
+    zh = ["我们纳入了 120 名 2 型糖尿病成人患者。", "随访 12 个月。"]
+    links = align_sentences(en, zh, default_params())
+    assert [(e, z) for e, z, _ in links] == [([0, 1], [0]), ([2], [1])]
+
+
+def test_omitted_sentence_is_a_zero_to_one_link() -> None:
+    zh = [*ZH[:2], "本研究经伦理委员会批准，批准号 2021-045，所有患者均签署知情同意书。", *ZH[2:]]
+    links = align_sentences(EN, zh, default_params())
+    assert ([], [2], default_params().null_link_score) in links
+    assert [(e, z) for e, z, _ in links if e == [2]] == [([2], [3, 4])]
+
+
+def test_empty_side_gives_null_links() -> None:
+    assert align_sentences(EN[:2], [], default_params()) == [([0], [], 0.0), ([1], [], 0.0)]
+    assert align_sentences([], ZH[:1], default_params()) == [([], [0], 0.0)]
+    assert align_sentences([], [], default_params()) == []
+
+
+def test_params_from_mapping_and_restricted_link_types() -> None:
+    params = AlignParams.from_mapping({"link_priors": {"1-1": 0.9, "1-0": 0.05, "0-1": 0.05}, "unknown": 1})
+    links = align_sentences(EN, ZH, params)
+    assert all(len(en) <= 1 and len(zh) <= 1 for en, zh, _ in links)
+    assert sorted(k for en, _, _ in links for k in en) == list(range(len(EN)))
+    assert sorted(k for _, zh, _ in links for k in zh) == list(range(len(ZH)))
+
+
+def test_banded_dp_is_fast_on_long_inputs() -> None:
+    en = [
+        f"Outcome {k} improved by {k % 17}.{k % 7} points in the group of patients studied."
+        for k in range(1000)
+    ]
+    zh = [f"结局 {k} 在所研究的患者组中改善了 {k % 17}.{k % 7} 分。" for k in range(1000)]
+    started = time.perf_counter()
+    links = align_sentences(en, zh, default_params())
+    assert time.perf_counter() - started < 10
+    assert [(e, z) for e, z, _ in links] == [([k], [k]) for k in range(1000)]
+
+
+def test_pair_sections_by_key_then_order() -> None:
+    def sections(lang: str, keys: list[str]) -> list[Section]:
+        return [Section(lang, key, 10 * k, 10 * k + 5) for k, key in enumerate(keys)]
+
+    en = sections("en", ["background", "methods", "results", "conclusions", "keywords"])
+    zh = sections("zh", ["objective", "methods", "results", "other", "conclusions"])
+    pairs = [(a.key, b.key) for a, b in pair_sections(en, zh)]
+    assert pairs == [
+        ("background", "objective"),
+        ("methods", "methods"),
+        ("results", "results"),
+        ("conclusions", "conclusions"),
+    ]
+
+
+def sentence_doc(en: list[str], zh: list[str], between: str = "\n") -> Document:
+    text = " ".join(en) + between + "".join(zh)
+    doc = Document(id="u", source=Source(path="u.txt", site="."), text=text)
+    position = 0
+    for sentence in en:
+        doc.sentences.append(Sentence(position, position + len(sentence), "en", None, 0))
+        position += len(sentence) + 1
+    position = len(" ".join(en)) + len(between)
+    for sentence in zh:
+        doc.sentences.append(Sentence(position, position + len(sentence), "zh", None, 1))
+        position += len(sentence)
+    return doc
+
+
+def test_unlabelled_abstract_and_translation_align_as_one_pair() -> None:
+    doc = run(sentence_doc(EN, ZH), "align")
+    assert doc.alignment.sections == []
+    assert [(link.en, link.zh) for link in doc.alignment.sentences] == [
+        ([0], [0]),
+        ([1], [1]),
+        ([2], [2, 3]),
+        ([3], [4]),
+        ([4], [5]),
+    ]
+
+
+def test_unlabelled_runs_of_very_different_size_are_not_aligned() -> None:
+    doc = run(sentence_doc(EN, ZH[:1]), "align")
+    assert doc.alignment.sentences == []
+
+
+def test_low_confidence_links_are_warned() -> None:
+    doc = sentence_doc(
+        EN,
+        [*ZH[:2], "本研究经伦理委员会批准，批准号 2021-045，所有患者均签署知情同意书。", *ZH[2:]],
+    )
+    doc = run(doc, "align")
+    assert {"code": "low_confidence_link", "detail": "[] ~ [2]: score 0.00"} in doc.warnings

@@ -1,0 +1,117 @@
+"""Language stage: script shares, short blocks, langdetect, determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from abstractpipe.config import Config
+from abstractpipe.document import Block, Document, Source
+from abstractpipe.language import LanguageStep, detect_language
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Methods", "Key Findings", "Participants", "Study Limitations", "Simple Explanation", "RESULTS"],
+)
+def test_short_headers_are_english(text: str) -> None:
+    lang, confidence = detect_language(text)
+    assert lang == "en"
+    assert 0.5 <= confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MSCs 在修复神经组织和减轻 MS 患者(pwMS)的自身免疫反应方面显示出潜力。",
+        "采用 ELISA 法检测 IL-6",
+        "加权均数差(WMD)为-0.28;95%置信区间(CI)-0.53 至-0.03,I=0%,p 值=0.028);",
+        "背景",
+        "结论：该研究强调了 MSC 治疗 pwMS 的安全性潜力。",
+    ],
+)
+def test_chinese_with_latin_abbreviations_is_chinese(text: str) -> None:
+    lang, confidence = detect_language(text)
+    assert lang == "zh"
+    assert 0.5 <= confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024",
+        "12.5 ± 3.4 (n = 30)",
+        "https://doi.org/10.1016/j.msard.2024.105681",
+        "doi: 10.1016/j.msard.2024.105681",
+        "www.example.org/abstracts/2024/003",
+        "  ",
+    ],
+)
+def test_numbers_and_identifiers_only_are_other(text: str) -> None:
+    assert detect_language(text)[0] == "other"
+
+
+def test_japanese_kana_is_other() -> None:
+    assert detect_language("本研究では、多発性硬化症の患者を対象に治療効果を検討した。")[0] == "other"
+
+
+def test_korean_is_other() -> None:
+    assert detect_language("이 연구는 다발성 경화증 환자를 대상으로 하였다.")[0] == "other"
+
+
+def test_other_latin_language_is_other() -> None:
+    text = "Cette étude a évalué l'efficacité des cellules souches chez les patients atteints de sclérose."
+    assert detect_language(text)[0] == "other"
+
+
+def test_english_sentence_quoting_a_chinese_term_is_english() -> None:
+    text = "The term 中医 (traditional Chinese medicine) refers to a system of diagnosis and treatment."
+    assert detect_language(text)[0] == "en"
+
+
+def test_mixed_block_follows_the_dominant_script() -> None:
+    chinese_heavy = "目的：探讨间充质干细胞治疗多发性硬化症的疗效和安全性 (efficacy and safety)。"
+    english_heavy = "Objective: to review the efficacy and safety of stem cell therapy in MS (目的)."
+    assert detect_language(chinese_heavy)[0] == "zh"
+    assert detect_language(english_heavy)[0] == "en"
+
+
+def test_long_english_uses_langdetect_confidently() -> None:
+    text = (
+        "Current therapeutic strategies for multiple sclerosis aim to suppress the immune response "
+        "and reduce relapse rates."
+    )
+    lang, confidence = detect_language(text)
+    assert lang == "en"
+    assert confidence > 0.9
+
+
+def test_results_do_not_depend_on_call_order() -> None:
+    texts = [
+        "Weighted mean difference was lower in the treated group than in controls.",
+        "Front Cell Dev Biol. 2025-2-3",
+        "Mult Scler Relat Disord. 2024 Jul;87:105681. Epub 2024 May 11.",
+        "Efficacy of mesenchymal stem cells in multiple sclerosis",
+        "Cochrane Database Syst Rev. 2013-6-6",
+    ]
+    forward = [detect_language(t) for t in texts]
+    backward = [detect_language(t) for t in reversed(texts)][::-1]
+    assert forward == backward
+
+
+def test_step_tags_every_block_and_counts() -> None:
+    text = "Methods\n方法：采用 ELISA 法检测 IL-6。\n10.1016/j.msard.2024.105681"
+    doc = Document(id="t", source=Source(path="t.txt", site="."), text=text)
+    doc.blocks = [Block(0, 7, kind="heading"), Block(8, 26), Block(27, len(text))]
+    config = Config(data={"language": {"rules": "language.yaml"}}, base_dir=CONFIGS)
+    step = LanguageStep(config)
+    (doc,) = list(step([doc]))
+    assert doc.failure is None
+    assert [b.lang for b in doc.blocks] == ["en", "zh", "other"]
+    assert all(0.0 <= b.lang_confidence <= 1.0 for b in doc.blocks)
+    assert step.counters["blocks_en"] == 1
+    assert step.counters["blocks_zh"] == 1
+    assert step.counters["blocks_other"] == 1

@@ -1,0 +1,211 @@
+"""Sentences stage: English and Chinese boundary rules, sections, blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from abstractpipe.config import Config
+from abstractpipe.document import Block, Document, Section, Source
+from abstractpipe.sentences import SentencesStep, split_sentences
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def split(text: str, lang: str) -> list[str]:
+    return [text[start:end] for start, end in split_sentences(text, lang)]
+
+
+def run_step(doc: Document) -> Document:
+    config = Config(data={"sentences": {"rules": "sentences.yaml"}}, base_dir=CONFIGS)
+    (doc,) = list(SentencesStep(config)([doc]))
+    assert doc.failure is None
+    return doc
+
+
+# English
+
+
+def test_english_abbreviations_do_not_end_sentences() -> None:
+    text = (
+        "Smith et al. reported lower scores vs. placebo (Fig. 2). "
+        "Several outcomes, i.e., pain and function, e.g. grip strength, improved. "
+        "Dr. Wang enrolled patients in Jan. 2020 in the U.S. and the U.K. for approx. 3 months."
+    )
+    assert split(text, "en") == [
+        "Smith et al. reported lower scores vs. placebo (Fig. 2).",
+        "Several outcomes, i.e., pain and function, e.g. grip strength, improved.",
+        "Dr. Wang enrolled patients in Jan. 2020 in the U.S. and the U.K. for approx. 3 months.",
+    ]
+
+
+def test_english_decimals_and_confidence_intervals() -> None:
+    text = "The odds ratio was 2.1, 95% CI 1.2–3.4. Next, significance was p < .05 and p = 0.028 overall."
+    assert split(text, "en") == [
+        "The odds ratio was 2.1, 95% CI 1.2–3.4.",
+        "Next, significance was p < .05 and p = 0.028 overall.",
+    ]
+
+
+def test_english_lower_case_continuation_and_capitalised_abbreviation() -> None:
+    # "MS." is multiple sclerosis, not "Ms.": it ends the sentence; "etc. and" does not.
+    text = "We studied fatigue, pain, etc. and mood. Participants had MS. The trial ran for 2 years."
+    assert split(text, "en") == [
+        "We studied fatigue, pain, etc. and mood.",
+        "Participants had MS.",
+        "The trial ran for 2 years.",
+    ]
+
+
+def test_english_no_split_inside_parentheses_unless_a_full_sentence() -> None:
+    text = (
+        "Scores fell (mean change -0.28. Range -0.5 to 0.1) in the treated group. "
+        "(See Table 2 for details.) Adverse events were rare."
+    )
+    assert split(text, "en") == [
+        "Scores fell (mean change -0.28. Range -0.5 to 0.1) in the treated group.",
+        "(See Table 2 for details.)",
+        "Adverse events were rare.",
+    ]
+
+
+def test_english_stray_closing_bracket_does_not_block_splitting() -> None:
+    text = (
+        "Weighted mean difference (WMD) was -0.28; 95 % CI -0.53 to -0.03, p-value = 0.028); however, "
+        "the IV group did not change. The annualized relapse rate did not decrease."
+    )
+    assert len(split(text, "en")) == 2
+
+
+def test_english_list_items_are_sentences() -> None:
+    text = "Key findings:\n1. Pain improved. Function did too.\n2. No serious events\n• Costs were lower"
+    assert split(text, "en") == [
+        "Key findings:",
+        "1. Pain improved.",
+        "Function did too.",
+        "2. No serious events",
+        "• Costs were lower",
+    ]
+
+
+def test_question_and_exclamation_marks_end_sentences() -> None:
+    assert split("Does it work? Yes! It does.", "en") == ["Does it work?", "Yes!", "It does."]
+
+
+# Chinese
+
+
+def test_chinese_stops_keep_closing_quotes_and_brackets() -> None:
+    text = "他说：“疗效很好。”随后进行了随访（共 12 个月）。患者满意吗？是的！"
+    assert split(text, "zh") == [
+        "他说：“疗效很好。”",
+        "随后进行了随访（共 12 个月）。",
+        "患者满意吗？",
+        "是的！",
+    ]
+
+
+def test_chinese_semicolons_ellipsis_and_decimals() -> None:
+    text = "加权均数差为-0.28；95%置信区间为-0.53 至-0.03,p 值=0.028;然后……结果稳定。"
+    assert split(text, "zh") == [
+        "加权均数差为-0.28；",
+        "95%置信区间为-0.53 至-0.03,p 值=0.028;",
+        "然后……",
+        "结果稳定。",
+    ]
+
+
+def test_chinese_no_split_inside_matched_brackets() -> None:
+    text = "pwMS 的年复发率没有显著降低(WMD=-0.34;95%CI-1.05 至 0.38,p 值=0.357)。磁共振成像显示有利结果。"
+    assert split(text, "zh") == [
+        "pwMS 的年复发率没有显著降低(WMD=-0.34;95%CI-1.05 至 0.38,p 值=0.357)。",
+        "磁共振成像显示有利结果。",
+    ]
+
+
+def test_chinese_ascii_period_after_han_ends_but_decimal_does_not() -> None:
+    text = "有效率为 85.5%,差异有统计学意义.不良反应较少"
+    assert split(text, "zh") == ["有效率为 85.5%,差异有统计学意义.", "不良反应较少"]
+
+
+def test_spans_are_trimmed_and_never_empty() -> None:
+    text = "  First sentence.   Second one.  \n\n  "
+    spans = split_sentences(text, "en")
+    assert [text[a:b] for a, b in spans] == ["First sentence.", "Second one."]
+    assert split_sentences("   ", "zh") == []
+
+
+# The step
+
+
+def make_doc(text: str) -> Document:
+    doc = Document(id="t", source=Source(path="t.txt", site="."), text=text)
+    position = 0
+    for line in text.split("\n"):
+        if line.strip():
+            doc.blocks.append(Block(position, position + len(line)))
+        position += len(line) + 1
+    return doc
+
+
+def test_step_splits_only_section_bodies_and_keeps_keys() -> None:
+    text = (
+        "Title of the study\n"
+        "BACKGROUND: Relapse rates are high. Treatment is limited. OBJECTIVE: This review asks why.\n"
+        "背景：复发率很高。治疗有限。\n"
+        "doi: 10.1000/xyz"
+    )
+    doc = make_doc(text)
+    langs = ["en", "en", "zh", "other"]
+    for block, lang in zip(doc.blocks, langs, strict=True):
+        block.lang = lang
+    en_line = text.index("BACKGROUND")
+    objective = text.index("OBJECTIVE: ")
+    zh_line = text.index("背景")
+    doc.sections = [
+        Section("en", "background", en_line + len("BACKGROUND: "), objective - 1, "BACKGROUND"),
+        Section("en", "objective", objective + len("OBJECTIVE: "), text.index("\n背景"), "OBJECTIVE"),
+        Section("zh", "background", zh_line + 3, text.index("\ndoi"), "背景"),
+    ]
+    doc = run_step(doc)
+    got = [(doc.span(s.start, s.end), s.lang, s.section, s.block) for s in doc.sentences]
+    assert got == [
+        ("Title of the study", "en", None, 0),
+        ("Relapse rates are high.", "en", "background", 1),
+        ("Treatment is limited.", "en", "background", 1),
+        ("This review asks why.", "en", "objective", 1),
+        ("复发率很高。", "zh", "background", 2),
+        ("治疗有限。", "zh", "background", 2),
+        ("doi: 10.1000/xyz", "other", None, 3),
+    ]
+    # The header text between two sections belongs to no sentence.
+    assert not any(s.start <= objective < s.end for s in doc.sentences)
+
+
+def test_step_never_crosses_block_boundaries() -> None:
+    text = "The first block has no period\nand the second block continues it."
+    doc = make_doc(text)
+    for block in doc.blocks:
+        block.lang = "en"
+    doc = run_step(doc)
+    assert [s.block for s in doc.sentences] == [0, 1]
+    assert [doc.span(s.start, s.end) for s in doc.sentences] == [
+        "The first block has no period",
+        "and the second block continues it.",
+    ]
+
+
+def test_step_on_pubmed_seed_sentences_stay_inside_their_blocks() -> None:
+    seed = next((Path(__file__).parent / "fixtures" / "seeds" / "pubmed").glob("003_*.txt"))
+    doc = make_doc(seed.read_text(encoding="utf-8"))
+    for block in doc.blocks:
+        block.lang = "zh" if "。" in doc.block_text(block) else "en"
+    doc = run_step(doc)
+    for sentence in doc.sentences:
+        block = doc.blocks[sentence.block]
+        assert block.start <= sentence.start < sentence.end <= block.end
+        assert doc.span(sentence.start, sentence.end).strip() == doc.span(sentence.start, sentence.end)
+    zh = [doc.span(s.start, s.end) for s in doc.sentences_in("zh")]
+    assert "加权均数差(WMD)为-0.28;" in zh
+    assert all(not text.startswith(("。", "；")) for text in zh)
+    starts = [s.start for s in doc.sentences]
+    assert starts == sorted(starts)
