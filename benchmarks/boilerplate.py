@@ -406,12 +406,14 @@ def to_json(
     }
 
 
-def _pin_to_one_core() -> None:
-    """Run on one core, so speeds compare single-core tools on equal terms."""
-    if hasattr(os, "sched_setaffinity"):
-        allowed = sorted(os.sched_getaffinity(0))
-        if len(allowed) > 1:
-            os.sched_setaffinity(0, {allowed[0]})
+def _pin_to_one_core() -> set[int] | None:
+    """Run on one core, so speeds compare single-core tools on equal terms; returns the old CPU set."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = set(os.sched_getaffinity(0))
+    if len(allowed) > 1:
+        os.sched_setaffinity(0, {min(allowed)})
+    return allowed
 
 
 def _cpu_note() -> str:
@@ -450,7 +452,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data_dir.is_dir():
         print(f"boilerplate benchmark skipped: {args.data_dir} is absent")
         return 0
-    _pin_to_one_core()
+    previous_cpus = _pin_to_one_core()
+    try:
+        return _run(args)
+    finally:
+        if previous_cpus is not None:
+            os.sched_setaffinity(0, previous_cpus)  # a caller (e.g. pytest) gets its CPUs back
+
+
+def _run(args: argparse.Namespace) -> int:
     tools, skipped = load_tools(args.tools)
     for name, note in skipped.items():
         print(f"note: {name} skipped, {note}")

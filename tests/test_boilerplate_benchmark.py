@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,7 @@ def test_our_extractor_runs_end_to_end_on_a_small_set(tmp_path: Path) -> None:
     with gzip.open(tmp_path / "scrapinghub.jsonl.gz", "wt", encoding="utf-8") as out:
         out.write(json.dumps({**record, "gold_text": gold}) + "\n")
     out_json = tmp_path / "result.json"
+    cpus_before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     assert (
         main(
             ["--data-dir", str(tmp_path), "--sets", "scrapinghub", "--tools", "ours", "--json", str(out_json)]
@@ -166,3 +168,5 @@ def test_our_extractor_runs_end_to_end_on_a_small_set(tmp_path: Path) -> None:
     assert page["recall"] == 1.0
     assert page["precision"] > 0.9
     assert page["copyright"] is False
+    if hasattr(os, "sched_getaffinity"):
+        assert os.sched_getaffinity(0) == cpus_before  # the benchmark gives back the CPUs it pinned
