@@ -139,7 +139,7 @@ def test_bilingual_pubmed_seed(seed_run) -> None:
             (-0.34, -1.05, 0.38, 0.357),
             (-0.28, -0.53, -0.03, 0.028),
         ], lang
-        assert all(s["ci_level"] == 95 for s in wmd)
+        assert all(s["ci_level"] == 0.95 for s in wmd)
         assert sorted(s["value"] for s in stats_of(record, lang, "I2")) == [0, 98], lang
         assert [(s["value"], s["unit"]) for s in stats_of(record, lang, "n")] == [(30, "study")], lang
         assert [s["value"] for s in stats_of(record, lang, "percent")] == [19.11], lang

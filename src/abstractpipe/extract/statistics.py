@@ -368,6 +368,12 @@ class StatisticsExtractor:
         for stat in state.found:
             start, end = norm.span(stat.pop("_start"), stat.pop("_end"))
             stat["start"], stat["end"], stat["text"] = start, end, text[start:end]
+            # Record conventions: a CI level is a fraction (0.95), and an estimate's op is
+            # only kept when it says more than "=" (p-values always keep theirs).
+            if stat.get("ci_level") is not None and stat["ci_level"] > 1:
+                stat["ci_level"] = round(stat["ci_level"] / 100, 6)
+            if stat["measure"] != "p" and stat.get("op") == "=":
+                stat["op"] = None
             results.append({key: stat.get(key) for key in FIELDS})
         results.sort(key=lambda s: (s["start"], s["measure"], s["end"], s["value"]))
         return results
