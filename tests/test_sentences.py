@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
+
+import pytest
 
 from abstractpipe.config import Config
 from abstractpipe.document import Block, Document, Section, Source
@@ -209,3 +212,35 @@ def test_step_on_pubmed_seed_sentences_stay_inside_their_blocks() -> None:
     assert all(not text.startswith(("。", "；")) for text in zh)
     starts = [s.start for s in doc.sentences]
     assert starts == sorted(starts)
+
+
+def test_no_split_inside_inline_maths_or_dois() -> None:
+    text = (
+        "The operation took $1 4 0 { \\pm } 2 3 . 7$ min on average. "
+        "See doi: 10.1016/j.msard.2024.105681. Epub 2024 May 11."
+    )
+    assert split(text, "en") == [
+        "The operation took $1 4 0 { \\pm } 2 3 . 7$ min on average.",
+        "See doi: 10.1016/j.msard.2024.105681.",
+        "Epub 2024 May 11.",
+    ]
+    assert split("平均手术时间 $1 4 0 { \\pm } 2 3 . 7$ 分。结束。", "zh") == [
+        "平均手术时间 $1 4 0 { \\pm } 2 3 . 7$ 分。",
+        "结束。",
+    ]
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.mark.skipif(not (SHARED / "eval" / "pages" / "chinaxiv").is_dir(), reason="shared eval data absent")
+def test_real_bilingual_preprints_split_into_clean_ordered_spans() -> None:
+    pages = sorted((SHARED / "eval" / "pages" / "chinaxiv").glob("*.txt"))[:10]
+    assert pages
+    for page in pages:
+        for paragraph in page.read_text(encoding="utf-8").split("\n\n")[:40]:
+            for lang in ("en", "zh"):
+                spans = split_sentences(paragraph, lang)
+                assert all(a < b for a, b in spans)
+                assert all(b1 <= a2 for (_, b1), (a2, _) in pairwise(spans))
+                assert all(paragraph[a:b] == paragraph[a:b].strip() for a, b in spans)

@@ -114,16 +114,29 @@ class SentenceSplitter:
         self.zh_closers = frozenset(closers)
         self.zh_brackets = {str(k): str(v) for k, v in (chinese.get("brackets") or {"(": ")"}).items()}
         self.zh_list_item = re.compile(chinese.get("list_item_pattern", r"^\s*[•\-*]\s*"), re.MULTILINE)
+        self.protected = [re.compile(p) for p in rules.get("protected_patterns", [])]
 
     def split(self, text: str, lang: str) -> list[tuple[int, int]]:
         """Sentence spans (start, end) in ``text``: trimmed, non-empty, in order."""
         chinese = lang == "zh" or (lang not in ("en", "zh") and re.search("[。！？]", text) is not None)
         list_item = self.zh_list_item if chinese else self.en_list_item
+        protected = self._protected_positions(text)
         spans: list[tuple[int, int]] = []
         for start, end in self._segments(text, list_item):
-            raw = self._split_chinese(text, start, end) if chinese else self._split_english(text, start, end)
+            if chinese:
+                raw = self._split_chinese(text, start, end, protected)
+            else:
+                raw = self._split_english(text, start, end, protected)
             spans.extend(_tidy(text, raw))
         return spans
+
+    def _protected_positions(self, text: str) -> frozenset[int]:
+        """Character positions no sentence may end at: inside inline maths, URLs, DOIs."""
+        positions: set[int] = set()
+        for pattern in self.protected:
+            for match in pattern.finditer(text):
+                positions.update(range(match.start(), match.end() - 1))
+        return frozenset(positions)
 
     @staticmethod
     def _segments(text: str, list_item: re.Pattern[str]) -> Iterator[tuple[int, int]]:
@@ -134,7 +147,9 @@ class SentenceSplitter:
         ordered = sorted(cuts)
         yield from pairwise(ordered)
 
-    def _split_english(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+    def _split_english(
+        self, text: str, start: int, end: int, protected: frozenset[int]
+    ) -> list[tuple[int, int]]:
         toks = [
             _Token(t.text, start + t.idx, start + t.idx + len(t.text))
             for t in english_tokenizer()(text[start:end])
@@ -148,7 +163,9 @@ class SentenceSplitter:
         first = 0  # index of the current sentence's first token
         index = 0
         while index < len(toks):
-            last = self._english_sentence_end(toks, enclosing, first, index)
+            last = None
+            if toks[index].start not in protected:
+                last = self._english_sentence_end(toks, enclosing, first, index)
             if last is None:
                 index += 1
                 continue
@@ -195,13 +212,17 @@ class SentenceSplitter:
                 return None  # a continuation: "etc. and", "U.S., and"
         return last
 
-    def _split_chinese(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+    def _split_chinese(
+        self, text: str, start: int, end: int, protected: frozenset[int]
+    ) -> list[tuple[int, int]]:
         chars = list(text[start:end])
         enclosing = _innermost_enclosing(_matched_brackets(chars, self.zh_brackets), len(chars))
         spans: list[tuple[int, int]] = []
         first = 0
         for match in self.zh_stop.finditer(text, start, end):
             stop, after = match.start() - start, match.end() - start
+            if match.start() in protected:
+                continue
             pair = enclosing[stop]
             if pair is not None:
                 open_, close = pair
