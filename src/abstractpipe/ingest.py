@@ -38,7 +38,7 @@ from charset_normalizer.models import CharsetMatch
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import Document, Source
-from abstractpipe.pipeline import Step, register_step
+from abstractpipe.pipeline import PageError, Step, register_step
 
 SIDECAR_SUFFIX = ".json"
 SKIPPED_NAMES = frozenset({".gitkeep"})
@@ -75,7 +75,7 @@ DEFAULT_RULES: dict[str, Any] = {
 }
 
 
-class IngestError(ValueError):
+class IngestError(PageError):
     """A file that is not a readable text page; the message is the quarantine reason.
 
     ``kind`` names the reason for the step's counters (``rejected:<kind>``).

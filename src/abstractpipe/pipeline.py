@@ -25,6 +25,17 @@ from abstractpipe.document import Document, Failure
 STEP_REGISTRY: dict[str, type[Step]] = {}
 
 
+class PageError(ValueError):
+    """A page a step cannot handle; the message is the quarantine reason as users read it."""
+
+
+def failure_reason(exc: Exception) -> str:
+    # Expected page problems read as plain reasons; anything else is a bug and names its type.
+    if isinstance(exc, ValueError) and str(exc):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 def register_step(name: str) -> Callable[[type[Step]], type[Step]]:
     """Class decorator: make a step available to configs under ``name``."""
 
@@ -65,7 +76,7 @@ class Step:
                 doc = self.process(doc)
                 self.counters["documents"] += 1
             except Exception as exc:  # a bad page must not stop the run
-                doc.failure = Failure(stage=self.name, error=f"{type(exc).__name__}: {exc}")
+                doc.failure = Failure(stage=self.name, error=failure_reason(exc))
                 self.counters["failed"] += 1
             self.seconds += time.perf_counter() - started
             yield doc
