@@ -1,0 +1,125 @@
+"""The extract step: title, metadata, abstract section texts, page sections, statistics.
+
+Fills ``doc.fields`` with keys exactly as in ``schema.Record``.  Rules live in
+``configs/extract.yaml`` (``extract.rules``) and ``configs/statistics.yaml``
+(``extract.statistics_rules``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from abstractpipe.config import Config
+from abstractpipe.document import CANONICAL_SECTIONS, LANGS, Document, Section
+from abstractpipe.extract.metadata import MetadataExtractor
+from abstractpipe.extract.page_sections import PageSectionsExtractor
+from abstractpipe.extract.title import TitleFinder
+from abstractpipe.pipeline import Step, register_step
+
+METADATA_KEYS = ("journal", "year", "volume", "issue", "pages", "doi", "pmid", "published")
+
+
+def abstract_sections(doc: Document) -> dict[str, dict[str, str]]:
+    """Body text of each canonical section of the first abstract per language."""
+    texts: dict[str, dict[str, list[str]]] = {lang: {} for lang in LANGS}
+    for section in doc.sections:
+        if section.lang in texts and section.abstract == 0 and section.key in CANONICAL_SECTIONS:
+            texts[section.lang].setdefault(section.key, []).append(doc.span(section.start, section.end))
+    return {
+        lang: {key: "\n\n".join(by_key[key]) for key in CANONICAL_SECTIONS if key in by_key}
+        for lang, by_key in texts.items()
+    }
+
+
+def section_at(sections: list[Section], start: int, end: int) -> str | None:
+    """Key of the abstract section a span lies in, if any."""
+    for section in sections:
+        if section.start <= start and end <= section.end:
+            return section.key
+    return None
+
+
+@register_step("extract")
+class ExtractStep(Step):
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        rules: dict[str, Any] = config.load_rules(self.settings.get("rules", "extract.yaml")) or {}
+        self.metadata = MetadataExtractor(rules.get("metadata") or {})
+        self.page_sections = PageSectionsExtractor(rules.get("page_sections") or {})
+        self.titles = TitleFinder((rules.get("title") or {}).get("site_suffix") or r"(?!)")
+        from abstractpipe.extract.statistics import StatisticsExtractor
+
+        statistics_rules = config.load_rules(self.settings.get("statistics_rules", "statistics.yaml"))
+        self.statistics: Any = StatisticsExtractor(statistics_rules)
+
+    def process(self, doc: Document) -> Document:
+        sections = [s for s in doc.sections if s.key != "keywords"]
+        main = [s for s in sections if s.abstract == 0]
+        # Text metadata only from before the end of the main abstract: what follows may be
+        # other people's citations.
+        limit = max((s.end for s in main), default=len(doc.text))
+        meta = self.metadata.extract(doc, limit)
+        citation_block = self._citation_block(doc, limit)
+        title = self.titles.find(doc, meta.pop("title", None), citation_block, limit)
+
+        metadata: dict[str, Any] = {key: meta.get(key) for key in METADATA_KEYS}
+        metadata["authors"] = meta.get("authors") or []
+        metadata["affiliations"] = meta.get("affiliations") or []
+        metadata["keywords"] = self._keywords(doc, meta.get("keywords_raw"))
+
+        doc.fields["title"] = title
+        doc.fields["metadata"] = metadata
+        doc.fields["sections"] = abstract_sections(doc)
+        doc.fields["page_sections"] = self.page_sections.extract(doc)
+        doc.fields["statistics"] = self._statistics(doc, sections)
+
+        for key, value in metadata.items():
+            if value:
+                self.counters[f"metadata_{key}"] += 1
+        for lang in LANGS:
+            if title[lang]:
+                self.counters[f"title_{lang}"] += 1
+        self.counters["page_sections"] += len(doc.fields["page_sections"])
+        self.counters["statistics"] += len(doc.fields["statistics"])
+        return doc
+
+    def _citation_block(self, doc: Document, limit: int) -> int | None:
+        for index, block in enumerate(doc.blocks):
+            if block.start >= limit:
+                break
+            if block.kind != "list_item" and self.metadata.citation(doc.block_text(block)):
+                return index
+        return None
+
+    def _keywords(self, doc: Document, meta_keywords: str | None) -> dict[str, list[str]]:
+        keywords: dict[str, list[str]] = {lang: [] for lang in LANGS}
+        for section in doc.sections:
+            if section.key == "keywords" and section.lang in keywords and not keywords[section.lang]:
+                keywords[section.lang] = self.metadata.split_keywords(doc.span(section.start, section.end))
+        if meta_keywords:
+            from abstractpipe.sections import script_lang
+
+            lang = script_lang(meta_keywords)
+            if lang in keywords and not keywords[lang]:
+                keywords[lang] = self.metadata.split_keywords(meta_keywords)
+        return keywords
+
+    def _statistics(self, doc: Document, sections: list[Section]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for block in doc.blocks:
+            if block.lang not in LANGS or block.kind == "heading":
+                continue
+            # Within a block, one call per abstract-section span so section offsets stay exact.
+            spans = [(s.start, s.end) for s in sections if block.start <= s.start and s.end <= block.end] or [
+                (block.start, block.end)
+            ]
+            for start, end in spans:
+                for stat in self.statistics.find(doc.text[start:end], block.lang):
+                    stat = dict(stat)
+                    stat["start"] += start
+                    stat["end"] += start
+                    stat["lang"] = block.lang
+                    stat["section"] = section_at(sections, stat["start"], stat["end"])
+                    found.append(stat)
+        found.sort(key=lambda s: (s["start"], s["end"]))
+        return found

@@ -1,0 +1,236 @@
+"""Bibliographic metadata: HTML meta tags and JSON-LD first, then citation lines in the text.
+
+Text is searched only up to the end of the main abstract (or the whole page when
+there is none), and never in list items: lists after an article are other
+people's citations (similar articles, references).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from abstractpipe.document import Document
+
+_ISO_RE = re.compile(r"^(?P<y>(?:19|20)\d\d)(?:[-/.](?P<m>\d{1,2})(?:[-/.](?P<d>\d{1,2}))?)?")
+_WORDY_DATE_RE = re.compile(
+    r"(?:(?P<mon1>[A-Za-z]{3,9})\.?\s+(?P<d1>\d{1,2}),?\s+(?P<y1>\d{4}))"
+    r"|(?:(?P<d2>\d{1,2})\s+(?P<mon2>[A-Za-z]{3,9})\.?\s+(?P<y2>\d{4}))"
+    r"|(?:(?P<y3>\d{4})\s+(?P<mon3>[A-Za-z]{3,9})(?:\s+(?P<d3>\d{1,2}))?)"
+    r"|(?:(?P<y4>\d{4})\s*年\s*(?P<m4>\d{1,2})\s*月(?:\s*(?P<d4>\d{1,2})\s*日)?)"
+)
+_ARTICLE_TYPES = {"scholarlyarticle", "article", "medicalscholarlyarticle", "newsarticle", "report"}
+
+
+def normalise_doi(raw: str | None) -> str | None:
+    """Bare, lower-case DOI: no URL or "doi:" prefix, no trailing punctuation."""
+    if not raw:
+        return None
+    text = raw.strip()
+    text = re.sub(r"(?i)^(?:https?://(?:dx\.)?doi\.org/|doi\s*[:：]\s*)", "", text).strip()
+    text = text.rstrip(".,;:)]}>。，；").lower()
+    return text if text.startswith("10.") and "/" in text else None
+
+
+class MetadataExtractor:
+    def __init__(self, rules: dict[str, Any]) -> None:
+        self.citation_lines = [re.compile(p) for p in rules.get("citation_lines") or []]
+        self.doi = re.compile(rules["doi"])
+        self.pmid = re.compile(rules["pmid"])
+        self.affiliation = re.compile(
+            "|".join(re.escape(w) for w in rules.get("affiliation_words") or []), re.IGNORECASE
+        )
+        self.affiliation_max_chars = int(rules.get("affiliation_max_chars", 300))
+        self.months: dict[str, int] = {str(k): int(v) for k, v in (rules.get("months") or {}).items()}
+        self.keyword_separators = [re.compile(p) for p in rules.get("keyword_separators") or []]
+        self.keyword_tail = re.compile(rules.get("keyword_tail") or r"(?!)")
+
+    # -- dates ----------------------------------------------------------------------------------
+
+    def iso_date(self, text: str | None) -> str | None:
+        """ "2024/03/20", "March 27, 2024", "2024 Jul", "2020年5月" -> ISO 8601 (YYYY[-MM[-DD]])."""
+        if not text:
+            return None
+        text = text.strip()
+        # "2024 Jul" must not stop at the ISO reading "2024".
+        if (match := _ISO_RE.match(text)) and not re.search(r"[A-Za-z年]", text[: match.end() + 4]):
+            return _iso(int(match["y"]), _int(match["m"]), _int(match["d"]))
+        if match := _WORDY_DATE_RE.search(text):
+            for n in "123":
+                if match[f"y{n}"]:
+                    month = self.months.get((match[f"mon{n}"] or "")[:3].lower())
+                    return _iso(int(match[f"y{n}"]), month, _int(match[f"d{n}"]) if month else None)
+            return _iso(int(match["y4"]), _int(match["m4"]), _int(match["d4"]))
+        if match := _ISO_RE.match(text):
+            return _iso(int(match["y"]), _int(match["m"]), _int(match["d"]))
+        return None
+
+    # -- sources --------------------------------------------------------------------------------
+
+    def from_page_meta(self, meta: dict[str, list[str]]) -> dict[str, Any]:
+        def first(*keys: str) -> str | None:
+            for key in keys:
+                for value in meta.get(key) or []:
+                    if value and value.strip():
+                        return value.strip()
+            return None
+
+        found: dict[str, Any] = {
+            "journal": first("citation_journal_title", "dc.source", "prism.publicationname"),
+            "doi": normalise_doi(first("citation_doi", "dc.identifier", "prism.doi")),
+            "pmid": first("citation_pmid"),
+            "volume": first("citation_volume", "prism.volume"),
+            "issue": first("citation_issue", "prism.number"),
+            "published": self.iso_date(
+                first("citation_publication_date", "citation_date", "dc.date", "article:published_time")
+            ),
+            "authors": [
+                a.strip() for a in meta.get("citation_author") or meta.get("dc.creator") or [] if a.strip()
+            ],
+            "affiliations": _unique(meta.get("citation_author_institution") or []),
+        }
+        first_page, last_page = first("citation_firstpage"), first("citation_lastpage")
+        if first_page:
+            found["pages"] = (
+                f"{first_page}-{last_page}" if last_page and last_page != first_page else first_page
+            )
+        keywords = first("citation_keywords", "keywords")
+        if keywords:
+            found["keywords_raw"] = keywords
+        for raw in meta.get("jsonld") or []:
+            for key, value in self.from_jsonld(raw).items():
+                if not found.get(key):
+                    found[key] = value
+        return {k: v for k, v in found.items() if v}
+
+    def from_jsonld(self, raw: str) -> dict[str, Any]:
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, TypeError):
+            return {}
+        for item in _jsonld_items(data):
+            kinds = item.get("@type")
+            kinds = kinds if isinstance(kinds, list) else [kinds]
+            if not any(isinstance(k, str) and k.lower() in _ARTICLE_TYPES for k in kinds):
+                continue
+            found: dict[str, Any] = {"title": item.get("headline") or item.get("name")}
+            found["published"] = self.iso_date(item.get("datePublished"))
+            authors = item.get("author") or []
+            authors = authors if isinstance(authors, list) else [authors]
+            found["authors"] = [
+                a.get("name") if isinstance(a, dict) else str(a)
+                for a in authors
+                if (a.get("name") if isinstance(a, dict) else a)
+            ]
+            part = item.get("isPartOf")
+            while isinstance(part, dict):
+                if str(part.get("@type", "")).lower() == "periodical" or "isPartOf" not in part:
+                    found["journal"] = part.get("name")
+                    break
+                part = part.get("isPartOf")
+            found["doi"] = normalise_doi(str(item.get("doi") or item.get("sameAs") or "") or None)
+            return {k: v for k, v in found.items() if v}
+        return {}
+
+    def citation(self, text: str) -> dict[str, Any] | None:
+        """The fields of a citation line, or None when the block is not one."""
+        for pattern in self.citation_lines:
+            match = pattern.search(text)
+            if not match:
+                continue
+            groups = {k: v.strip() for k, v in match.groupdict().items() if v}
+            found: dict[str, Any] = {"journal": groups.get("journal")}
+            if "year" in groups:
+                found["year"] = int(groups["year"])
+            for key in ("volume", "issue"):
+                if key in groups:
+                    found[key] = groups[key]
+            if "pages" in groups:
+                found["pages"] = re.sub(r"\s*[-–~]\s*", "-", groups["pages"])
+            found["published"] = self.iso_date(groups.get("date")) or (
+                str(found["year"]) if "year" in found else None
+            )
+            if "doi" in groups:
+                found["doi"] = normalise_doi(groups["doi"])
+            return {k: v for k, v in found.items() if v}
+        return None
+
+    def extract(self, doc: Document, limit: int) -> dict[str, Any]:
+        """Metadata of the page; text sources only before offset ``limit``."""
+        meta = self.from_page_meta(doc.page_meta)
+        from_text: dict[str, Any] = {}
+        affiliations: list[str] = []
+        citation_seen = False
+        for block in doc.blocks:
+            if block.start >= limit:
+                break
+            if block.kind in ("list_item", "table"):
+                continue
+            text = doc.block_text(block)
+            if not citation_seen and (found := self.citation(text)):
+                citation_seen = True
+                for key, value in found.items():
+                    from_text.setdefault(key, value)
+            if "doi" not in from_text and (match := self.doi.search(text)):
+                from_text["doi"] = normalise_doi(match["doi"])
+            if "pmid" not in from_text and (match := self.pmid.search(text)):
+                from_text["pmid"] = match["pmid"]
+            if not citation_seen and self.is_affiliation(text):
+                affiliations.append(text.strip())
+        if affiliations:
+            from_text["affiliations"] = _unique(affiliations)
+        merged = {**{k: v for k, v in from_text.items() if v}, **meta}
+        if "year" not in merged and merged.get("published"):
+            merged["year"] = int(str(merged["published"])[:4])
+        return merged
+
+    def is_affiliation(self, text: str) -> bool:
+        if len(text) > self.affiliation_max_chars or not self.affiliation.search(text):
+            return False
+        # An address: comma-separated parts, ending like a sentence or with a place name.
+        return text.count(",") + text.count("，") >= 2 and not re.search(r"\d{4}\s*;", text)
+
+    def split_keywords(self, text: str) -> list[str]:
+        text = self.keyword_tail.sub("", text.strip()).strip().rstrip(".。;；")
+        if not text:
+            return []
+        for separator in self.keyword_separators:
+            parts = [p.strip(" .。") for p in separator.split(text)]
+            parts = [p for p in parts if p]
+            if len(parts) > 1:
+                return parts
+        return [text]
+
+
+def _jsonld_items(data: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    if isinstance(data, list):
+        for entry in data:
+            items.extend(_jsonld_items(entry))
+    elif isinstance(data, dict):
+        items.append(data)
+        if isinstance(data.get("@graph"), list):
+            items.extend(_jsonld_items(data["@graph"]))
+    return items
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text else None
+
+
+def _iso(year: int, month: int | None, day: int | None) -> str:
+    if month and 1 <= month <= 12:
+        if day and 1 <= day <= 31:
+            return f"{year:04d}-{month:02d}-{day:02d}"
+        return f"{year:04d}-{month:02d}"
+    return f"{year:04d}"
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: list[str] = []
+    for value in values:
+        value = value.strip()
+        if value and value not in seen:
+            seen.append(value)
+    return seen

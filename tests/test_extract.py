@@ -1,0 +1,269 @@
+"""The extract stage: title, metadata, section texts, page sections, statistics wiring."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytest
+
+import abstractpipe.clean
+import abstractpipe.ingest
+import abstractpipe.language
+import abstractpipe.sections  # noqa: F401  (registers the steps used below)
+from abstractpipe.config import load_config
+from abstractpipe.document import Block, Document, Section, Source
+from abstractpipe.extract import ExtractStep
+from abstractpipe.extract.metadata import MetadataExtractor, normalise_doi
+from abstractpipe.schema import Record
+from tests.conftest import REPO, SEEDS
+
+STEPS = ("ingest", "clean", "language", "sections", "extract")
+
+
+@functools.cache
+def seeds() -> dict[str, Document]:
+    from abstractpipe.ingest import discover_inputs
+    from abstractpipe.pipeline import STEP_REGISTRY, observe_sites, run_steps
+
+    config = load_config(REPO / "configs" / "default.yaml")
+    built = [STEP_REGISTRY[name](config) for name in STEPS]
+    observe_sites(built, lambda: discover_inputs(SEEDS))
+    return {doc.source.path: doc for doc in run_steps(built, discover_inputs(SEEDS))}
+
+
+@pytest.fixture(scope="module")
+def step() -> ExtractStep:
+    return ExtractStep(load_config(REPO / "configs" / "default.yaml"))
+
+
+def validate(fields: dict[str, Any]) -> None:
+    """The fields must fit the Record schema as they are."""
+    Record.model_validate(
+        {
+            "id": "x",
+            "source": {"path": "x", "site": "x", "sha256": "0" * 64, "format": "text", "encoding": "utf-8"},
+            "languages": ["en"],
+            "text": "",
+            **{k: fields[k] for k in ("title", "metadata", "sections", "page_sections")},
+            "statistics": fields["statistics"],
+        }
+    )
+
+
+def test_research_summary_seed_000() -> None:
+    doc = seeds()["researchsummaries/000_f94bfd277bcc8f77.txt"]
+    assert doc.failure is None
+    fields = doc.fields
+    assert fields["title"]["en"] == (
+        "Mesenchymal stem cell-based therapies for treating well-studied neurological disorders: "
+        "a systematic review"
+    )
+    assert fields["title"]["zh"] is None
+    meta = fields["metadata"]
+    assert meta["journal"] == "Frontiers in Medicine"
+    assert meta["year"] == 2024
+    assert meta["doi"] == "10.3389/fmed.2024.1361723"
+    assert meta["published"] == "2024-03-27"
+    pages = fields["page_sections"]
+    for key in ("simple_explanation", "study_duration", "participants", "evidence_level", "research_summary"):
+        assert isinstance(pages[key], str) and pages[key], key
+    assert len(pages["key_findings"]) == 3
+    assert pages["key_findings"][0].startswith("The review of 43 studies")
+    assert isinstance(pages["study_limitations"], list) and len(pages["study_limitations"]) == 3
+    # Sub-headings kept as "Sub-heading: text" items.
+    assert pages["practical_implications"][0].startswith("Clinical Trial Design: Future studies")
+    assert len(pages["practical_implications"]) == 3
+    assert "your_feedback" not in pages
+    validate(fields)
+
+
+def test_research_summary_seed_001() -> None:
+    fields = seeds()["researchsummaries/001_713c017a953e0b18.txt"].fields
+    assert fields["metadata"]["doi"] == "10.1186/s12967-021-02843-0"
+    assert fields["metadata"]["journal"] == "J Transl Med"
+    assert fields["metadata"]["published"] == "2021-05-07"
+    assert fields["page_sections"]["participants"] == "949 patients with SCI"
+    assert fields["page_sections"]["study_duration"] == "Not specified"
+
+
+def test_pubmed_seed_003() -> None:
+    doc = seeds()["pubmed/003_207fb85fdc7ef63b.txt"]
+    fields = doc.fields
+    meta = fields["metadata"]
+    assert meta["journal"] == "Mult Scler Relat Disord"
+    assert meta["year"] == 2024
+    assert meta["volume"] == "87"
+    assert meta["pages"] == "105681"
+    assert meta["doi"] == "10.1016/j.msard.2024.105681"
+    assert meta["published"] == "2024-07"
+    assert meta["affiliations"] == [
+        "Isfahan Neurosciences Research Center, Isfahan University of Medical Sciences, Isfahan, Iran.",
+        "Department of Neurology, School of Medicine, Hormozgan University of Medical Sciences, "
+        "Bandarabbas, Iran.",
+    ]
+    keys = ["background", "objective", "methods", "results", "conclusions"]
+    assert list(fields["sections"]["en"]) == keys
+    assert list(fields["sections"]["zh"]) == keys
+    assert fields["sections"]["zh"]["objective"] == "本综述深入探讨了 MSCs 治疗 pwMS 的疗效和安全性的文献。"
+    assert fields["sections"]["en"]["objective"] == (
+        "This review delves into the literature on the efficacy and safety of MSC therapy for pwMS."
+    )
+    assert fields["sections"]["zh"]["conclusions"].endswith("优化评估方法。")
+    assert fields["page_sections"] == {}
+    # Statistics point into doc.text and carry the section they lie in.
+    stats = fields["statistics"]
+    assert stats
+    for stat in stats:
+        assert doc.text[stat["start"] : stat["end"]] == stat["text"]
+    wmd = [s for s in stats if s["measure"] == "WMD" and s["lang"] == "en"]
+    assert wmd and wmd[0]["section"] == "results"
+    validate(fields)
+
+
+def test_clinic_page_takes_no_metadata_from_its_reference_list() -> None:
+    meta = seeds()["clinic/004_50e99ab7af3fb43d.txt"].fields["metadata"]
+    assert meta["doi"] is None
+    assert meta["journal"] is None
+
+
+def make_doc(lines: list[tuple[str, str]], page_meta: dict[str, list[str]] | None = None) -> Document:
+    doc = Document(id="t", source=Source(path="t.html", site="t", format="html"))
+    parts: list[str] = []
+    pos = 0
+    for kind, text in lines:
+        if parts:
+            pos += 2
+        lang = "zh" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en"
+        doc.blocks.append(
+            Block(pos, pos + len(text), kind=kind, level=1 if kind == "heading" else 0, lang=lang)
+        )
+        parts.append(text)
+        pos += len(text)
+    doc.text = "\n\n".join(parts)
+    doc.page_meta = page_meta or {}
+    return doc
+
+
+class FakeStatistics:
+    """Finds "p = …" so the wiring (offsets, lang, section) can be checked on its own."""
+
+    def find(self, text: str, lang: str) -> list[dict[str, Any]]:
+        import re
+
+        return [
+            {
+                "measure": "p",
+                "value": float(m.group(1)),
+                "text": m.group(0),
+                "start": m.start(),
+                "end": m.end(),
+            }
+            for m in re.finditer(r"p = (0\.\d+)", text)
+        ]
+
+
+def test_statistics_wiring_offsets_lang_and_section(
+    step: ExtractStep, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(step, "statistics", FakeStatistics())
+    text = "BACKGROUND: Old data. RESULTS: Pain fell (p = 0.03)."
+    doc = make_doc([("paragraph", "Intro sentence p = 0.5 here."), ("paragraph", text)])
+    start = doc.blocks[1].start
+    doc.sections = [
+        Section("en", "background", start + 12, start + 21, "BACKGROUND"),
+        Section("en", "results", start + 31, start + len(text), "RESULTS"),
+    ]
+    step.process(doc)
+    stats = doc.fields["statistics"]
+    assert [(s["value"], s["section"], s["lang"]) for s in stats] == [
+        (0.5, None, "en"),
+        (0.03, "results", "en"),
+    ]
+    for stat in stats:
+        assert doc.text[stat["start"] : stat["end"]] == stat["text"]
+
+
+def test_html_meta_and_jsonld(step: ExtractStep) -> None:
+    jsonld = (
+        '{"@context": "https://schema.org", "@graph": [{"@type": "WebPage"}, {"@type": "ScholarlyArticle",'
+        ' "headline": "Exercise after hip fracture", "datePublished": "2025-03-20",'
+        ' "author": [{"@type": "Person", "name": "Ana Silva"}, "Bo Li"],'
+        ' "isPartOf": {"@type": "PublicationIssue", "isPartOf": {"@type": "Periodical", "name": "J Rehab"}}}]}'
+    )
+    doc = make_doc(
+        [("heading", "Exercise after hip fracture"), ("paragraph", "Some text.")],
+        {
+            "title": ["Exercise after hip fracture | Journal Site"],
+            "citation_doi": ["https://doi.org/10.5555/ABC.123."],
+            "citation_firstpage": ["45"],
+            "citation_lastpage": ["52"],
+            "citation_keywords": ["falls; exercise"],
+            "jsonld": [jsonld],
+        },
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert doc.fields["title"]["en"] == "Exercise after hip fracture"
+    assert meta["doi"] == "10.5555/abc.123"
+    assert meta["pages"] == "45-52"
+    assert meta["journal"] == "J Rehab"
+    assert meta["published"] == "2025-03-20"
+    assert meta["year"] == 2025
+    assert meta["authors"] == ["Ana Silva", "Bo Li"]
+    assert meta["keywords"]["en"] == ["falls", "exercise"]
+
+
+def test_chinese_citation_line_title_and_keywords(step: ExtractStep) -> None:
+    doc = make_doc(
+        [
+            ("paragraph", "血清尿酸与糖尿病肾病的关系"),
+            ("paragraph", "中华医学杂志, 2020, 100(5): 321-325"),
+            ("paragraph", "DOI:10.3760/cma.j.issn.0376-2491.2020.05.001"),
+            ("paragraph", "关键词：糖尿病；尿酸分类号：R587"),
+        ]
+    )
+    doc.source.format = "text"
+    kw = doc.blocks[3]
+    doc.sections = [Section("zh", "keywords", kw.start + 4, kw.end, "关键词")]
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert doc.fields["title"] == {"en": None, "zh": "血清尿酸与糖尿病肾病的关系"}
+    assert (meta["journal"], meta["year"], meta["volume"], meta["issue"], meta["pages"]) == (
+        "中华医学杂志",
+        2020,
+        "100",
+        "5",
+        "321-325",
+    )
+    assert meta["published"] == "2020"
+    assert meta["doi"] == "10.3760/cma.j.issn.0376-2491.2020.05.001"
+    assert meta["keywords"]["zh"] == ["糖尿病", "尿酸"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("doi: 10.1016/J.MSARD.2024.105681.", "10.1016/j.msard.2024.105681"),
+        ("https://doi.org/10.1186/s12967-021-02843-0", "10.1186/s12967-021-02843-0"),
+        ("DOI:10.3760/cma.j.issn.2095-5555.2020.05.001;", "10.3760/cma.j.issn.2095-5555.2020.05.001"),
+        ("not a doi", None),
+    ],
+)
+def test_normalise_doi(raw: str, expected: str | None) -> None:
+    assert normalise_doi(raw) == expected
+
+
+def test_dates_and_keyword_splitting() -> None:
+    rules = load_config(REPO / "configs" / "default.yaml").load_rules("extract.yaml")["metadata"]
+    meta = MetadataExtractor(rules)
+    assert meta.iso_date("March 27, 2024") == "2024-03-27"
+    assert meta.iso_date("2024 Jul") == "2024-07"
+    assert meta.iso_date("2025/06/12") == "2025-06-12"
+    assert meta.iso_date("2020年5月") == "2020-05"
+    assert meta.split_keywords("Diabetes mellitus, type 2; Uric acid") == [
+        "Diabetes mellitus, type 2",
+        "Uric acid",
+    ]
+    assert meta.split_keywords("肺炎·护理干预·血液流变学") == ["肺炎", "护理干预", "血液流变学"]
+    assert meta.split_keywords("语义丰富化 多维索引分类号：TP391") == ["语义丰富化", "多维索引"]
