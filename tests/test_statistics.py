@@ -327,3 +327,8 @@ def test_own_dev_sets(extractor: StatisticsExtractor, name: str) -> None:
 @needs_shared
 def test_shared_dev_set(extractor: StatisticsExtractor) -> None:
     assert _f1(extractor, SHARED / "eval" / "stats" / "dev.en.jsonl") >= 0.95
+
+
+def test_degree_letters_with_affiliation_marks_are_not_estimates(extractor: StatisticsExtractor) -> None:
+    found = extractor.find("Eleanor M. Hartley, MD, PhD1; Daniel C. Okafor, MD4 and Sara Lindqvist", "en")
+    assert [s for s in found if s["measure"] == "MD"] == []

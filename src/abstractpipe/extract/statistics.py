@@ -250,7 +250,8 @@ class StatisticsExtractor:
             rf"(?:\s*[\(\[]\s*[^\)\]\d]{{1,12}}\s*[\)\]])?"
             rf"(?P<gap>[^\d;\n()\[\]]{{0,60}}?)"
             rf"(?:\s*(?:{copula})\s*)?[=:]?\s*[\(\[]?\s*"
-            rf"(?P<value>{_NUM})(?P<pct>\s*%)?(?![\d.])"
+            # a number glued to a word is an affiliation mark or a name ("MD, PhD1"), not a value
+            rf"(?<![A-Za-z])(?P<value>{_NUM})(?P<pct>\s*%)?(?![\d.])"
             rf"(?!\s*%?\s*{ci_label})"
         )
         # Test statistics need a symbol and an operator: "t = 2.3", "F(2, 45) = 3.1", "χ2=4.5".
