@@ -204,3 +204,27 @@ def test_schema_command_and_module_entry_point(capsys: pytest.CaptureFixture[str
     ).stdout
     for command in ["run", "schema", "validate"]:
         assert command in help_text
+
+
+CHINAXIV = REPO.parent / "shared" / "eval" / "pages" / "chinaxiv"
+
+
+@pytest.mark.skipif(not CHINAXIV.is_dir(), reason="../shared/eval/pages/chinaxiv is absent")
+def test_real_bilingual_preprints_give_both_abstracts_without_the_body(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(CHINAXIV, raw / "chinaxiv")
+    out = tmp_path / "out"
+    assert main(["run", "--raw", str(raw), "--out", str(out)]) == 0
+    records = read_records(out)
+    assert len(records) == len(list(CHINAXIV.glob("*.txt")))
+    body_markers = ["参考文献", "References", "1 资料与方法", "# 1 ", "关键词", "Key words"]
+    for path, record in records.items():
+        assert record["languages"] == ["en", "zh"], path
+        for lang in ["en", "zh"]:
+            sections = {k: v for k, v in record["sections"][lang].items() if v}
+            assert {"objective", "methods"} <= set(sections), (path, lang, sorted(sections))
+            abstract = " ".join(sections.values())
+            assert len(abstract) < 4000, (path, lang, len(abstract))  # a whole paper body is far longer
+            assert not any(marker in abstract for marker in body_markers), (path, lang)
+        assert ["objective", "objective"] in record["alignment"]["sections"], path
+        assert record["alignment"]["sentences"], path
