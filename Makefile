@@ -26,5 +26,11 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/boilerplate.py
+	$(BIN)/python benchmarks/statistics.py
+	$(BIN)/python benchmarks/align.py
+
 clean:
 	rm -rf processed/records processed/*.json processed/*.jsonl
