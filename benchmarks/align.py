@@ -34,6 +34,7 @@ Usage: ``python benchmarks/align.py [--json out.json] [--repeat N]``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -276,7 +277,7 @@ def gale_church(
 def load_project_aligner() -> tuple[Aligner | None, str]:
     """The project's ``align_sentences`` bound to ``configs/align.yaml``, or (None, reason)."""
     try:
-        from abstractpipe import align as align_module
+        align_module = importlib.import_module("abstractpipe.align")
     except ImportError as exc:
         return None, f"abstractpipe.align cannot be imported ({exc})"
     align_sentences = getattr(align_module, "align_sentences", None)

@@ -172,3 +172,10 @@ def test_synthetic_document_cuts_at_a_gold_link() -> None:
     assert len(en) == 250
     assert 200 < len(zh) < 300
     assert en[0] == cases[0].en[0] and zh[0] == cases[0].zh[0]
+
+
+def test_benchmark_falls_back_to_baseline_without_project_aligner(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "abstractpipe.align", ModuleType("abstractpipe.align"))
+    aligner, status = bench.load_project_aligner()
+    assert aligner is None
+    assert "no align_sentences" in status
