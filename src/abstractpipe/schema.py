@@ -40,7 +40,9 @@ class Statistic(_Strict):
     measure: Measure
     value: float
     op: Op | None = None
-    ci_level: float | None = Field(default=None, description="Confidence level as a fraction: 0.95 for a 95% CI")
+    ci_level: float | None = Field(
+        default=None, description="Confidence level as a fraction: 0.95 for a 95% CI"
+    )
     ci_low: float | None = None
     ci_high: float | None = None
     p_op: Op | None = None
