@@ -424,3 +424,72 @@ def test_extraction_is_deterministic():
     first, second = extract_html(markup, RULES), extract_html(markup, RULES)
     assert first.text == second.text
     assert [b.path for b in first.blocks] == [b.path for b in second.blocks]
+
+
+# --- pages whose content sits where a naive cleaner drops it -------------------------------
+
+PROSE = [
+    "The trial enrolled 120 adults with chronic low back pain, who were followed for two years.",
+    "Pain scores fell by a third in the exercise group, and adverse events were rare and mild.",
+    "Investigators caution that the results, while encouraging, need replication in larger groups.",
+    "Adherence to the programme was high: nine in ten participants completed every session.",
+]
+
+
+def test_html_form_wrapping_the_page_is_content_but_a_search_form_is_not():
+    # ASP.NET pages wrap the whole body in one <form runat=server>.
+    markup = (
+        "<html><body><form id='aspnetForm' method='post'>"
+        "<div class='top'><form class='search'><input name='q'><span>Search the site</span></form></div>"
+        "<div class='story'><h1>Exercise for back pain</h1>"
+        + "".join(f"<p>{p}</p>" for p in PROSE)
+        + "</div></form></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.blocks[0].text == "Exercise for back pain"
+    assert all(p in page.text for p in PROSE)
+    assert "Search the site" not in page.text
+    assert page.counters["html_dropped_small_tag"] == 1
+
+
+def test_html_blogger_post_inside_a_widget_is_kept():
+    markup = (
+        "<html><body><div class='main'><div id='Blog1' class='widget Blog'><h3>Exercise for back pain</h3>"
+        + "".join(f"<p>{p}</p>" for p in PROSE)
+        + "</div></div><div class='sidebar'><div id='PopularPosts1' class='widget PopularPosts'><ul>"
+        + "".join(f"<li><a href='/p{i}'>Popular post number {i} about something</a></li>" for i in range(6))
+        + "</ul></div></div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert all(p in page.text for p in PROSE)
+    assert "Popular post" not in page.text
+
+
+def test_html_body_swallowed_by_head_is_recovered():
+    # An unknown element in <head> makes lxml nest the whole <body> inside <head>.
+    markup = (
+        "<html><head><title>新闻</title><cms_include:style><style>p{}</style>"
+        "<body><div class='nav'><a href='/'>首页</a></div><div id='text'><h1>干细胞治疗脊髓损伤</h1>"
+        "<p>研究人员招募了四十名慢性脊髓损伤患者，随机分为治疗组和对照组，随访十二个月。</p>"
+        "<p>结果显示，治疗组运动评分较基线平均提高六分，而对照组没有明显变化。</p>"
+        "</div></body></cms_include:style></head></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.blocks[0].text == "干细胞治疗脊髓损伤"
+    assert "结果显示，治疗组运动评分较基线平均提高六分，而对照组没有明显变化。" in page.text
+    assert page.counters["html_body_moved_out_of_head"] == 1
+
+
+def test_html_items_of_one_promo_bar_are_not_a_content_group():
+    slides = "".join(
+        f"<div class='promo-bar__slide'><p>Free shipping on orders over {40 + i} dollars, for more "
+        "information on shipping rates and timelines, please visit our international page.</p></div>"
+        for i in range(12)
+    )
+    markup = (
+        f"<html><body><div class='promo-bar'>{slides}</div><main><h1>Promotion terms</h1>"
+        f"<p>{PROSE[0]} {PROSE[1]}</p></main></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert "Free shipping" not in page.text
+    assert PROSE[0] in page.text

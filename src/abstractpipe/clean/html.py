@@ -165,10 +165,27 @@ def _has_main_descendant(tag: Tag) -> bool:
     return tag.find(["article", "main"]) is not None or tag.find(attrs={"role": "main"}) is not None
 
 
+def _rescue_body_from_head(soup: BeautifulSoup, counters: Counter[str]) -> None:
+    """Move a ``<body>`` that lxml nested inside ``<head>`` back under ``<html>``.
+
+    An unknown element in ``<head>`` (a CMS include tag) makes lxml keep the rest of the
+    page inside it, so dropping ``<head>`` would drop the whole page.
+    """
+    head = soup.head
+    if head is None:
+        return
+    body = head.find("body")
+    if isinstance(body, Tag):
+        html = head.parent if isinstance(head.parent, Tag) else soup
+        html.append(body.extract())
+        counters["html_body_moved_out_of_head"] += 1
+
+
 def drop_non_content(
     soup: BeautifulSoup, rules: CleanRules, site: str | None, counters: Counter[str]
 ) -> None:
     """Remove elements that cannot hold main content, in place."""
+    _rescue_body_from_head(soup, counters)
     for tag in soup.find_all(sorted(rules.drop_tags)):
         if tag.decomposed:
             continue
@@ -177,6 +194,18 @@ def drop_non_content(
             continue
         tag.decompose()
         counters["html_dropped_tag"] += 1
+    # Small forms (search, login, subscribe) go; a form wrapping the page (ASP.NET) or a
+    # post (forums) stays. Measured after the other drops, so inputs and scripts do not count.
+    small_tags = soup.find_all(sorted(rules.drop_small_tags))
+    all_chars = len(normalise_space((soup.body or soup).get_text(" "))) if small_tags else 0
+    for tag in small_tags:
+        if tag.decomposed or _has_main_descendant(tag):
+            continue
+        chars = len(normalise_space(tag.get_text(" ")))
+        if chars >= rules.small_tag_max_chars or chars > rules.protect_share * all_chars:
+            continue
+        tag.decompose()
+        counters["html_dropped_small_tag"] += 1
     for selector in rules.selectors_for(site):
         for tag in soup.select(selector):
             if not tag.decomposed:
@@ -184,6 +213,8 @@ def drop_non_content(
                 counters["html_dropped_selector"] += 1
     body = soup.body or soup
     page_chars = len(body.get_text()) or 1
+    candidates: list[tuple[Tag, str, int]] = []
+    candidate_ids: set[int] = set()
     for tag in body.find_all(True):
         if tag.decomposed or tag.name in NEVER_DROP:
             continue
@@ -199,10 +230,46 @@ def drop_non_content(
         tokens = _attr_tokens(tag)
         if not tokens or not any(rules.boilerplate_attr.search(t) for t in tokens):
             continue
-        if _has_main_descendant(tag) or len(tag.get_text()) > rules.protect_share * page_chars:
+        if _has_main_descendant(tag):
+            continue
+        if not any(rules.boilerplate_attr.search(t) for t in tokens if not rules.weak_attr.search(t)):
+            # Only weak tokens ("widget"): Blogger and page builders put posts in widgets.
+            # Keep it when it reads like prose: enough text, few links.
+            text_chars = len(normalise_space(tag.get_text(" ")))
+            if text_chars >= rules.weak_keep_chars and _link_chars(tag) <= 0.3 * text_chars:
+                counters["html_protected_container"] += 1
+                continue
+        nested = any(id(parent) in candidate_ids for parent in tag.parents)
+        candidate_ids.add(id(tag))
+        candidates.append((tag, "" if nested else _signature(tag), len(tag.get_text())))
+    # Repeated containers of one kind (forum posts marked "comment") that together hold most
+    # of the page are its content, not chrome. Not so for the items of one marked container
+    # (the slides of a promo carousel): those do not form a group.
+    group_chars: Counter[str] = Counter()
+    for _, signature, chars in candidates:
+        group_chars[signature] += chars
+    for tag, signature, chars in candidates:
+        if tag.decomposed:
+            continue
+        grouped = group_chars[signature] if signature else 0
+        if max(chars, grouped) > rules.protect_share * page_chars:
+            counters["html_protected_container"] += 1
             continue
         tag.decompose()
         counters["html_dropped_container"] += 1
+
+
+def _link_chars(tag: Tag) -> int:
+    return sum(len(normalise_space(a.get_text(" "))) for a in tag.find_all("a"))
+
+
+def _signature(tag: Tag) -> str:
+    """What repeated containers of one kind share: tag name and classes without digits."""
+    classes = tag.get("class") or []
+    names = classes if isinstance(classes, list) else str(classes).split()
+    if not names:
+        names = [_attr(tag, "id") or ""]
+    return tag.name + "." + ".".join(sorted(_DIGITS_RE.sub("", n.lower()) for n in names))
 
 
 @dataclass

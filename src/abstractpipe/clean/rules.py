@@ -80,8 +80,12 @@ class CleanRules:
     """Everything the cleaner reads from its rule file, compiled."""
 
     drop_tags: frozenset[str]
+    drop_small_tags: frozenset[str]
+    small_tag_max_chars: int
     boilerplate_attr: re.Pattern[str]
     content_attr: re.Pattern[str]
+    weak_attr: re.Pattern[str]
+    weak_keep_chars: int
     protect_share: float
     main: MainContentSettings
     text: TextSettings
@@ -187,8 +191,12 @@ def compile_rules(data: dict[str, Any]) -> CleanRules:
         )
     return CleanRules(
         drop_tags=frozenset(html.get("drop_tags") or ()),
+        drop_small_tags=frozenset(html.get("drop_small_tags") or ()),
+        small_tag_max_chars=int(html.get("small_tag_max_chars", 500)),
         boilerplate_attr=_attr_regex(list(html.get("boilerplate_attr") or []), "html.boilerplate_attr"),
         content_attr=_attr_regex(list(html.get("content_attr") or []), "html.content_attr"),
+        weak_attr=_attr_regex(list(html.get("weak_attr") or []), "html.weak_attr"),
+        weak_keep_chars=int(html.get("weak_keep_chars", 200)),
         protect_share=float(html.get("protect_share", 0.5)),
         main=main,
         text=TextSettings(**(data.get("text") or {})),
