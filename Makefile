@@ -29,7 +29,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/boilerplate.py
-	$(BIN)/python benchmarks/statistics.py
+	$(BIN)/python benchmarks/extract.py
 	$(BIN)/python benchmarks/align.py
 
 clean:

@@ -331,7 +331,7 @@ def time_aligner(aligner: Aligner, documents: Sequence[tuple[list[str], list[str
             aligner(en, zh)
             elapsed += time.perf_counter() - start
         runs.append(elapsed)
-    return sorted(runs)[len(runs) // 2]  # median; stdlib statistics is shadowed by benchmarks/statistics.py
+    return sorted(runs)[len(runs) // 2]
 
 
 def synthetic_document(cases: Sequence[AlignmentCase], en_sentences: int) -> tuple[list[str], list[str]]:

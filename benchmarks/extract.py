@@ -10,7 +10,7 @@ then, on matched pairs, the accuracy of the attached fields (CI, p, unit, op)
 and the share of matched estimates whose CI and p are both right.  A naive
 regex baseline (number after a measure name, standalone p) runs alongside.
 
-Usage: ``python benchmarks/statistics.py [--verbose]``
+Usage: ``python benchmarks/extract.py [--verbose]``
 """
 
 from __future__ import annotations
