@@ -480,6 +480,28 @@ def test_html_body_swallowed_by_head_is_recovered():
     assert page.counters["html_body_moved_out_of_head"] == 1
 
 
+def forum_page() -> str:
+    posts = "".join(
+        f"<form action='/post/{i}' method='post'><article class='post' id='elComment_{i}'>"
+        f"<aside class='author'>user{i}</aside>"
+        f"<div class='entry__content comment-{1000 + i}_wrap'><p>{text}</p></div></article></form>"
+        for i, text in enumerate(PROSE)
+    )
+    return (
+        "<html><body><header class='site'><a href='/'>Forums</a></header>"
+        "<div class='thread'><h1>Does exercise help back pain?</h1>" + posts + "</div>"
+        "<div class='comments-footer'><a href='/rules'>Community rules</a></div></body></html>"
+    )
+
+
+def test_html_forum_posts_marked_as_comments_are_all_kept():
+    page = extract_html(forum_page(), RULES)
+    assert page.blocks[0].text == "Does exercise help back pain?"
+    assert [b.text for b in page.blocks[1:]] == PROSE
+    assert "Community rules" not in page.text
+    assert "user1" not in page.text
+
+
 def test_html_items_of_one_promo_bar_are_not_a_content_group():
     slides = "".join(
         f"<div class='promo-bar__slide'><p>Free shipping on orders over {40 + i} dollars, for more "

@@ -412,6 +412,12 @@ def _path_part(tag: Tag) -> str:
     return f"{tag.name}.{first}" if first else str(tag.name)
 
 
+def _tag_path(tag: Tag) -> str:
+    """Tag names and first classes (digits removed) from the root down to ``tag``."""
+    parts = [_path_part(p) for p in tag.parents if isinstance(p, Tag) and p.name != "[document]"]
+    return "/".join([*reversed(parts), _path_part(tag)])
+
+
 def _is_data_table(table: Tag) -> bool:
     """A table of data rather than page layout: no nested tables or block-level structure."""
     if table.find("table") is not None:
@@ -477,6 +483,17 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
             key = id(sibling)
             if key in final and key != best_key and final[key] >= settings.sibling_share * final[best_key]:
                 chosen.add(key)
+    # Repeated structures (forum posts, listing entries, teaser blocks, column blocks) sit at
+    # the same tag path as the best container: keep those that also read like content.
+    best_path = _tag_path(best)
+    floor = max(settings.min_best_score, settings.similar_path_share * final[best_key])
+    for key, score in final.items():
+        if key in chosen or score < floor:
+            continue
+        if links[key] > 0.5 * chars[key] or _tag_path(tags[key]) != best_path:
+            continue
+        chosen.add(key)
+        counters["html_similar_containers"] += 1
     kept_flags = [any(id(tag) in chosen for tag in block.ancestors) for block in blocks]
     _keep_title_and_labels(blocks, kept_flags, best)
     counters["blocks_outside_main"] += kept_flags.count(False)

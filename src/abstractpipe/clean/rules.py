@@ -51,6 +51,7 @@ class MainContentSettings:
     boilerplate_attr_penalty: float = 25.0
     tag_bonus: dict[str, float] = field(default_factory=dict)
     sibling_share: float = 0.25
+    similar_path_share: float = 0.1
     min_best_score: float = 5.0
 
 
