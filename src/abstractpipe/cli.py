@@ -57,6 +57,29 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 1 with each offending record and field on failure.",
     )
     validate.add_argument("path", type=Path, help="record file (.jsonl) or output folder")
+
+    align = commands.add_parser(
+        "align",
+        help="align English and Chinese sentences given as JSON Lines",
+        description="Each input line is {id, en: [sentences], zh: [sentences]} or {id, en_text, zh_text}; "
+        "each output line {id, en, zh, links, scores}, in input order. Exit 1 when some lines were "
+        "skipped (reported on stderr), 2 on a usage or config error.",
+    )
+    align.add_argument("--input", required=True, help="input JSON Lines file ('-' for stdin)")
+    align.add_argument("--output", required=True, help="output JSON Lines file ('-' for stdout)")
+    align.add_argument(
+        "--config", default=None, help="run config or align rule file (default: configs/default.yaml)"
+    )
+
+    extract_stats = commands.add_parser(
+        "extract-stats",
+        help="extract statistics from texts given as JSON Lines",
+        description="Each input line is {id, text, lang?} (lang en or zh, detected when absent); "
+        "each output line {id, stats}. Exit 1 when some lines were skipped, 2 on a usage error.",
+    )
+    extract_stats.add_argument("--input", required=True, help="input JSON Lines file ('-' for stdin)")
+    extract_stats.add_argument("--output", required=True, help="output JSON Lines file ('-' for stdout)")
+    extract_stats.add_argument("--config", default=None, help="run config (default: configs/default.yaml)")
     return parser
 
 
@@ -101,7 +124,37 @@ def command_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": command_run, "schema": command_schema, "validate": command_validate}
+def command_align(args: argparse.Namespace) -> int:
+    from abstractpipe.config import ConfigError
+    from abstractpipe.tools import align_transform, load_align_params, run_tool
+
+    try:
+        params = load_align_params(args.config)
+    except ConfigError as exc:
+        print(f"abstractpipe align: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_tool("align", args.input, args.output, align_transform(params))
+
+
+def command_extract_stats(args: argparse.Namespace) -> int:
+    from abstractpipe.config import ConfigError
+    from abstractpipe.tools import extract_stats_transform, load_statistics_rules, run_tool
+
+    try:
+        rules = load_statistics_rules(args.config)
+    except ConfigError as exc:
+        print(f"abstractpipe extract-stats: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_tool("extract-stats", args.input, args.output, extract_stats_transform(rules))
+
+
+COMMANDS = {
+    "run": command_run,
+    "schema": command_schema,
+    "validate": command_validate,
+    "align": command_align,
+    "extract-stats": command_extract_stats,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
