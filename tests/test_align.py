@@ -238,3 +238,55 @@ def test_low_confidence_links_are_warned() -> None:
     )
     doc = run(doc, "align")
     assert {"code": "low_confidence_link", "detail": "[] ~ [2]: score 0.00"} in doc.warnings
+
+
+def test_untranslated_registration_line_is_left_out_not_merged() -> None:
+    en = [
+        "We randomised 180 adults with type 2 diabetes to CGM or finger-stick monitoring.",
+        "HbA1c fell by 0.6 percentage points more with CGM.",
+        "Conclusions: In adults with type 2 diabetes on insulin, CGM improved glucose control "
+        "without increasing hypoglycaemia.",
+        "Trial registration: ClinicalTrials.gov NCT05123456.",
+    ]
+    zh = [
+        "我们将180例2型糖尿病成人随机分配至CGM组或指尖血糖监测组。",
+        "CGM组HbA1c多降低0.6个百分点。",
+        "结论：对于接受胰岛素治疗的2型糖尿病患者，CGM可改善血糖控制，且不增加低血糖风险。",
+    ]
+    links = [(e, z) for e, z, _ in align_sentences(en, zh, default_params())]
+    assert links == [([0], [0]), ([1], [1]), ([2], [2]), ([3], [])]
+
+
+def test_chinese_keyword_line_is_a_zero_to_one_link() -> None:
+    en = EN[:2]
+    zh = [*ZH[:2], "【关键词】针刺；下腰痛；随机对照试验"]
+    links = [(e, z) for e, z, _ in align_sentences(en, zh, default_params())]
+    assert links == [([0], [0]), ([1], [1]), ([], [2])]
+
+
+def test_short_omitted_sentence_with_foreign_anchors_is_not_merged() -> None:
+    en = [EN[0], EN[1], "Data were analysed with SPSS 26.0.", *EN[2:]]
+    links = [(e, z) for e, z, _ in align_sentences(en, ZH, default_params())]
+    assert ([2], []) in links
+    assert ([1], [1]) in links and ([3], [2, 3]) in links
+
+
+def test_two_one_to_one_links_are_not_merged_into_a_two_to_two() -> None:
+    en = [
+        "Vaccination with three doses was associated with a lower risk (odds ratio 0.71, 95% CI 0.55-0.92).",
+        "Conclusions: Long COVID after Omicron was uncommon and mostly resolved within a year.",
+    ]
+    zh = [
+        "接种3剂疫苗者风险较低（比值比0.71，95% CI 0.55～0.92）。",
+        "结论：奥密克戎感染后长新冠并不常见，且多数在1年内缓解。",
+    ]
+    links = [(e, z) for e, z, _ in align_sentences(en, zh, default_params())]
+    assert links == [([0], [0]), ([1], [1])]
+
+
+def test_genuine_merge_whose_sentences_share_anchors_is_kept() -> None:
+    # Both English sentences carry numbers found in the one Chinese sentence: a true 2-1.
+    en = ["We enrolled 120 adults.", "All of them had type 2 diabetes.", "Follow-up lasted 12 months."]
+    zh = ["我们纳入了 120 名 2 型糖尿病成人患者。", "随访 12 个月。"]
+    links = [(e, z) for e, z, _ in align_sentences(en, zh, AlignParams.from_mapping({}))]
+    assert links[0] == ([0, 1], [0])

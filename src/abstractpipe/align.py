@@ -52,6 +52,9 @@ class AlignParams:
     token_weight: float = 2.0
     min_token_length: int = 2
     null_link_cost: float = 3.0
+    unmatched_null_discount: float = 2.0
+    unsupported_merge_cost: float = 3.0
+    null_line_patterns: tuple[str, ...] = ()
     band: int = 20
     score_anchor_weight: float = 0.5
     null_link_score: float = 0.0
@@ -66,6 +69,8 @@ class AlignParams:
         values = {key: value for key, value in rules.items() if key in known}
         if "link_priors" in values:
             values["link_priors"] = {str(k): float(v) for k, v in values["link_priors"].items()}
+        if "null_line_patterns" in values:
+            values["null_line_patterns"] = tuple(str(p) for p in values["null_line_patterns"] or ())
         return cls(**values)
 
     def link_types(self) -> list[tuple[int, int, float]]:
@@ -125,7 +130,13 @@ def _normal_tail(delta: float) -> float:
 class _Side:
     """Per-sentence features of one side, with prefix sums for span lengths."""
 
-    def __init__(self, texts: Sequence[str], params: AlignParams, chinese: bool) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        params: AlignParams,
+        chinese: bool,
+        null_lines: tuple[re.Pattern[str], ...],
+    ) -> None:
         self.prefix = [0.0]
         for text in texts:
             self.prefix.append(self.prefix[-1] + _length(text, params.han_weight))
@@ -136,6 +147,9 @@ class _Side:
         self.anchors = (
             self.all_tokens if chinese else [_marked_tokens(t, params.min_token_length) for t in texts]
         )
+        # Lines such as "Trial registration: ..." or "关键词：..." that translations often leave out.
+        self.null_line = [any(p.search(t) for p in null_lines) for t in texts]
+        self._span_cache: dict[tuple[int, int], tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
 
     def length(self, start: int, end: int) -> float:
         return self.prefix[end] - self.prefix[start]
@@ -149,10 +163,52 @@ class _Side:
             merged = merged | sets[index]
         return merged
 
+    def spans(self, start: int, end: int) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """(numbers, anchors, all tokens) of sentences start..end-1, cached: the DP asks often."""
+        key = (start, end)
+        found = self._span_cache.get(key)
+        if found is None:
+            found = (
+                _Side.union(self.numbers, start, end),
+                _Side.union(self.anchors, start, end),
+                _Side.union(self.all_tokens, start, end),
+            )
+            self._span_cache[key] = found
+        return found
+
 
 class _LinkModel:
     def __init__(self, en: _Side, zh: _Side, params: AlignParams) -> None:
         self.en, self.zh, self.params = en, zh, params
+        # A sentence is "foreign" when it has anchors and none of them occurs anywhere on the
+        # other side (a registration number, a software version): most likely untranslated.
+        zh_numbers = frozenset().union(*zh.numbers)
+        zh_tokens = frozenset().union(*zh.anchors)
+        en_numbers = frozenset().union(*en.numbers)
+        en_words = frozenset().union(*en.all_tokens)
+        self.en_foreign = [
+            (bool(en.numbers[k] or en.anchors[k]) and not (en.numbers[k] & zh_numbers))
+            and not (en.all_tokens[k] & zh_tokens)
+            for k in range(len(en.numbers))
+        ]
+        self.zh_foreign = [
+            bool(zh.numbers[k] or zh.anchors[k])
+            and not (zh.numbers[k] & en_numbers)
+            and not (zh.anchors[k] & en_words)
+            for k in range(len(zh.numbers))
+        ]
+        self.en_null_cost = [
+            self._null_cost(en.null_line[k], self.en_foreign[k]) for k in range(len(en.numbers))
+        ]
+        self.zh_null_cost = [
+            self._null_cost(zh.null_line[k], self.zh_foreign[k]) for k in range(len(zh.numbers))
+        ]
+
+    def _null_cost(self, null_line: bool, foreign: bool) -> float:
+        cost = self.params.null_link_cost
+        if null_line or foreign:
+            cost -= self.params.unmatched_null_discount
+        return cost
 
     def length_probability(self, en_len: float, zh_len: float) -> float:
         scaled_zh = zh_len / self.params.mean_ratio
@@ -163,26 +219,73 @@ class _LinkModel:
     def anchor_overlaps(self, i0: int, i1: int, j0: int, j1: int) -> list[tuple[float, float]]:
         """(weight, overlap) for each anchor kind present on either side."""
         found = []
-        numbers = _overlap(_Side.union(self.en.numbers, i0, i1), _Side.union(self.zh.numbers, j0, j1))
+        en_numbers, en_anchors, en_words = self.en.spans(i0, i1)
+        zh_numbers, zh_tokens, _ = self.zh.spans(j0, j1)
+        numbers = _overlap(en_numbers, zh_numbers)
         if numbers is not None:
             found.append((self.params.number_weight, numbers))
-        zh_tokens = _Side.union(self.zh.anchors, j0, j1)
-        en_words = _Side.union(self.en.all_tokens, i0, i1)
-        en_marked = _Side.union(self.en.anchors, i0, i1) | (zh_tokens & en_words)
-        tokens = _overlap(en_marked, zh_tokens)
+        tokens = _overlap(en_anchors | (zh_tokens & en_words), zh_tokens)
         if tokens is not None:
             found.append((self.params.token_weight, tokens))
         return found
 
-    def cost(self, i0: int, i1: int, j0: int, j1: int, prior_cost: float) -> float:
-        if i0 == i1 or j0 == j1:
+    def unsupported_members(self, i0: int, i1: int, j0: int, j1: int) -> tuple[float, float, int]:
+        """Sentences merged into a many-sentence side whose anchors the other side lacks.
+
+        A merge is only worth its prior when each merged sentence is part of the
+        translation; one whose numbers and Latin tokens are all missing across the
+        link (or a registration/keyword line) was more likely left untranslated.
+        Returns (English length, Chinese length, count) of those sentences.
+        """
+        count = 0
+        en_length = zh_length = 0.0
+        en, zh = self.en, self.zh
+        if i1 - i0 > 1:
+            zh_numbers, zh_tokens, _ = zh.spans(j0, j1)
+            for k in range(i0, i1):
+                if en.null_line[k] or (
+                    (en.numbers[k] or en.anchors[k])
+                    and not (en.numbers[k] & zh_numbers)
+                    and not (en.all_tokens[k] & zh_tokens)
+                ):
+                    count += 1
+                    en_length += en.length(k, k + 1)
+        if j1 - j0 > 1:
+            en_numbers, _, en_words = en.spans(i0, i1)
+            for k in range(j0, j1):
+                if zh.null_line[k] or (
+                    (zh.numbers[k] or zh.anchors[k])
+                    and not (zh.numbers[k] & en_numbers)
+                    and not (zh.anchors[k] & en_words)
+                ):
+                    count += 1
+                    zh_length += zh.length(k, k + 1)
+        return en_length, zh_length, count
+
+    def cost(self, i0: int, i1: int, j0: int, j1: int, prior_cost: float, limit: float = math.inf) -> float:
+        """Cost of one link; once past ``limit`` (the link has already lost) the rest is skipped."""
+        if i0 == i1:
             # A dropped sentence: its length and anchors say nothing about a counterpart
             # (charging them would make long omitted sentences merge into a neighbour).
-            return prior_cost + self.params.null_link_cost
-        probability = self.length_probability(self.en.length(i0, i1), self.zh.length(j0, j1))
-        total = prior_cost - math.log(max(probability, 1e-300))
+            return prior_cost + self.zh_null_cost[j0]
+        if j0 == j1:
+            return prior_cost + self.en_null_cost[i0]
+        probability = max(self.length_probability(self.en.length(i0, i1), self.zh.length(j0, j1)), 1e-300)
+        total = prior_cost - math.log(probability)
+        if total >= limit:
+            return total
         for weight, overlap in self.anchor_overlaps(i0, i1, j0, j1):
             total += weight * (1.0 - overlap)
+        if i1 - i0 > 1 or j1 - j0 > 1:
+            en_extra, zh_extra, count = self.unsupported_members(i0, i1, j0, j1)
+            if count:
+                # The merge also pays for the length mismatch its unsupported sentences hide.
+                en_len = self.en.length(i0, i1) - en_extra
+                zh_len = self.zh.length(j0, j1) - zh_extra
+                if en_len > 0 and zh_len > 0:
+                    bare = self.length_probability(en_len, zh_len)
+                    total += max(0.0, math.log(probability) - math.log(max(bare, 1e-300)))
+                total += self.params.unsupported_merge_cost * count
         return total
 
     def score(self, i0: int, i1: int, j0: int, j1: int) -> float:
@@ -195,6 +298,11 @@ class _LinkModel:
         anchor = sum(w * o for w, o in overlaps) / sum(w for w, _ in overlaps)
         mix = self.params.score_anchor_weight
         return round((1.0 - mix) * probability + mix * anchor, 4)
+
+
+@lru_cache(maxsize=8)
+def _null_line_regexes(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(pattern) for pattern in patterns)
 
 
 def align_sentences(
@@ -212,7 +320,8 @@ def align_sentences(
         return [([i], [], params.null_link_score) for i in range(n)] + [
             ([], [j], params.null_link_score) for j in range(m)
         ]
-    model = _LinkModel(_Side(en, params, chinese=False), _Side(zh, params, chinese=True), params)
+    null_lines = _null_line_regexes(params.null_line_patterns)
+    model = _LinkModel(_Side(en, params, False, null_lines), _Side(zh, params, True, null_lines), params)
     types = params.link_types()
     band = max(params.band, max(max(a, b) for a, b, _ in types) + 1)
 
@@ -231,7 +340,12 @@ def align_sentences(
                 previous = best.get((i - a, j - b))
                 if previous is None:
                     continue
-                total = previous[0] + model.cost(i - a, i, j - b, j, prior_cost)
+                # Past its prior, a 1-1 or merge link only adds costs >= 0, so a loser is cut
+                # short (a null link's own cost may be negative: it is always computed).
+                limit = winner[0] - previous[0] if winner is not None else math.inf
+                if a and b and prior_cost >= limit:
+                    continue
+                total = previous[0] + model.cost(i - a, i, j - b, j, prior_cost, limit)
                 if winner is None or total < winner[0]:
                     winner = (total, a, b)
             if winner is not None:
