@@ -515,3 +515,53 @@ def test_html_items_of_one_promo_bar_are_not_a_content_group():
     page = extract_html(markup, RULES)
     assert "Free shipping" not in page.text
     assert PROSE[0] in page.text
+
+
+def test_html_chinese_article_furniture_lines_are_dropped():
+    teasers = " | ".join(f"<a href='/n{i}'>今日推荐新闻标题第{i}条内容</a>" for i in range(4))
+    markup = (
+        "<html><body><div class='news'><h1>干细胞治疗脊髓损伤取得新进展</h1>"
+        "<p>2005-04-05 06:40更新 来源：转载文章 | 第 1 页/共 1 页 &lt;&lt; 上一页 | 下一页 &gt;&gt;</p>"
+        f"<p>{teasers}</p>"
+        "<p>研究人员招募了四十名慢性脊髓损伤患者，随机分为治疗组和对照组，随访十二个月。</p>"
+        "<p>结果显示，治疗组运动评分较基线平均提高六分，而对照组没有明显变化。</p>"
+        "<p>专家认为，这项研究为干细胞疗法的临床应用提供了新的证据，但仍需更大规模的试验。</p>"
+        "<p>（ 责任编辑：王小明 ）</p><p>· | 医疗关注新发现 | · | 皮肤顽疾康复</p>"
+        "<p>Saturday, September 10th, 2005 10:56 am</p></div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    texts = [b.text for b in page.blocks]
+    assert texts == [
+        "干细胞治疗脊髓损伤取得新进展",
+        "研究人员招募了四十名慢性脊髓损伤患者，随机分为治疗组和对照组，随访十二个月。",
+        "结果显示，治疗组运动评分较基线平均提高六分，而对照组没有明显变化。",
+        "专家认为，这项研究为干细胞疗法的临床应用提供了新的证据，但仍需更大规模的试验。",
+    ]
+    for rule in ("dateline", "editor_source", "bar_separated_titles"):
+        assert page.counters[f"dropped_rule:{rule}"] == (2 if rule == "dateline" else 1), rule
+
+
+def test_html_dates_inside_sentences_are_kept():
+    markup = (
+        "<html><body><article><p>2019年3月5日，研究人员发表了结果，治疗组的运动评分明显提高。</p>"
+        "<p>On November 19, 2019, the team said it would resume enrolment after the review.</p>"
+        "</article></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert len(page.blocks) == 2
+
+
+def test_html_link_rows_go_on_articles_but_stay_on_listings():
+    rows = "".join(
+        f"<p><a href='/s{i}'>Another story worth reading about trial number {i}</a></p>" for i in range(2)
+    )
+    article = (
+        "<html><body><article>"
+        + "".join(f"<p>{p}</p>" for p in PROSE * 2)
+        + rows
+        + "</article></body></html>"
+    )
+    page = extract_html(article, RULES)
+    assert "Another story" not in page.text and page.counters["html_dropped_link_line"] == 2
+    listing = "<html><body><main>" + rows * 4 + f"<p>{PROSE[0]}</p></main></body></html>"
+    assert "Another story" in extract_html(listing, RULES).text

@@ -519,6 +519,26 @@ def _keep_title_and_labels(blocks: list[CleanBlock], kept: list[bool], best: Tag
         index -= 1
 
 
+def _drop_link_lines(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[str]) -> list[CleanBlock]:
+    """Drop paragraphs that are mostly link text (teaser titles inside an article).
+
+    Only on prose pages: when such lines are a large share of the kept text, the page is a
+    listing and they are its content.
+    """
+    settings = rules.main
+    flags = [
+        block.kind == "paragraph"
+        and len(block.text) >= settings.link_line_min_chars
+        and block.link_chars >= settings.link_line_share * len(block.text)
+        for block in blocks
+    ]
+    line_chars = sum(len(b.text) for b, flag in zip(blocks, flags, strict=True) if flag)
+    if not line_chars or line_chars > settings.link_line_max_page_share * sum(len(b.text) for b in blocks):
+        return blocks
+    counters["html_dropped_link_line"] += sum(flags)
+    return [b for b, flag in zip(blocks, flags, strict=True) if not flag]
+
+
 def parse_html(
     markup: str, rules: CleanRules, site: str | None = None, counters: Counter[str] | None = None
 ) -> tuple[list[CleanBlock], dict[str, list[str]]]:
@@ -531,6 +551,7 @@ def parse_html(
     blocks = _Walker().walk(root)
     counters["html_blocks_parsed"] += len(blocks)
     blocks = choose_main(blocks, rules, counters)
+    blocks = _drop_link_lines(blocks, rules, counters)
     for block in blocks:
         block.ancestors = ()  # release the tree
     return blocks, page_meta
