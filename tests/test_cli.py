@@ -176,6 +176,18 @@ def test_sample_pages_in_raw_all_become_valid_records(tmp_path: Path) -> None:
     gbk = [r for r in records.values() if r["source"]["encoding"] == "gb18030"]
     assert gbk, "the GBK sample page was not decoded as GBK"
     assert all("zh" in r["languages"] and "\ufffd" not in r["text"] for r in gbk)
+    # both abstracts of each bilingual sample page are kept, found and aligned
+    for prefix in ["pubmed-mirror/", "cn-journal/"]:
+        record = by_prefix(records, prefix)
+        for lang in ["en", "zh"]:
+            found = {k for k, v in record["sections"][lang].items() if v}
+            assert {"objective", "methods", "results", "conclusions"} <= found, (prefix, lang, found)
+        assert len(record["alignment"]["sections"]) >= 4, prefix
+        assert record["alignment"]["sentences"], prefix
+    journal = by_prefix(records, "journal.example.org/jcim-2025-0418")
+    assert journal["source"]["url"].startswith("https://journal.example.org/")
+    assert journal["source"]["site"] == "journal.example.org"
+    assert not [s for s in journal["statistics"] if s["section"] is None and s["measure"] == "MD"]
     run = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
     assert run["config"]["write"]["records_per_part"] == 3
     assert len(run["config_sha256"]) == 64
