@@ -157,12 +157,30 @@ def _attr_tokens(tag: Tag) -> list[str]:
     return tokens
 
 
+def _is_decomposed(tag: Tag) -> bool:
+    # Not ``tag.decomposed``: on a live tag bs4 resolves the missing attribute through
+    # ``Tag.__getattr__``, i.e. a search of the whole subtree.
+    return bool(tag.__dict__.get("_decomposed", False))
+
+
 def _inside(tag: Tag, names: frozenset[str] | set[str]) -> bool:
     return any(parent.name in names for parent in tag.parents)
 
 
-def _has_main_descendant(tag: Tag) -> bool:
-    return tag.find(["article", "main"]) is not None or tag.find(attrs={"role": "main"}) is not None
+def _elements(root: Tag) -> list[Tag]:
+    return [node for node in root.descendants if isinstance(node, Tag)]
+
+
+def _main_holders(elements: list[Tag]) -> set[int]:
+    """Ids of the elements that hold an <article>, <main> or role=main element."""
+    holders: set[int] = set()
+    for tag in elements:
+        if tag.name in ("article", "main") or _attr(tag, "role") == "main":
+            for parent in tag.parents:
+                if id(parent) in holders:
+                    break
+                holders.add(id(parent))
+    return holders
 
 
 def _rescue_body_from_head(soup: BeautifulSoup, counters: Counter[str]) -> None:
@@ -186,8 +204,10 @@ def drop_non_content(
 ) -> None:
     """Remove elements that cannot hold main content, in place."""
     _rescue_body_from_head(soup, counters)
-    for tag in soup.find_all(sorted(rules.drop_tags)):
-        if tag.decomposed:
+    # One list of elements, filtered by name here: bs4's find_all is slow on large pages.
+    elements = _elements(soup)
+    for tag in elements:
+        if tag.name not in rules.drop_tags or _is_decomposed(tag):
             continue
         # An article's own <header> (title, authors, date) is content.
         if tag.name == "header" and _inside(tag, {"article", "main"}):
@@ -196,10 +216,12 @@ def drop_non_content(
         counters["html_dropped_tag"] += 1
     # Small forms (search, login, subscribe) go; a form wrapping the page (ASP.NET) or a
     # post (forums) stays. Measured after the other drops, so inputs and scripts do not count.
-    small_tags = soup.find_all(sorted(rules.drop_small_tags))
+    elements = [tag for tag in elements if not _is_decomposed(tag)]
+    holders = _main_holders(elements)
+    small_tags = [tag for tag in elements if tag.name in rules.drop_small_tags]
     all_chars = len(normalise_space((soup.body or soup).get_text(" "))) if small_tags else 0
     for tag in small_tags:
-        if tag.decomposed or _has_main_descendant(tag):
+        if _is_decomposed(tag) or id(tag) in holders:
             continue
         chars = len(normalise_space(tag.get_text(" ")))
         if chars >= rules.small_tag_max_chars or chars > rules.protect_share * all_chars:
@@ -208,15 +230,17 @@ def drop_non_content(
         counters["html_dropped_small_tag"] += 1
     for selector in rules.selectors_for(site):
         for tag in soup.select(selector):
-            if not tag.decomposed:
+            if not _is_decomposed(tag):
                 tag.decompose()
                 counters["html_dropped_selector"] += 1
     body = soup.body or soup
     page_chars = len(body.get_text()) or 1
     candidates: list[tuple[Tag, str, int]] = []
     candidate_ids: set[int] = set()
-    for tag in body.find_all(True):
-        if tag.decomposed or tag.name in NEVER_DROP:
+    elements = [tag for tag in elements if not _is_decomposed(tag)]
+    holders = _main_holders(elements)
+    for tag in elements:
+        if _is_decomposed(tag) or tag.name in NEVER_DROP:
             continue
         style = _attr(tag, "style")
         if (
@@ -230,7 +254,7 @@ def drop_non_content(
         tokens = _attr_tokens(tag)
         if not tokens or not any(rules.boilerplate_attr.search(t) for t in tokens):
             continue
-        if _has_main_descendant(tag):
+        if id(tag) in holders:
             continue
         if not any(rules.boilerplate_attr.search(t) for t in tokens if not rules.weak_attr.search(t)):
             # Only weak tokens ("widget"): Blogger and page builders put posts in widgets.
@@ -249,7 +273,7 @@ def drop_non_content(
     for _, signature, chars in candidates:
         group_chars[signature] += chars
     for tag, signature, chars in candidates:
-        if tag.decomposed:
+        if _is_decomposed(tag):
             continue
         grouped = group_chars[signature] if signature else 0
         if max(chars, grouped) > rules.protect_share * page_chars:
