@@ -1,0 +1,305 @@
+"""Sentence-level section labeller for abstracts written without headers.
+
+Given the sentences of one abstract, ``SectionLabeller.label`` returns one
+canonical section key per sentence (background | objective | methods | results
+| conclusions) with a confidence.  The model is a linear-chain CRF over
+sparse features: the sentence's own words and bigrams, a few cue features,
+its relative position, and the (down-weighted) words of its neighbours.
+Decoding is Viterbi over the learned transition scores; the confidence is the
+posterior marginal of the chosen label (forward-backward).
+
+Runtime is pure Python: the model is a gzipped JSON file of feature weights
+trained by ``scripts/train_labeller.py`` (which alone uses numpy).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import importlib.resources
+import itertools
+import json
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+LABELS = ("background", "objective", "methods", "results", "conclusions")
+DEFAULT_MODEL = "data/labeller/rct.json.gz"
+MODEL_FORMAT = 1
+
+# Weights of the neighbouring sentences' words: context helps, but a sentence's
+# own words must dominate.
+NEAR_CONTEXT_WEIGHT = 0.5
+FAR_CONTEXT_WEIGHT = 0.25
+POSITION_BINS = 10
+
+_TOKEN = re.compile(r"\d+(?:[.,·]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?|[%=<>≤≥±;:()\[\]/]")
+_NUMBER = re.compile(r"\d")
+_P_VALUE = re.compile(r"\bp\s*[<>=≤≥]", re.IGNORECASE)
+_CONFIDENCE_INTERVAL = re.compile(r"\b(?:9[05]\s*%\s*(?:ci|confidence)|ci\b)", re.IGNORECASE)
+_PERCENT = re.compile(r"\d\s*%")
+_EFFECT = re.compile(r"\b(?:OR|RR|HR|aOR|aHR|IRR|MD|SMD|WMD)\b\s*[=:,]?\s*-?\d")
+_WE = re.compile(r"^\s*(?:we|our)\b", re.IGNORECASE)
+# A sentence reporting statistics: results come before the last of these, conclusions after.
+_STATISTIC = re.compile(r"\bp\s*[<>=≤≥]|\b(?:ci|or|hr|rr)\b|%|±", re.IGNORECASE)
+
+
+def tokenize(sentence: str) -> list[str]:
+    """Lower-cased word tokens; every number becomes ``<num>``."""
+    return ["<num>" if _NUMBER.match(token) else token for token in _TOKEN.findall(sentence.lower())]
+
+
+def _bucket(value: int, bounds: Sequence[int]) -> int:
+    for index, bound in enumerate(bounds):
+        if value < bound:
+            return index
+    return len(bounds)
+
+
+def _own_features(sentence: str, tokens: list[str]) -> dict[str, float]:
+    features: dict[str, float] = {}
+    for token in tokens:
+        features["w=" + token] = 1.0
+    padded = ["<s>", *tokens, "</s>"]
+    for left, right in itertools.pairwise(padded):
+        features[f"b={left}_{right}"] = 1.0
+    first_two = "_".join(tokens[:2]) if tokens else "<empty>"
+    features["first2=" + first_two] = 1.0
+    words = [token for token in tokens if token.isalpha()]
+    features[f"len={_bucket(len(words), (6, 12, 20, 30, 45))}"] = 1.0
+    numbers = tokens.count("<num>")
+    features[f"nums={_bucket(numbers, (1, 2, 4, 8))}"] = 1.0
+    if _P_VALUE.search(sentence):
+        features["cue=p_value"] = 1.0
+    if _CONFIDENCE_INTERVAL.search(sentence):
+        features["cue=ci"] = 1.0
+    if _PERCENT.search(sentence):
+        features["cue=percent"] = 1.0
+    if _EFFECT.search(sentence):
+        features["cue=effect"] = 1.0
+    if _WE.match(sentence):
+        features["cue=we"] = 1.0
+    return features
+
+
+def _context_words(tokens: list[str], prefix: str, weight: float, into: dict[str, float]) -> None:
+    for token in tokens:
+        into[prefix + token] = weight
+
+
+def abstract_features(sentences: Sequence[str]) -> list[dict[str, float]]:
+    """Sparse features of every sentence of one abstract (shared by training and runtime)."""
+    count = len(sentences)
+    tokens = [tokenize(sentence) for sentence in sentences]
+    reports_statistics = [bool(_STATISTIC.search(sentence)) for sentence in sentences]
+    result: list[dict[str, float]] = []
+    for index, sentence in enumerate(sentences):
+        features = _own_features(sentence, tokens[index])
+        features["bias"] = 1.0
+        relative = int(POSITION_BINS * index / count)
+        features[f"pos={relative}"] = 1.0
+        features[f"idx={min(index, 3)}"] = 1.0
+        features[f"ridx={min(count - 1 - index, 3)}"] = 1.0
+        features[f"pos={relative}|len={_bucket(count, (6, 10, 15))}"] = 1.0
+        if index > 0:
+            _context_words(tokens[index - 1], "p:", NEAR_CONTEXT_WEIGHT, features)
+        else:
+            features["p:<none>"] = 1.0
+        if index + 1 < count:
+            _context_words(tokens[index + 1], "n:", NEAR_CONTEXT_WEIGHT, features)
+        else:
+            features["n:<none>"] = 1.0
+        if index > 1:
+            _context_words(tokens[index - 2], "pp:", FAR_CONTEXT_WEIGHT, features)
+        if index + 2 < count:
+            _context_words(tokens[index + 2], "nn:", FAR_CONTEXT_WEIGHT, features)
+        # How many statistics-bearing sentences lie before and after: the global cue that
+        # separates results from the conclusions that follow them.
+        later = _bucket(sum(reports_statistics[index + 1 :]), (1, 2, 3))
+        earlier = _bucket(sum(reports_statistics[:index]), (1, 2, 3))
+        features[f"later_stats={later}"] = 1.0
+        features[f"earlier_stats={earlier}"] = 1.0
+        features[f"stats_here={int(reports_statistics[index])}|later={min(later, 2)}"] = 1.0
+        result.append(features)
+    return result
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    peak = max(values)
+    return peak + math.log(sum(math.exp(value - peak) for value in values))
+
+
+@dataclass(frozen=True)
+class _Model:
+    labels: tuple[str, ...]
+    weights: dict[str, tuple[float, ...]]
+    transitions: tuple[tuple[float, ...], ...]  # [previous][next]
+    start: tuple[float, ...]
+    end: tuple[float, ...]
+
+
+class SectionLabeller:
+    """Labels the sentences of one header-less abstract with canonical section keys."""
+
+    def __init__(self, model: _Model) -> None:
+        self._model = model
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> SectionLabeller:
+        """The model at ``path``, or the shipped model (loaded once per process)."""
+        if path is None:
+            return _default_labeller()
+        return cls(_read_model(Path(path).read_bytes()))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self._model.labels
+
+    def emission_scores(self, sentences: Sequence[str]) -> list[list[float]]:
+        """Per-sentence label scores before sequence decoding."""
+        weights = self._model.weights
+        width = len(self._model.labels)
+        scores: list[list[float]] = []
+        for features in abstract_features(sentences):
+            row = [0.0] * width
+            for name in sorted(features):  # fixed summation order: identical floats every run
+                vector = weights.get(name)
+                if vector is not None:
+                    value = features[name]
+                    for k in range(width):
+                        row[k] += value * vector[k]
+            scores.append(row)
+        return scores
+
+    def label(self, sentences: list[str]) -> list[tuple[str, float]]:
+        """One (label, confidence) per sentence, in order; confidence is the label's marginal probability."""
+        if not sentences:
+            return []
+        emissions = self.emission_scores(sentences)
+        path = self._viterbi(emissions)
+        marginals = self._marginals(emissions)
+        labels = self._model.labels
+        return [(labels[k], round(marginals[t][k], 4)) for t, k in enumerate(path)]
+
+    def _viterbi(self, emissions: list[list[float]]) -> list[int]:
+        model = self._model
+        width = len(model.labels)
+        score = [model.start[k] + emissions[0][k] for k in range(width)]
+        backpointers: list[list[int]] = []
+        for row in emissions[1:]:
+            pointers: list[int] = []
+            nxt: list[float] = []
+            for k in range(width):
+                best = max(range(width), key=lambda j, k=k: score[j] + model.transitions[j][k])
+                pointers.append(best)
+                nxt.append(score[best] + model.transitions[best][k] + row[k])
+            backpointers.append(pointers)
+            score = nxt
+        last = max(range(width), key=lambda k: score[k] + model.end[k])
+        path = [last]
+        for pointers in reversed(backpointers):
+            path.append(pointers[path[-1]])
+        path.reverse()
+        return path
+
+    def _marginals(self, emissions: list[list[float]]) -> list[list[float]]:
+        model = self._model
+        width = len(model.labels)
+        length = len(emissions)
+        alpha = [[model.start[k] + emissions[0][k] for k in range(width)]]
+        for t in range(1, length):
+            previous = alpha[-1]
+            alpha.append(
+                [
+                    _logsumexp([previous[j] + model.transitions[j][k] for j in range(width)])
+                    + emissions[t][k]
+                    for k in range(width)
+                ]
+            )
+        beta = [list(model.end)]
+        for t in range(length - 1, 0, -1):
+            following = beta[-1]
+            beta.append(
+                [
+                    _logsumexp(
+                        [model.transitions[j][k] + emissions[t][k] + following[k] for k in range(width)]
+                    )
+                    for j in range(width)
+                ]
+            )
+        beta.reverse()
+        log_partition = _logsumexp([alpha[-1][k] + model.end[k] for k in range(width)])
+        return [
+            [math.exp(alpha[t][k] + beta[t][k] - log_partition) for k in range(width)] for t in range(length)
+        ]
+
+
+def _read_model(raw: bytes) -> _Model:
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    data = json.loads(raw)
+    if data.get("format") != MODEL_FORMAT:
+        raise ValueError(f"unsupported labeller model format: {data.get('format')!r}")
+    scale = float(data["scale"])
+    labels = tuple(data["labels"])
+    weights = {
+        name: tuple(value / scale for value in vector)
+        for name, vector in zip(data["features"], data["weights"], strict=True)
+    }
+    return _Model(
+        labels=labels,
+        weights=weights,
+        transitions=tuple(tuple(row) for row in data["transitions"]),
+        start=tuple(data["start"]),
+        end=tuple(data["end"]),
+    )
+
+
+@functools.cache
+def _default_labeller() -> SectionLabeller:
+    resource = importlib.resources.files("abstractpipe").joinpath(DEFAULT_MODEL)
+    return SectionLabeller(_read_model(resource.read_bytes()))
+
+
+def read_labelled_abstracts(path: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+    """(id, labels, sentences) of each abstract in a PubMed-RCT-format file (``###ID``, ``LABEL\\tsentence``)."""
+    identifier = ""
+    labels: list[str] = []
+    sentences: list[str] = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if line.startswith("###"):
+                if sentences:
+                    yield identifier, labels, sentences
+                identifier, labels, sentences = line[3:].strip(), [], []
+            elif "\t" in line:
+                label, sentence = line.split("\t", 1)
+                labels.append(label.strip())
+                sentences.append(sentence.strip())
+    if sentences:
+        yield identifier, labels, sentences
+
+
+def score_labels(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
+    """Per-label F1 plus ``macro`` and support-``weighted`` F1 and ``accuracy`` over ``labels``."""
+    scores: dict[str, float] = {}
+    weighted = 0.0
+    support_total = 0
+    for label in labels:
+        true_positive = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p == label)
+        predicted_count = sum(1 for p in predicted if p == label)
+        support = sum(1 for g in gold if g == label)
+        precision = true_positive / predicted_count if predicted_count else 0.0
+        recall = true_positive / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores[label] = f1
+        weighted += f1 * support
+        support_total += support
+    scores["macro"] = sum(scores[label] for label in labels) / len(labels) if labels else 0.0
+    scores["weighted"] = weighted / support_total if support_total else 0.0
+    correct = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p)
+    scores["accuracy"] = correct / len(gold) if gold else 0.0
+    return scores

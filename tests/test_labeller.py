@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import pytest
+
+from abstractpipe.labeller import LABELS, SectionLabeller, read_labelled_abstracts, score_labels, tokenize
+
+SHARED_SECTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "sections"
+
+# A header-less RCT abstract written for this test, in the usual section order.
+ABSTRACT = [
+    "Chronic low back pain is a leading cause of disability, and exercise programmes are widely recommended.",
+    "However, evidence on the effect of supervised walking in older adults remains scarce.",
+    "We randomised 120 patients aged 60 years or older with chronic low back pain to a 12-week supervised "
+    "walking programme or to usual care.",
+    "The primary outcome was disability measured by the Roland-Morris questionnaire at 12 weeks; secondary "
+    "outcomes included pain intensity and quality of life.",
+    "Analyses were by intention to treat using linear mixed models.",
+    "Disability scores improved more in the walking group than in the usual-care group (mean difference -2.1, "
+    "95% CI -3.4 to -0.8; p = 0.002).",
+    "The odds of a fall during follow-up were lower in the walking group (OR 0.6, 95% CI 0.4 to 0.9).",
+    "No serious adverse events were reported in either group (3% vs 4%).",
+    "A supervised walking programme reduces disability in older adults with chronic low back pain.",
+    "These findings support including walking in routine care, and longer trials are warranted.",
+]
+
+
+@pytest.fixture(scope="module")
+def labeller() -> SectionLabeller:
+    return SectionLabeller.load()
+
+
+def test_shipped_model_is_small_and_loads_quickly() -> None:
+    path = Path(__file__).resolve().parents[1] / "src" / "abstractpipe" / "data" / "labeller" / "rct.json.gz"
+    assert path.stat().st_size < 5_000_000
+    started = time.perf_counter()
+    loaded = SectionLabeller.load(path)
+    assert time.perf_counter() - started < 1.0
+    assert loaded.labels == LABELS
+
+
+def test_default_model_is_cached(labeller: SectionLabeller) -> None:
+    assert SectionLabeller.load() is labeller
+
+
+def test_labels_a_realistic_abstract_in_section_order(labeller: SectionLabeller) -> None:
+    result = labeller.label(ABSTRACT)
+    labels = [label for label, _ in result]
+    assert len(labels) == len(ABSTRACT)
+    assert labels[0] == "background"
+    assert labels[2] == "methods"  # "We randomised 120 patients…"
+    assert labels[3] == "methods"
+    assert labels[5] == "results"
+    assert labels[6] == "results"  # "The odds of … were lower (OR 0.6, 95% CI …)"
+    assert labels[-1] == "conclusions"
+    order = [LABELS.index(label) for label in labels]
+    assert order == sorted(order), labels  # sections never go backwards here
+    assert all(0.0 < confidence <= 1.0 for _, confidence in result)
+
+
+def test_predictions_are_deterministic(labeller: SectionLabeller) -> None:
+    first = labeller.label(ABSTRACT)
+    fresh = SectionLabeller.load(
+        Path(__file__).resolve().parents[1] / "src" / "abstractpipe" / "data" / "labeller" / "rct.json.gz"
+    )
+    assert fresh.label(ABSTRACT) == first
+    assert labeller.label(list(ABSTRACT)) == first
+
+
+def test_empty_input(labeller: SectionLabeller) -> None:
+    assert labeller.label([]) == []
+
+
+def test_single_sentence(labeller: SectionLabeller) -> None:
+    result = labeller.label(
+        ["Patients were randomly assigned to receive either drug A or placebo for six weeks."]
+    )
+    assert len(result) == 1
+    label, confidence = result[0]
+    assert label in LABELS
+    assert 0.0 < confidence <= 1.0
+
+
+def test_confidences_are_marginal_probabilities(labeller: SectionLabeller) -> None:
+    # The marginals of all labels at one position sum to one, so a chosen label's
+    # confidence is at most 1 and, for a clear-cut sentence, well above chance.
+    labels_and_confidences = labeller.label(ABSTRACT)
+    assert labels_and_confidences[6][1] > 0.5
+
+
+def test_tokenize_normalises_numbers() -> None:
+    assert tokenize("OR 0.6, 95% CI 0·4 to 0.9") == [
+        "or",
+        "<num>",
+        "<num>",
+        "%",
+        "ci",
+        "<num>",
+        "to",
+        "<num>",
+    ]
+
+
+def test_score_labels() -> None:
+    scores = score_labels(["methods", "results", "results"], ["methods", "results", "methods"], LABELS)
+    assert scores["methods"] == pytest.approx(2 / 3)
+    assert scores["results"] == pytest.approx(2 / 3)
+    assert scores["weighted"] == pytest.approx(2 / 3)
+    assert scores["accuracy"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.skipif(not SHARED_SECTIONS.is_dir(), reason="../shared (evaluation data) is absent")
+def test_dev_weighted_f1_on_a_subset(labeller: SectionLabeller) -> None:
+    gold: list[str] = []
+    predicted: list[str] = []
+    for _, labels, sentences in itertools.islice(
+        read_labelled_abstracts(SHARED_SECTIONS / "ei-rct.dev.txt"), 80
+    ):
+        gold.extend(label.lower() for label in labels)
+        predicted.extend(label for label, _ in labeller.label(sentences))
+    assert score_labels(gold, predicted, LABELS)["weighted"] >= 0.90
