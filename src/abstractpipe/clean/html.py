@@ -1,9 +1,12 @@
-"""HTML pages -> page metadata and main-content blocks (BeautifulSoup, lxml builder).
+"""HTML pages -> page metadata and main-content blocks (lxml.html tree).
 
 Steps, in order, on one parse: read ``page_meta``; drop non-content elements
 (tags, hidden elements, site selectors, containers whose class/id/role looks
 like boilerplate); walk the tree into blocks; keep the best-scoring content
 container (plus the page's h1 title when it sits outside it).
+
+The tree is lxml's own (``lxml.html``), not a BeautifulSoup tree built from lxml's
+parser events: building the bs4 tree took about 60% of the stage's time.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
-from bs4.element import CData
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
 
 from abstractpipe.clean.blocks import CleanBlock, normalise_space, punctuation_count, token_count
 from abstractpipe.clean.rules import CleanRules
@@ -95,16 +99,31 @@ LEAF_TAGS = frozenset(
 )
 KIND_BY_TAG = {"li": "list_item", "figcaption": "caption", "caption": "caption"}
 NEVER_DROP = frozenset({"html", "body", "main", "article"})
-_SKIPPED_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction, CData)
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d+")
 _DOUBLE_BREAK_RE = re.compile(r"\n\s*\n")
+_SPACE_RUN_RE = re.compile(r"\s+")
 
 
 _HTML_LANG_RE = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z0-9_-]+)", re.IGNORECASE)
+# Comments and processing instructions are removed while parsing (their tails are kept);
+# huge_tree lifts libxml2's depth limit of 256 (real pages nest deeper).
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
 
 
-def read_page_meta(soup: BeautifulSoup, markup: str = "") -> dict[str, list[str]]:
+def parse_tree(markup: str) -> HtmlElement | None:
+    """The page's ``<html>`` element, or None when there is no markup at all."""
+    try:
+        return lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=_PARSER)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _text(tag: HtmlElement, separator: str = "") -> str:
+    return separator.join(tag.itertext())
+
+
+def read_page_meta(root: HtmlElement, markup: str = "") -> dict[str, list[str]]:
     """``<meta>``, ``<title>``, JSON-LD, canonical link and ``<html lang>``, read before any drop."""
     meta: dict[str, list[str]] = {}
 
@@ -115,140 +134,145 @@ def read_page_meta(soup: BeautifulSoup, markup: str = "") -> dict[str, list[str]
         if key and value:
             meta.setdefault(key.strip().lower(), []).append(value)
 
-    html = soup.find("html")
-    if isinstance(html, Tag):
-        add("html_lang", _attr(html, "lang") or _attr(html, "xml:lang"))
+    add("html_lang", root.get("lang") or root.get("xml:lang"))
     if "html_lang" not in meta and (match := _HTML_LANG_RE.search(markup[:20000])):
-        # lxml drops the attributes of an <html> that comes after other markup (a leading <script>).
+        # libxml2 drops the attributes of an <html> that comes after other markup (a leading <script>).
         add("html_lang", match[1])
-    title = soup.find("title")
-    if isinstance(title, Tag):
-        add("title", normalise_space(title.get_text()))
-    for tag in soup.find_all("meta"):
-        key = _attr(tag, "name") or _attr(tag, "property")
+    title = next(root.iter("title"), None)
+    if title is not None:
+        add("title", normalise_space(_text(title)))
+    for tag in root.iter("meta"):
+        key = tag.get("name") or tag.get("property")
         if key:
-            add(key, _attr(tag, "content"))
-    for tag in soup.find_all("link"):
-        rel = tag.get("rel") or []
-        rels = rel if isinstance(rel, list) else str(rel).split()
-        if "canonical" in [r.lower() for r in rels]:
-            add("canonical", _attr(tag, "href"))
-    for tag in soup.find_all("script"):
-        if (_attr(tag, "type") or "").strip().lower() == "application/ld+json":
-            add("jsonld", tag.get_text())
+            add(key, tag.get("content"))
+    for tag in root.iter("link"):
+        if "canonical" in (tag.get("rel") or "").lower().split():
+            add("canonical", tag.get("href"))
+    for tag in root.iter("script"):
+        if (tag.get("type") or "").strip().lower() == "application/ld+json":
+            add("jsonld", _text(tag))
     return meta
 
 
-def _attr(tag: Tag, name: str) -> str | None:
-    value = tag.get(name)
-    if value is None:
-        return None
-    return " ".join(value) if isinstance(value, list) else str(value)
+def _attr(tag: HtmlElement, name: str) -> str | None:
+    return tag.get(name)
 
 
-def _attr_tokens(tag: Tag) -> list[str]:
-    tokens: list[str] = []
-    classes = tag.get("class") or []
-    tokens.extend(c.lower() for c in (classes if isinstance(classes, list) else str(classes).split()))
+def _classes(tag: HtmlElement) -> list[str]:
+    return (tag.get("class") or "").split()
+
+
+def _attr_tokens(tag: HtmlElement) -> list[str]:
+    tokens = [c.lower() for c in _classes(tag)]
     for name in ("id", "role"):
-        value = _attr(tag, name)
+        value = tag.get(name)
         if value:
             tokens.extend(value.lower().split())
     return tokens
 
 
-def _is_decomposed(tag: Tag) -> bool:
-    # Not ``tag.decomposed``: on a live tag bs4 resolves the missing attribute through
-    # ``Tag.__getattr__``, i.e. a search of the whole subtree.
-    return bool(tag.__dict__.get("_decomposed", False))
+def _inside(tag: HtmlElement, names: frozenset[str] | set[str]) -> bool:
+    return any(parent.tag in names for parent in tag.iterancestors())
 
 
-def _inside(tag: Tag, names: frozenset[str] | set[str]) -> bool:
-    return any(parent.name in names for parent in tag.parents)
+def _elements(root: HtmlElement) -> list[HtmlElement]:
+    return [node for node in root.iter() if isinstance(node.tag, str)]
 
 
-def _elements(root: Tag) -> list[Tag]:
-    return [node for node in root.descendants if isinstance(node, Tag)]
-
-
-def _main_holders(elements: list[Tag]) -> set[int]:
+def _main_holders(elements: list[HtmlElement]) -> set[int]:
     """Ids of the elements that hold an <article>, <main> or role=main element."""
     holders: set[int] = set()
     for tag in elements:
-        if tag.name in ("article", "main") or _attr(tag, "role") == "main":
-            for parent in tag.parents:
+        if tag.tag in ("article", "main") or tag.get("role") == "main":
+            for parent in tag.iterancestors():
                 if id(parent) in holders:
                     break
                 holders.add(id(parent))
     return holders
 
 
-def _rescue_body_from_head(soup: BeautifulSoup, counters: Counter[str]) -> None:
-    """Move a ``<body>`` that lxml nested inside ``<head>`` back under ``<html>``.
+class _Dropper:
+    """Removes elements from the tree and remembers what went (descendants included)."""
 
-    An unknown element in ``<head>`` (a CMS include tag) makes lxml keep the rest of the
+    def __init__(self) -> None:
+        self.gone: set[int] = set()
+
+    def drop(self, tag: HtmlElement) -> None:
+        self.gone.update(id(node) for node in tag.iter())
+        tag.drop_tree()  # keeps the tail text, which belongs to the surrounding content
+
+    def __contains__(self, tag: HtmlElement) -> bool:
+        return id(tag) in self.gone
+
+
+def _body(root: HtmlElement) -> HtmlElement:
+    body = root.find(".//body")
+    return body if body is not None else root
+
+
+def _rescue_body_from_head(root: HtmlElement, counters: Counter[str]) -> None:
+    """Move a ``<body>`` that libxml2 nested inside ``<head>`` back under ``<html>``.
+
+    An unknown element in ``<head>`` (a CMS include tag) makes libxml2 keep the rest of the
     page inside it, so dropping ``<head>`` would drop the whole page.
     """
-    head = soup.head
+    head = root.find("head")
     if head is None:
         return
-    body = head.find("body")
-    if isinstance(body, Tag):
-        html = head.parent if isinstance(head.parent, Tag) else soup
-        html.append(body.extract())
+    body = head.find(".//body")
+    if body is not None:
+        root.append(body)
         counters["html_body_moved_out_of_head"] += 1
 
 
-def drop_non_content(
-    soup: BeautifulSoup, rules: CleanRules, site: str | None, counters: Counter[str]
-) -> None:
+def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, counters: Counter[str]) -> None:
     """Remove elements that cannot hold main content, in place."""
-    _rescue_body_from_head(soup, counters)
-    # One list of elements, filtered by name here: bs4's find_all is slow on large pages.
-    elements = _elements(soup)
+    _rescue_body_from_head(root, counters)
+    dropped = _Dropper()
+    elements = _elements(root)
     for tag in elements:
-        if tag.name not in rules.drop_tags or _is_decomposed(tag):
+        if tag.tag not in rules.drop_tags or tag in dropped or tag is root:
             continue
         # An article's own <header> (title, authors, date) is content.
-        if tag.name == "header" and _inside(tag, {"article", "main"}):
+        if tag.tag == "header" and _inside(tag, {"article", "main"}):
             continue
-        tag.decompose()
+        dropped.drop(tag)
         counters["html_dropped_tag"] += 1
     # Small forms (search, login, subscribe) go; a form wrapping the page (ASP.NET) or a
     # post (forums) stays. Measured after the other drops, so inputs and scripts do not count.
-    elements = [tag for tag in elements if not _is_decomposed(tag)]
+    elements = [tag for tag in elements if tag not in dropped]
     holders = _main_holders(elements)
-    small_tags = [tag for tag in elements if tag.name in rules.drop_small_tags]
-    all_chars = len(normalise_space((soup.body or soup).get_text(" "))) if small_tags else 0
+    small_tags = [tag for tag in elements if tag.tag in rules.drop_small_tags]
+    all_chars = len(normalise_space(_text(_body(root), " "))) if small_tags else 0
     for tag in small_tags:
-        if _is_decomposed(tag) or id(tag) in holders:
+        if tag in dropped or id(tag) in holders:
             continue
-        chars = len(normalise_space(tag.get_text(" ")))
+        chars = len(normalise_space(_text(tag, " ")))
         if chars >= rules.small_tag_max_chars or chars > rules.protect_share * all_chars:
             continue
-        tag.decompose()
+        dropped.drop(tag)
         counters["html_dropped_small_tag"] += 1
     for selector in rules.selectors_for(site):
-        for tag in soup.select(selector):
-            if not _is_decomposed(tag):
-                tag.decompose()
+        for tag in root.cssselect(selector):
+            if tag not in dropped:
+                dropped.drop(tag)
                 counters["html_dropped_selector"] += 1
-    body = soup.body or soup
-    page_chars = len(body.get_text()) or 1
-    candidates: list[tuple[Tag, str, int]] = []
+    body = _body(root)
+    page_chars = _visible_chars(body) or 1
+    candidates: list[tuple[HtmlElement, str, int]] = []
     candidate_ids: set[int] = set()
-    elements = [tag for tag in elements if not _is_decomposed(tag)]
+    elements = [tag for tag in body.iter() if isinstance(tag.tag, str)]
     holders = _main_holders(elements)
     for tag in elements:
-        if _is_decomposed(tag) or tag.name in NEVER_DROP:
+        if tag in dropped or tag.tag in NEVER_DROP:
             continue
-        style = _attr(tag, "style")
+        style = tag.get("style")
         if (
-            tag.has_attr("hidden")
-            or (_attr(tag, "aria-hidden") or "").lower() == "true"
+            tag.get("hidden") is not None
+            or (tag.get("aria-hidden") or "").lower() == "true"
             or (style and _HIDDEN_STYLE_RE.search(style))
         ):
-            tag.decompose()
+            dropped.drop(tag)
             counters["html_dropped_hidden"] += 1
             continue
         tokens = _attr_tokens(tag)
@@ -259,13 +283,13 @@ def drop_non_content(
         if not any(rules.boilerplate_attr.search(t) for t in tokens if not rules.weak_attr.search(t)):
             # Only weak tokens ("widget"): Blogger and page builders put posts in widgets.
             # Keep it when it reads like prose: enough text, few links.
-            text_chars = len(normalise_space(tag.get_text(" ")))
+            text_chars = len(normalise_space(_text(tag, " ")))
             if text_chars >= rules.weak_keep_chars and _link_chars(tag) <= 0.3 * text_chars:
                 counters["html_protected_container"] += 1
                 continue
-        nested = any(id(parent) in candidate_ids for parent in tag.parents)
+        nested = any(id(parent) in candidate_ids for parent in tag.iterancestors())
         candidate_ids.add(id(tag))
-        candidates.append((tag, "" if nested else _signature(tag), len(tag.get_text())))
+        candidates.append((tag, "" if nested else _signature(tag), _visible_chars(tag)))
     # Repeated containers of one kind (forum posts marked "comment") that together hold most
     # of the page are its content, not chrome. Not so for the items of one marked container
     # (the slides of a promo carousel): those do not form a group.
@@ -273,35 +297,37 @@ def drop_non_content(
     for _, signature, chars in candidates:
         group_chars[signature] += chars
     for tag, signature, chars in candidates:
-        if _is_decomposed(tag):
+        if tag in dropped:
             continue
         grouped = group_chars[signature] if signature else 0
         if max(chars, grouped) > rules.protect_share * page_chars:
             counters["html_protected_container"] += 1
             continue
-        tag.decompose()
+        dropped.drop(tag)
         counters["html_dropped_container"] += 1
 
 
-def _link_chars(tag: Tag) -> int:
-    return sum(len(normalise_space(a.get_text(" "))) for a in tag.find_all("a"))
+def _visible_chars(tag: HtmlElement) -> int:
+    """Characters of text without whitespace: indentation would otherwise weigh in."""
+    return len(_SPACE_RUN_RE.sub("", _text(tag)))
 
 
-def _signature(tag: Tag) -> str:
+def _link_chars(tag: HtmlElement) -> int:
+    return sum(len(normalise_space(_text(a, " "))) for a in tag.iter("a"))
+
+
+def _signature(tag: HtmlElement) -> str:
     """What repeated containers of one kind share: tag name and classes without digits."""
-    classes = tag.get("class") or []
-    names = classes if isinstance(classes, list) else str(classes).split()
-    if not names:
-        names = [_attr(tag, "id") or ""]
-    return tag.name + "." + ".".join(sorted(_DIGITS_RE.sub("", n.lower()) for n in names))
+    names = _classes(tag) or [tag.get("id") or ""]
+    return str(tag.tag) + "." + ".".join(sorted(_DIGITS_RE.sub("", n.lower()) for n in names))
 
 
 @dataclass
 class _Flow:
     """Inline text gathered for one block-level element."""
 
-    element: Tag
-    ancestors: tuple[Tag, ...]
+    element: HtmlElement
+    ancestors: tuple[HtmlElement, ...]
     path: str
     kind: str
     level: int = 0
@@ -309,51 +335,57 @@ class _Flow:
     pieces: list[tuple[str, bool]] = field(default_factory=list)  # (text, inside a link)
 
 
+# A walk frame: children left to visit, flow receiving their text, list depth, inside <a>,
+# whether the frame owns the flow (flushes it when done), and where the element's tail goes
+# once its subtree is done (the parent's flow and link state, and the tail itself).
+_Frame = tuple[Iterator[Any], _Flow, int, bool, bool, _Flow, bool, str | None]
+
+
 class _Walker:
     def __init__(self) -> None:
         self.blocks: list[CleanBlock] = []
         self.list_ids: dict[int, int] = {}
 
-    def walk(self, root: Tag) -> list[CleanBlock]:
-        outer = [
-            _path_part(p)
-            for p in reversed(list(root.parents))
-            if isinstance(p, Tag) and p.name != "[document]"
-        ]
+    def walk(self, root: HtmlElement) -> list[CleanBlock]:
+        outer = [_path_part(p) for p in reversed(list(root.iterancestors()))]
         path = "/".join([*outer, _path_part(root)])
         flow = _Flow(element=root, ancestors=(root,), path=path, kind="paragraph")
+        if root.text:
+            flow.pieces.append((root.text, False))
         # An explicit stack, not recursion: real pages nest deeper than Python's recursion limit.
-        # A frame: (children left to visit, flow receiving their text, list depth, inside <a>,
-        # whether the frame owns the flow and flushes it when done).
-        stack: list[tuple[Iterator[Any], _Flow, int, bool, bool]] = [
-            (iter(root.children), flow, 0, False, True)
-        ]
+        stack: list[_Frame] = [(iter(root), flow, 0, False, True, flow, False, None)]
         while stack:
-            children, flow, list_depth, in_link, owns_flow = stack[-1]
+            children, flow, list_depth, in_link, _, _, _, _ = stack[-1]
             child = next(children, None)
             if child is None:
-                stack.pop()
+                _, flow, _, _, owns_flow, tail_flow, tail_in_link, tail = stack.pop()
                 if owns_flow:
                     self._flush(flow)
-            elif isinstance(child, NavigableString):
-                if not isinstance(child, _SKIPPED_STRINGS):
-                    flow.pieces.append((str(child), in_link))
-            elif isinstance(child, Tag):
-                frame = self._enter(child, flow, list_depth, in_link)
-                if frame is not None:
-                    stack.append(frame)
+                if tail:
+                    tail_flow.pieces.append((tail, tail_in_link))
+                continue
+            if not isinstance(child.tag, str):  # an entity or other non-element node
+                if child.tail:
+                    flow.pieces.append((child.tail, in_link))
+                continue
+            frame = self._enter(child, flow, list_depth, in_link)
+            if frame is not None:
+                stack.append(frame)
+            elif child.tail:
+                flow.pieces.append((child.tail, in_link))
         return self.blocks
 
-    def _enter(
-        self, tag: Tag, flow: _Flow, list_depth: int, in_link: bool
-    ) -> tuple[Iterator[Any], _Flow, int, bool, bool] | None:
+    def _enter(self, tag: HtmlElement, flow: _Flow, list_depth: int, in_link: bool) -> _Frame | None:
         """Handle one element; return the frame for its children, if they are to be visited."""
-        name = tag.name
+        name = tag.tag
         if name == "br":
             flow.pieces.append(("\n", in_link))
             return None
         if name not in BLOCK_TAGS:
-            return (iter(tag.children), flow, list_depth, in_link or name == "a", False)
+            child_in_link = in_link or name == "a"
+            if tag.text:
+                flow.pieces.append((tag.text, child_in_link))
+            return (iter(tag), flow, list_depth, child_in_link, False, flow, in_link, tag.tail)
         self._flush(flow)
         ancestors = (*flow.ancestors, tag)
         path = f"{flow.path}/{_path_part(tag)}"
@@ -367,7 +399,7 @@ class _Walker:
         if name in HEADING_TAGS:
             child_flow.kind, child_flow.level = "heading", HEADING_TAGS[name]
         elif name == "li":
-            parent = tag.parent
+            parent = tag.getparent()
             key = id(parent) if parent is not None else id(tag)
             if key not in self.list_ids:
                 self.list_ids[key] = len(self.list_ids)
@@ -378,7 +410,9 @@ class _Walker:
         elif name not in LEAF_TAGS and flow.kind in ("list_item", "caption", "heading"):
             # A <div>/<span>-like block inside an item or caption still belongs to it.
             child_flow.kind, child_flow.level, child_flow.list_id = flow.kind, flow.level, flow.list_id
-        return (iter(tag.children), child_flow, depth, in_link or name == "a", True)
+        if tag.text:
+            child_flow.pieces.append((tag.text, in_link))
+        return (iter(tag), child_flow, depth, in_link, True, flow, in_link, tag.tail)
 
     def _flush(self, flow: _Flow) -> None:
         if not flow.pieces:
@@ -404,19 +438,17 @@ class _Walker:
                 )
             )
 
-    def _table(self, table: Tag, ancestors: tuple[Tag, ...], path: str) -> None:
+    def _table(self, table: HtmlElement, ancestors: tuple[HtmlElement, ...], path: str) -> None:
         rows: list[str] = []
-        link_chars = 0
-        for row in table.find_all("tr"):
-            cells = [normalise_space(c.get_text(" ")) for c in row.find_all(["td", "th"])]
+        for row in table.iter("tr"):
+            cells = [normalise_space(_text(c, " ")) for c in row.iter("td", "th")]
             cells = [c for c in cells if c]
             if cells:
                 rows.append(" | ".join(cells))
-        for link in table.find_all("a"):
-            link_chars += len(normalise_space(link.get_text(" ")))
-        caption = table.find("caption")
-        if isinstance(caption, Tag):
-            text = normalise_space(caption.get_text(" "))
+        link_chars = _link_chars(table)
+        caption = next(table.iter("caption"), None)
+        if caption is not None:
+            text = normalise_space(_text(caption, " "))
             if text:
                 self.blocks.append(
                     CleanBlock(text=text, kind="caption", path=f"{path}/caption", ancestors=ancestors)
@@ -429,30 +461,32 @@ class _Walker:
             )
 
 
-def _path_part(tag: Tag) -> str:
-    classes = tag.get("class") or []
-    first = classes[0] if isinstance(classes, list) and classes else ""
-    first = _DIGITS_RE.sub("", str(first)).strip("-_")
-    return f"{tag.name}.{first}" if first else str(tag.name)
+def _path_part(tag: HtmlElement) -> str:
+    classes = _classes(tag)
+    first = _DIGITS_RE.sub("", classes[0]).strip("-_") if classes else ""
+    return f"{tag.tag}.{first}" if first else str(tag.tag)
 
 
-def _tag_path(tag: Tag) -> str:
+def _tag_path(tag: HtmlElement) -> str:
     """Tag names and first classes (digits removed) from the root down to ``tag``."""
-    parts = [_path_part(p) for p in tag.parents if isinstance(p, Tag) and p.name != "[document]"]
+    parts = [_path_part(p) for p in tag.iterancestors()]
     return "/".join([*reversed(parts), _path_part(tag)])
 
 
-def _is_data_table(table: Tag) -> bool:
+_TABLE_BLOCK_TAGS = ("div", "p", "ul", "ol", "h1", "h2", "h3", "h4", "article", "section")
+
+
+def _is_data_table(table: HtmlElement) -> bool:
     """A table of data rather than page layout: no nested tables or block-level structure."""
-    if table.find("table") is not None:
+    if table.find(".//table") is not None:
         return False
-    return table.find(["div", "p", "ul", "ol", "h1", "h2", "h3", "h4", "article", "section"]) is None
+    return next(table.iter(*_TABLE_BLOCK_TAGS), None) is None
 
 
-def _container_chain(block: CleanBlock) -> tuple[Tag, ...]:
+def _container_chain(block: CleanBlock) -> tuple[HtmlElement, ...]:
     """The block's containers, nearest first (a <p> gives its score to what holds it)."""
     chain = block.ancestors
-    if chain and chain[-1].name in LEAF_TAGS:
+    if chain and chain[-1].tag in LEAF_TAGS:
         chain = chain[:-1]
     return tuple(reversed(chain))
 
@@ -461,7 +495,7 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     """Keep the blocks of the best-scoring container (and its strong siblings, and the h1 title)."""
     settings = rules.main
     scores: dict[int, float] = {}
-    tags: dict[int, Tag] = {}
+    tags: dict[int, HtmlElement] = {}
     chars: Counter[int] = Counter()
     links: Counter[int] = Counter()
     for block in blocks:
@@ -489,7 +523,7 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     for key, score in scores.items():
         tag = tags[key]
         density = links[key] / max(1, chars[key])
-        bonus = settings.tag_bonus.get(str(tag.name), 0.0)
+        bonus = settings.tag_bonus.get(str(tag.tag), 0.0)
         tokens = _attr_tokens(tag)
         if any(rules.content_attr.search(t) for t in tokens):
             bonus += settings.content_attr_bonus
@@ -502,8 +536,9 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     if final[best_key] < settings.min_best_score:
         return blocks
     chosen = {best_key}
-    if best.parent is not None:
-        for sibling in best.parent.find_all(True, recursive=False):
+    best_parent = best.getparent()
+    if best_parent is not None:
+        for sibling in best_parent:
             key = id(sibling)
             if key in final and key != best_key and final[key] >= settings.sibling_share * final[best_key]:
                 chosen.add(key)
@@ -524,7 +559,7 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     return [block for block, kept in zip(blocks, kept_flags, strict=True) if kept]
 
 
-def _keep_title_and_labels(blocks: list[CleanBlock], kept: list[bool], best: Tag) -> None:
+def _keep_title_and_labels(blocks: list[CleanBlock], kept: list[bool], best: HtmlElement) -> None:
     """Also keep the page's h1 before the content, and headings right before kept content."""
     if not any(kept):
         return
@@ -534,7 +569,7 @@ def _keep_title_and_labels(blocks: list[CleanBlock], kept: list[bool], best: Tag
             if blocks[index].kind == "heading" and blocks[index].level == 1:
                 kept[index] = True
                 break
-    parent = best.parent
+    parent = best.getparent()
     index = first - 1
     # Section labels (e.g. <h2>Abstract</h2>) sitting just outside the chosen container.
     while index >= 0 and blocks[index].kind == "heading" and parent is not None:
@@ -568,10 +603,12 @@ def parse_html(
 ) -> tuple[list[CleanBlock], dict[str, list[str]]]:
     """One parse: page metadata, then main-content blocks in document order."""
     counters = counters if counters is not None else Counter()
-    soup = BeautifulSoup(markup, "lxml")
-    page_meta = read_page_meta(soup, markup)
-    drop_non_content(soup, rules, site, counters)
-    root: Any = soup.body or soup.find("html") or soup
+    tree = parse_tree(markup)
+    if tree is None:
+        return [], {}
+    page_meta = read_page_meta(tree, markup)
+    drop_non_content(tree, rules, site, counters)
+    root = _body(tree)
     blocks = _Walker().walk(root)
     counters["html_blocks_parsed"] += len(blocks)
     blocks = choose_main(blocks, rules, counters)
