@@ -565,3 +565,16 @@ def test_html_link_rows_go_on_articles_but_stay_on_listings():
     assert "Another story" not in page.text and page.counters["html_dropped_link_line"] == 2
     listing = "<html><body><main>" + rows * 4 + f"<p>{PROSE[0]}</p></main></body></html>"
     assert "Another story" in extract_html(listing, RULES).text
+
+
+def test_html_posts_served_in_noscript_are_kept_but_a_javascript_notice_is_not():
+    # Discourse forums render posts by script and serve them to crawlers in <noscript>.
+    posts = "".join(f"<div class='post'><p>{p}</p></div>" for p in PROSE)
+    markup = (
+        "<html><body><noscript>Please enable JavaScript to use this site.</noscript>"
+        f"<section id='main-outlet'><noscript><h1>Does exercise help back pain?</h1>{posts}</noscript>"
+        "</section></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert all(p in page.text for p in PROSE)
+    assert "enable JavaScript" not in page.text
