@@ -578,3 +578,18 @@ def test_html_posts_served_in_noscript_are_kept_but_a_javascript_notice_is_not()
     page = extract_html(markup, RULES)
     assert all(p in page.text for p in PROSE)
     assert "enable JavaScript" not in page.text
+
+
+def test_html_hidden_element_holding_the_page_is_kept_but_a_hidden_menu_is_not():
+    markup = (
+        "<html><body><div style='display:none' class='mega'><ul><li><a href='/a'>All topics</a></li>"
+        "<li><a href='/b'>Latest posts and news</a></li></ul></div>"
+        "<div style='visibility: hidden' id='app-ssr'><h1>Does exercise help back pain?</h1>"
+        + "".join(f"<p>{p}</p>" for p in PROSE)
+        + "</div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.blocks[0].text == "Does exercise help back pain?"
+    assert all(p in page.text for p in PROSE)
+    assert "All topics" not in page.text
+    assert page.counters["html_protected_hidden"] == 1 and page.counters["html_dropped_hidden"] == 1

@@ -272,6 +272,11 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
             or (tag.get("aria-hidden") or "").lower() == "true"
             or (style and _HIDDEN_STYLE_RE.search(style))
         ):
+            # Script-rendered pages may ship the server-rendered body hidden and reveal it
+            # by script: a hidden element holding most of the page text is its content.
+            if _visible_chars(tag) > rules.protect_share * page_chars:
+                counters["html_protected_hidden"] += 1
+                continue
             dropped.drop(tag)
             counters["html_dropped_hidden"] += 1
             continue
