@@ -593,3 +593,22 @@ def test_html_hidden_element_holding_the_page_is_kept_but_a_hidden_menu_is_not()
     assert all(p in page.text for p in PROSE)
     assert "All topics" not in page.text
     assert page.counters["html_protected_hidden"] == 1 and page.counters["html_dropped_hidden"] == 1
+
+
+def test_html_article_split_into_differently_styled_blocks_is_kept_whole():
+    first, second = PROSE[:2], PROSE[2:]
+    markup = (
+        "<html><body><div class='page'><h1>Does exercise help back pain?</h1>"
+        "<div class='row'><div class='col-text-left'>"
+        + "".join(f"<p>{p}</p>" for p in first)
+        + "</div></div>"
+        "<div class='row-alt'><div class='col-text-right'>"
+        + "".join(f"<p>{p}</p>" for p in second)
+        + "</div></div>"
+        "<div class='row-links'><div class='col-links'><p><a href='/x'>A link to another page of the site</a>"
+        " <a href='/y'>and one more link</a></p></div></div></div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert all(p in page.text for p in PROSE)
+    assert "another page" not in page.text
+    assert page.counters["html_similar_containers"] == 1

@@ -481,6 +481,10 @@ def _tag_path(tag: HtmlElement) -> str:
 _TABLE_BLOCK_TAGS = ("div", "p", "ul", "ol", "h1", "h2", "h3", "h4", "article", "section")
 
 
+def _name_path(tag: HtmlElement) -> str:
+    return "/".join([*(str(p.tag) for p in reversed(list(tag.iterancestors()))), str(tag.tag)])
+
+
 def _is_data_table(table: HtmlElement) -> bool:
     """A table of data rather than page layout: no nested tables or block-level structure."""
     if table.find(".//table") is not None:
@@ -550,14 +554,18 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     # Repeated structures (forum posts, listing entries, teaser blocks, column blocks) sit at
     # the same tag path as the best container: keep those that also read like content.
     best_path = _tag_path(best)
+    best_names = _name_path(best)
     floor = max(settings.min_best_score, settings.similar_path_share * final[best_key])
+    loose_floor = max(settings.min_best_score, settings.sibling_share * final[best_key])
     for key, score in final.items():
-        if key in chosen or score < floor:
+        if key in chosen or score < floor or links[key] > 0.5 * chars[key]:
             continue
-        if links[key] > 0.5 * chars[key] or _tag_path(tags[key]) != best_path:
-            continue
-        chosen.add(key)
-        counters["html_similar_containers"] += 1
+        tag = tags[key]
+        # Same tag path: a repeated structure. Same tag names only: likely a sibling section
+        # styled differently, so it must score like a sibling.
+        if _tag_path(tag) == best_path or (score >= loose_floor and _name_path(tag) == best_names):
+            chosen.add(key)
+            counters["html_similar_containers"] += 1
     kept_flags = [any(id(tag) in chosen for tag in block.ancestors) for block in blocks]
     _keep_title_and_labels(blocks, kept_flags, best)
     counters["blocks_outside_main"] += kept_flags.count(False)
