@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -267,3 +268,27 @@ def test_dates_and_keyword_splitting() -> None:
     ]
     assert meta.split_keywords("肺炎·护理干预·血液流变学") == ["肺炎", "护理干预", "血液流变学"]
     assert meta.split_keywords("语义丰富化 多维索引分类号：TP391") == ["语义丰富化", "多维索引"]
+
+
+def test_header_less_abstract_gets_labelled_sections_in_both_languages(tmp_path: Path) -> None:
+    from abstractpipe.config import load_config
+    from abstractpipe.pipeline import build_steps, observe_sites, run_steps
+
+    page = Path(__file__).parent / "fixtures" / "extract" / "unlabelled_bilingual_abstract.txt"
+    raw = tmp_path / "raw" / "site"
+    raw.mkdir(parents=True)
+    (raw / page.name).write_bytes(page.read_bytes())
+    from abstractpipe.ingest import discover_inputs
+
+    steps = build_steps(load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml"))
+    observe_sites(steps, lambda: discover_inputs(tmp_path / "raw"))
+    (doc,) = list(run_steps(steps, discover_inputs(tmp_path / "raw")))
+    assert doc.failure is None
+    en, zh = doc.fields["sections"]["en"], doc.fields["sections"]["zh"]
+    assert en["methods"].startswith("We randomly assigned 320 adults")
+    assert en["results"].startswith("Yoga was non-inferior") and "21%" in en["results"]
+    assert en["conclusions"].startswith("A structured yoga programme")
+    # Chinese sentences follow the labels of the English sentences they are aligned with
+    assert zh["methods"].startswith("我们将320例慢性腰痛成人随机分配")
+    assert zh["conclusions"] == "结构化瑜伽方案不劣于物理治疗，可作为合理的替代方案。"
+    assert [w["code"] for w in doc.warnings].count("sections_inferred") == 2

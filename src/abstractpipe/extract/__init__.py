@@ -11,6 +11,7 @@ from typing import Any
 
 from abstractpipe.config import Config
 from abstractpipe.document import CANONICAL_SECTIONS, LANGS, Document, Section
+from abstractpipe.extract.inferred import infer_sections
 from abstractpipe.extract.metadata import MetadataExtractor
 from abstractpipe.extract.page_sections import PageSectionsExtractor
 from abstractpipe.extract.title import TitleFinder
@@ -51,6 +52,9 @@ class ExtractStep(Step):
 
         statistics_rules = config.load_rules(self.settings.get("statistics_rules", "statistics.yaml"))
         self.statistics: Any = StatisticsExtractor(statistics_rules)
+        unlabelled = rules.get("unlabelled_abstracts") or {}
+        self.infer_unlabelled = bool(unlabelled.get("enabled", True))
+        self.min_labelled_sentences = int(unlabelled.get("min_sentences", 3))
 
     def process(self, doc: Document) -> Document:
         sections = [s for s in doc.sections if s.key != "keywords"]
@@ -70,6 +74,8 @@ class ExtractStep(Step):
         doc.fields["title"] = title
         doc.fields["metadata"] = metadata
         doc.fields["sections"] = abstract_sections(doc)
+        if self.infer_unlabelled:
+            self._add_inferred_sections(doc, doc.fields["sections"])
         doc.fields["page_sections"] = self.page_sections.extract(doc)
         doc.fields["statistics"] = self._statistics(doc, sections)
 
@@ -82,6 +88,20 @@ class ExtractStep(Step):
         self.counters["page_sections"] += len(doc.fields["page_sections"])
         self.counters["statistics"] += len(doc.fields["statistics"])
         return doc
+
+    def _add_inferred_sections(self, doc: Document, sections: dict[str, dict[str, str]]) -> None:
+        if sections.get("en") or not any(s.key == "other" and s.lang == "en" for s in doc.sections):
+            return
+        from abstractpipe.labeller import SectionLabeller  # loaded only when a page needs it
+
+        inferred = infer_sections(doc, SectionLabeller.load().label, self.min_labelled_sentences)
+        for lang, keys in inferred.items():
+            if not sections.get(lang):
+                sections[lang] = keys
+                self.counters[f"sections_inferred_{lang}"] += 1
+                doc.warn(
+                    "sections_inferred", f"{lang}: sections of a header-less abstract were labelled by model"
+                )
 
     def _citation_block(self, doc: Document, limit: int) -> int | None:
         for index, block in enumerate(doc.blocks):
