@@ -612,3 +612,18 @@ def test_html_article_split_into_differently_styled_blocks_is_kept_whole():
     assert all(p in page.text for p in PROSE)
     assert "another page" not in page.text
     assert page.counters["html_similar_containers"] == 1
+
+
+def test_html_link_heavy_sidebar_cell_of_a_layout_table_is_dropped():
+    article = "".join(f"<p>{p}</p>" for p in PROSE)
+    sidebar = "".join(
+        f"<p><a href='/c{i}'>Category number {i} of the blog archive, on trials</a> (12 posts, updated weekly).</p>"
+        for i in range(12)
+    )
+    markup = (
+        "<html><body><table><tr><td><h1>Does exercise help back pain?</h1>" + article + "</td>"
+        f"<td>{sidebar}</td></tr></table></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert all(p in page.text for p in PROSE)
+    assert "Category number" not in page.text

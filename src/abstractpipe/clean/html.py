@@ -546,10 +546,18 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         return blocks
     chosen = {best_key}
     best_parent = best.getparent()
+    best_links = links[best_key] / max(1, chars[best_key])
     if best_parent is not None:
         for sibling in best_parent:
             key = id(sibling)
-            if key in final and key != best_key and final[key] >= settings.sibling_share * final[best_key]:
+            if (
+                key in final
+                and key != best_key
+                and final[key] >= settings.sibling_share * final[best_key]
+                # A sibling much more link-heavy than the best container is a sidebar (on a
+                # product listing, the best card is link-heavy too).
+                and links[key] <= max(settings.max_link_share, best_links + 0.1) * chars[key]
+            ):
                 chosen.add(key)
     # Repeated structures (forum posts, listing entries, teaser blocks, column blocks) sit at
     # the same tag path as the best container: keep those that also read like content.
@@ -558,7 +566,7 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     floor = max(settings.min_best_score, settings.similar_path_share * final[best_key])
     loose_floor = max(settings.min_best_score, settings.sibling_share * final[best_key])
     for key, score in final.items():
-        if key in chosen or score < floor or links[key] > 0.5 * chars[key]:
+        if key in chosen or score < floor or links[key] > settings.max_link_share * chars[key]:
             continue
         tag = tags[key]
         # Same tag path: a repeated structure. Same tag names only: likely a sibling section

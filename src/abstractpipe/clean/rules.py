@@ -52,6 +52,7 @@ class MainContentSettings:
     tag_bonus: dict[str, float] = field(default_factory=dict)
     sibling_share: float = 0.25
     similar_path_share: float = 0.1
+    max_link_share: float = 0.5
     link_line_share: float = 0.8
     link_line_min_chars: int = 30
     link_line_max_page_share: float = 0.2
