@@ -37,7 +37,14 @@ class Config:
         return value
 
     def load_rules(self, relative: str) -> Any:
-        """Load a YAML rule file named in the config (cached; part of the config hash)."""
+        """Load a YAML rule file named in the config (part of the config hash).
+
+        Each caller gets its own copy: a step that normalises its rules in place must
+        not change what another step, or the config hash, sees.
+        """
+        return copy.deepcopy(self._load_rules(relative))
+
+    def _load_rules(self, relative: str) -> Any:
         if relative not in self.rules:
             path = (self.base_dir / relative).resolve()
             if not path.is_file():
@@ -51,7 +58,7 @@ class Config:
     def load_all_rules(self) -> None:
         """Load every rule file the config names (keys ending in ``_rules`` or ``rules``)."""
         for relative in _rule_paths(self.data):
-            self.load_rules(relative)
+            self._load_rules(relative)
 
     def digest(self) -> str:
         self.load_all_rules()
