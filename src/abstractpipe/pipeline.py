@@ -66,6 +66,10 @@ class Step:
     def end_observation(self) -> None:
         """Called once after the first pass, before any ``process``."""
 
+    def summary_lines(self) -> list[str]:
+        """Lines this step adds to the run summary a user reads (e.g. stale corrections)."""
+        return []
+
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         for doc in docs:
             if doc.failed:

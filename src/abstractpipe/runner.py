@@ -23,6 +23,7 @@ class RunSummary:
     seconds: float
     out_dir: Path
     quarantine_by_stage: dict[str, int]
+    notices: list[str]
 
     @property
     def exit_code(self) -> int:
@@ -43,7 +44,7 @@ class RunSummary:
             f"time:         {self.seconds:.2f} s",
             f"output:       {self.out_dir}",
         ]
-        return lines
+        return lines + self.notices
 
 
 def run_pipeline(config: Config, raw_dir: Path, out_dir: Path) -> RunSummary:
@@ -101,4 +102,5 @@ def run_pipeline(config: Config, raw_dir: Path, out_dir: Path) -> RunSummary:
         seconds=seconds,
         out_dir=out_dir,
         quarantine_by_stage=quarantine_by_stage,
+        notices=[line for step in steps for line in step.summary_lines()],
     )

@@ -114,6 +114,15 @@ class Warning_(_Strict):
     detail: str
 
 
+class Curation(_Strict):
+    field: str = Field(
+        description="Dotted path of the corrected field, e.g. metadata.doi or sections.en.results"
+    )
+    action: Literal["set", "reject"]
+    curator: str
+    note: str | None = None
+
+
 class Record(_Strict):
     model_config = ConfigDict(extra="forbid", title="abstractpipe record")
 
@@ -132,6 +141,9 @@ class Record(_Strict):
     alignment: Alignment = Field(default_factory=Alignment)
     statistics: list[Statistic] = Field(default_factory=list)
     warnings: list[Warning_] = Field(default_factory=list)
+    curated: list[Curation] = Field(
+        default_factory=list, description="Fields set or rejected by a curator's correction"
+    )
 
 
 def record_json_schema() -> dict:

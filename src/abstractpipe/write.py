@@ -78,6 +78,7 @@ def build_record(doc: Document) -> Record:
             },
             "statistics": fields.get("statistics") or [],
             "warnings": doc.warnings,
+            "curated": fields.get("curated") or [],
         }
     )
 
