@@ -627,3 +627,14 @@ def test_html_link_heavy_sidebar_cell_of_a_layout_table_is_dropped():
     page = extract_html(markup, RULES)
     assert all(p in page.text for p in PROSE)
     assert "Category number" not in page.text
+
+
+def test_html_related_label_with_an_ellipsis_drops_its_list():
+    markup = (
+        "<html><body><article>" + "".join(f"<p>{p}</p>" for p in PROSE) + "<h3>You may also like...</h3><ul>"
+        "<li><a href='/a'>Who will make the Rock Hall in 2020?</a></li>"
+        "<li><a href='/b'>Fans really want this band in the Rock Hall</a></li></ul></article></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert [b.text for b in page.blocks] == PROSE
+    assert page.counters["dropped_rule:similar_articles"] == 3
