@@ -443,8 +443,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="first N pages of each set")
     parser.add_argument("--json", type=Path, default=None, help="write per-page scores and the summary here")
     parser.add_argument("--worst", type=int, default=8, help="list the N pages where ours loses most")
+    parser.add_argument(
+        "--parsers",
+        action="store_true",
+        help="instead of extraction: time building the HTML tree with bs4 (lxml builder) vs lxml.html",
+    )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def compare_parsers(args: argparse.Namespace) -> int:
+    """Seconds to build each set's trees: the figures behind clean's choice of parser."""
+    import lxml.html
+
+    builders: dict[str, Callable[[str], object]] = {
+        "lxml.html": lambda html: lxml.html.document_fromstring(html.encode("utf-8", "replace")),
+    }
+    try:
+        from bs4 import BeautifulSoup
+
+        builders["bs4 (lxml builder)"] = lambda html: BeautifulSoup(html, "lxml")
+    except ImportError:
+        print("note: beautifulsoup4 not installed; timing lxml.html only")
+    print(f"{'set':<14} {'parser':<20} {'pages':>5} {'seconds':>8} {'pages/s':>8}")
+    for set_name in args.sets:
+        pages = [r["html"] for r in read_pages(args.data_dir, set_name, args.limit)]
+        for name, build in builders.items():
+            start = time.perf_counter()
+            for html in pages:
+                build(html)
+            seconds = time.perf_counter() - start
+            print(f"{set_name:<14} {name:<20} {len(pages):>5} {seconds:>8.2f} {len(pages) / seconds:>8.1f}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -454,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     previous_cpus = _pin_to_one_core()
     try:
-        return _run(args)
+        return compare_parsers(args) if args.parsers else _run(args)
     finally:
         if previous_cpus is not None:
             os.sched_setaffinity(0, previous_cpus)  # a caller (e.g. pytest) gets its CPUs back
