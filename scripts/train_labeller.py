@@ -314,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/eval/sections"))
     parser.add_argument("--out", type=Path, default=Path("src/abstractpipe/data/labeller/rct.json.gz"))
-    parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the feature weights")
-    parser.add_argument("--min-count", type=int, default=2, help="drop features seen in fewer sentences")
+    parser.add_argument("--l2", type=float, default=3.0, help="L2 penalty on the feature weights")
+    parser.add_argument("--min-count", type=int, default=3, help="drop features seen in fewer sentences")
     parser.add_argument("--iterations", type=int, default=300)
     args = parser.parse_args(argv)
 
