@@ -638,3 +638,24 @@ def test_html_related_label_with_an_ellipsis_drops_its_list():
     page = extract_html(markup, RULES)
     assert [b.text for b in page.blocks] == PROSE
     assert page.counters["dropped_rule:similar_articles"] == 3
+
+
+def test_markdown_headings_in_text_dumps_become_headings_without_marks() -> None:
+    from abstractpipe.clean import extract_text
+    from abstractpipe.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml")
+    rules = config.load_rules(config.section("clean")["rules"])
+    page = extract_text(
+        "# 综合性护理措施对肺炎支原体感染患儿血液流变学的影响\n\n"
+        "摘要：目的 探讨肺炎支原体感染患儿临床治疗中的护理干预及对血液流变学的影响。\n\n"
+        "## Effect of multiple nursing intervention on hemorheology ##\n\n"
+        "#hashtag is not a heading\n",
+        rules,
+    )
+    headings = [(b.text, b.level) for b in page.blocks if b.kind == "heading"]
+    assert headings == [
+        ("综合性护理措施对肺炎支原体感染患儿血液流变学的影响", 1),
+        ("Effect of multiple nursing intervention on hemorheology", 2),
+    ]
+    assert "#" not in page.text.replace("#hashtag", "")

@@ -240,3 +240,5 @@ def test_real_bilingual_preprints_give_both_abstracts_without_the_body(tmp_path:
             assert not any(marker in abstract for marker in body_markers), (path, lang)
         assert ["objective", "objective"] in record["alignment"]["sections"], path
         assert record["alignment"]["sentences"], path
+    with_both_titles = [r for r in records.values() if r["title"]["en"] and r["title"]["zh"]]
+    assert len(with_both_titles) >= 0.8 * len(records)

@@ -28,6 +28,9 @@ class _Line:
     blank: bool
 
 
+_ATX_HEADING_RE = re.compile(r"^(?P<marks>#{1,6})\s+(?P<body>.*?)(?:\s+#+)?\s*$")
+
+
 def _read_lines(text: str) -> list[_Line]:
     lines: list[_Line] = []
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
@@ -97,6 +100,15 @@ def parse_text(text: str, rules: CleanRules) -> list[CleanBlock]:
                 groups.append(-1)
             continue
         current_list, list_kind = None, None
+        # Markdown-style dumps (e.g. PDF conversions) mark headings with "#": keep the level,
+        # drop the marks.
+        if (atx := _ATX_HEADING_RE.match(line.text)) and line.indent == 0:
+            index += 1
+            heading = normalise_space(atx["body"])
+            if heading:
+                blocks.append(CleanBlock(text=heading, kind="heading", level=len(atx["marks"])))
+                groups.append(-1)
+            continue
         paragraph = line.text
         index += 1
         while (
