@@ -6,7 +6,27 @@ bytes, gunzips them, rejects what is not a text page, and decodes the rest
 into ``Document.markup``.  Files the step cannot handle are failed with a
 reason rather than skipped, so they reach the quarantine: nothing is lost.
 
-Decoding order, as a browser would: byte-order mark; the charset an HTML page
+Provenance.  A page may have a sidecar ``<page>.json`` (``abstractpipe scrape``
+writes one).  Its ``final_url`` (the URL the bytes were served from, after
+redirects), else its ``url``, becomes ``Source.url``, the record's site and its
+id; ``fetched_at`` the fetch time; the charset of ``headers["content-type"]``
+is the transport-declared charset.  ``final_url`` wins because a web archive
+files the same bytes under that URL, so a scraped page and the same page read
+from a WARC file give the same record (only ``source.path`` differs); a page
+without redirects has ``final_url == url`` and keeps its id.
+
+Web archives.  ``.warc``/``.wet`` files (gzip per record or not, see
+``WARC_SUFFIXES``) are read in place, streaming: discovery walks the record
+headers and makes one Document per ``response`` record with a 2xx status and a
+text media type, and per WET ``conversion`` record; its ``source.path`` is
+``<file>#<byte offset of the record>`` and its URL and fetch time come from
+``WARC-Target-URI`` and ``WARC-Date``.  The step seeks to the offset and reads
+that one payload (de-chunked and un-gzipped by warcio).  Other records
+(requests, redirects, images, revisits, metadata) are not pages and are left
+out.
+
+Decoding order, as a browser would: byte-order mark; the charset the HTTP
+``Content-Type`` declared (sidecar or WARC record); the charset an HTML page
 declares (``<meta>``, ``<?xml?>``); strict UTF-8; statistical detection with
 charset-normalizer among a short list of candidates (ties go to the earlier
 candidate; if the detector gives up on a very short text, the first candidate
@@ -35,12 +55,20 @@ from urllib.parse import urlsplit
 
 import charset_normalizer
 from charset_normalizer.models import CharsetMatch
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import Document, Source
 from abstractpipe.pipeline import PageError, Step, register_step
 
 SIDECAR_SUFFIX = ".json"
+# Web archive file names, matched lowercase at the end (Common Crawl's "x.warc.wet.gz" included).
+WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz")
+WARC_RECORD_TYPES = frozenset({"response", "conversion"})
+# What a reader can raise on a damaged archive.
+WARC_ERRORS = (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError, StopIteration)
+CHARSET_PARAMETER = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:\-]+)", re.IGNORECASE)
 SKIPPED_NAMES = frozenset({".gitkeep"})
 
 # Byte-order marks, longest first: the UTF-32-LE mark starts with the UTF-16-LE one.
@@ -72,6 +100,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "detection_candidates": ["utf_8", "gb18030", "big5", "cp1252"],
     "max_control_share": 0.02,
     "prefer_valid_utf8": True,
+    "content_types": {"html": ["text/html", "application/xhtml+xml"], "text": ["text/plain"]},
 }
 
 
@@ -113,7 +142,8 @@ def is_skipped_name(name: str) -> bool:
 
 
 def read_sidecar(path: Path) -> tuple[dict[str, str], str | None]:
-    """The ``url``/``fetched_at`` of a sidecar JSON, and a problem description if it is unusable."""
+    """``url``, ``final_url``, ``fetched_at`` and ``content_type`` of a sidecar JSON (those present),
+    and a problem description if it is unusable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -121,7 +151,10 @@ def read_sidecar(path: Path) -> tuple[dict[str, str], str | None]:
     if not isinstance(data, dict):
         return {}, f"{path.name}: expected a JSON object"
     found: dict[str, str] = {}
-    for key in ("url", "fetched_at"):
+    headers = data.get("headers")
+    if isinstance(headers, dict):
+        data = {**data, "content_type": {k.lower(): v for k, v in headers.items()}.get("content-type")}
+    for key in ("url", "final_url", "fetched_at", "content_type"):
         value = data.get(key)
         if isinstance(value, str) and value.strip():
             found[key] = value.strip()
@@ -136,7 +169,7 @@ def document_for_file(path: Path, raw_root: Path) -> Document:
     problem = None
     if sidecar.is_file():
         meta, problem = read_sidecar(sidecar)
-    url = meta.get("url")
+    url = meta.get("final_url") or meta.get("url")
     doc = Document(
         id=make_id(url, relative),
         source=Source(
@@ -152,12 +185,94 @@ def document_for_file(path: Path, raw_root: Path) -> Document:
     return doc
 
 
+def is_warc_name(name: str) -> bool:
+    return name.lower().endswith(WARC_SUFFIXES)
+
+
+def media_type(content_type: str | None) -> str:
+    """``text/html; charset=gbk`` -> ``text/html``."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def charset_parameter(content_type: str | None) -> str | None:
+    """The ``charset`` of a Content-Type header value, lowercased, if any."""
+    match = CHARSET_PARAMETER.search(content_type or "")
+    return match.group(1).lower() if match else None
+
+
+def is_page_media(content_type: str | None) -> bool:
+    """Records discovery keeps from an archive: text/* and XHTML (the step maps them to formats)."""
+    kind = media_type(content_type)
+    return kind.startswith("text/") or kind == "application/xhtml+xml"
+
+
+def record_content_type(record: Any) -> str | None:
+    """The payload's Content-Type: the HTTP header of a response, the WARC header otherwise."""
+    if record.http_headers is not None:
+        return record.http_headers.get_header("Content-Type")
+    return record.rec_headers.get_header("Content-Type")
+
+
+def warc_page_records(stream: Any) -> Any:
+    """(offset, record) of each page record in an open archive; payloads are skipped, not held."""
+    records = ArchiveIterator(stream)
+    for record in records:
+        if record.rec_type not in WARC_RECORD_TYPES:
+            continue
+        if record.rec_type == "response":
+            if record.http_headers is None:  # dns:, whois: and other non-HTTP captures
+                continue
+            status = record.http_headers.get_statuscode() or ""
+            if not (status.isdigit() and 200 <= int(status) < 300):
+                continue  # redirects, 304s, errors: no page
+        if not is_page_media(record_content_type(record)):
+            continue
+        yield records.get_record_offset(), record
+
+
+def documents_for_warc(path: Path, raw_root: Path) -> list[Document]:
+    """One Document per page record of a WARC/WET file, headers only (payloads are read by the step).
+
+    A damaged archive keeps the records before the damage and adds a Document for
+    the file itself, which the step fails with the reason (so it reaches the quarantine).
+    """
+    relative = path.relative_to(raw_root).as_posix()
+    absolute = str(path.resolve())
+    docs: list[Document] = []
+    try:
+        with path.open("rb") as stream:
+            for offset, record in warc_page_records(stream):
+                url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip() or None
+                record_path = f"{relative}#{offset}"
+                docs.append(
+                    Document(
+                        id=make_id(url, record_path),
+                        source=Source(
+                            path=record_path,
+                            site=site_of(url, relative),
+                            url=url,
+                            fetched_at=record.rec_headers.get_header("WARC-Date"),
+                            absolute_path=absolute,
+                        ),
+                    )
+                )
+    except WARC_ERRORS as exc:
+        broken = Document(
+            id=make_id(None, relative),
+            source=Source(path=relative, site=site_of(None, relative), absolute_path=absolute),
+        )
+        broken.warn("corrupt_warc", f"damaged web archive after {len(docs)} page records: {exc!r}")
+        docs.append(broken)
+    return docs
+
+
 def discover_inputs(raw_root: Path) -> list[Document]:
-    """Every page file under ``raw_root``, sorted by relative POSIX path.
+    """Every page under ``raw_root``, sorted by relative POSIX path (archive records in file order).
 
     Skips dotfiles and dot-folders, ``.gitkeep``, README files and sidecars
     (``<page>.json`` beside ``<page>``).  Everything else becomes a Document,
-    even files the ingest step will reject, so they reach the quarantine.
+    even files the ingest step will reject, so they reach the quarantine.  A
+    WARC/WET file becomes one Document per page record (see ``documents_for_warc``).
     """
     raw_root = Path(raw_root)
     found: list[tuple[str, Path]] = []
@@ -172,7 +287,13 @@ def discover_inputs(raw_root: Path) -> list[Document]:
             path = Path(folder) / name
             found.append((path.relative_to(raw_root).as_posix(), path))
     found.sort(key=lambda item: item[0])
-    return [document_for_file(path, raw_root) for _, path in found]
+    docs: list[Document] = []
+    for _, path in found:
+        if is_warc_name(path.name):
+            docs.extend(documents_for_warc(path, raw_root))
+        else:
+            docs.append(document_for_file(path, raw_root))
+    return docs
 
 
 # --- decoding --------------------------------------------------------------------------------
@@ -240,6 +361,10 @@ class IngestStep(Step):
         self.aliases = {str(k).lower(): str(v) for k, v in (rules["charset_aliases"] or {}).items()}
         self.candidates = [str(c) for c in rules["detection_candidates"]]
         self.prefer_valid_utf8 = bool(rules["prefer_valid_utf8"])
+        self.format_by_media: dict[str, str] = {}
+        for page_format, media_types in (rules["content_types"] or {}).items():
+            for kind in media_types:
+                self.format_by_media[str(kind).lower()] = str(page_format)
         self.candidate_rank: dict[str, int] = {}
         for codec in self.candidates:
             self.candidate_rank.setdefault(canonical_codec(codec) or codec, len(self.candidate_rank))
@@ -310,8 +435,14 @@ class IngestStep(Step):
         ]
         return min(tied, key=rank)
 
-    def decode(self, doc: Document, data: bytes, page_format: str) -> tuple[str, str, str]:
-        """(text, codec, how it was chosen) for the page bytes."""
+    def decode(
+        self, doc: Document, data: bytes, page_format: str, transport_label: str | None = None
+    ) -> tuple[str, str, str]:
+        """(text, codec, how it was chosen) for the page bytes.
+
+        ``transport_label`` is the charset of the HTTP Content-Type, if known; like a
+        browser, it outranks the page's own declaration.
+        """
         for bom, codec in BOMS:
             if data.startswith(bom):
                 try:
@@ -324,21 +455,27 @@ class IngestStep(Step):
             raise IngestError("binary", "binary content, not a text page (NUL bytes)")
 
         utf8_text = _strict_utf8(data)
+        declarations: list[tuple[str, str]] = []  # (label, how), most authoritative first
+        if transport_label:
+            declarations.append((transport_label, "http-declared"))
         if page_format == "html":
             label = declared_charset(data[: self.sniff_bytes])
-            codec = self.resolve_label(label) if label else None
-            if label and codec is None:
+            if label:
+                declarations.append((label, "declared"))
+        for label, how in declarations:
+            codec = self.resolve_label(label)
+            if codec is None:
                 doc.warn("unknown_charset", f"declared charset {label!r} is not a known codec")
-            if codec and codec != "utf-8" and self.prefer_valid_utf8 and utf8_text and not data.isascii():
+                continue
+            if codec != "utf-8" and self.prefer_valid_utf8 and utf8_text and not data.isascii():
                 # Scrapers often re-save pages as UTF-8 but keep the original <meta>; legacy
                 # text that is also valid UTF-8 is vanishingly rare, so the bytes win.
                 doc.warn("encoding_mismatch", f"declared charset {label!r} but the bytes are valid UTF-8")
                 return utf8_text, "utf-8", "utf-8-over-declared"
-            if codec:
-                try:
-                    return data.decode(codec), codec, "declared"
-                except UnicodeDecodeError as exc:
-                    doc.warn("encoding_mismatch", f"declared charset {label!r} does not decode: {exc}")
+            try:
+                return data.decode(codec), codec, how
+            except UnicodeDecodeError as exc:
+                doc.warn("encoding_mismatch", f"declared charset {label!r} does not decode: {exc}")
 
         if utf8_text is not None:
             return utf8_text, "utf-8", "utf-8"
@@ -371,24 +508,58 @@ class IngestStep(Step):
             self.counters[f"rejected:{exc.kind}"] += 1
             raise
 
+    def read_warc_record(self, doc: Document, path: Path) -> tuple[bytes, str | None]:
+        """(payload, Content-Type) of the archive record at the offset in ``doc.source.path``."""
+        _, hash_mark, offset = doc.source.path.rpartition("#")
+        if not hash_mark or not offset.isdigit():
+            problems = [w["detail"] for w in doc.warnings if w["code"] == "corrupt_warc"]
+            raise IngestError(
+                "corrupt_warc", problems[0] if problems else "web archive without a record offset"
+            )
+        try:
+            with path.open("rb") as stream:
+                stream.seek(int(offset))
+                record = next(iter(ArchiveIterator(stream)))
+                content_type = record_content_type(record)
+                # One byte past the limit: enough to know it is too large, bounded if a bomb.
+                data = record.content_stream().read(self.max_bytes + 1)
+        except WARC_ERRORS as exc:
+            raise IngestError("corrupt_warc", f"cannot read web archive record: {exc!r}") from exc
+        if len(data) > self.max_bytes:
+            raise IngestError("too_large", f"record too large: > max_bytes {self.max_bytes}")
+        self.counters["warc_records"] += 1
+        return data, content_type
+
     def read_page(self, doc: Document) -> Document:
         path = Path(doc.source.absolute_path)
-        extension, compressed = self.split_extension(path.name)
-        page_format = self.format_by_extension.get(extension)
-        if page_format is None:
-            shown = extension or "(no extension)"
-            raise IngestError(
-                "unsupported", f"unsupported file type: {shown}{' (gzip)' if compressed else ''}"
-            )
+        transport_label: str | None = None
+        if is_warc_name(path.name):
+            data, content_type = self.read_warc_record(doc, path)
+            page_format = self.format_by_media.get(media_type(content_type))
+            if page_format is None:
+                raise IngestError(
+                    "unsupported", f"unsupported content type: {media_type(content_type) or '(none)'}"
+                )
+            transport_label = charset_parameter(content_type)
+        else:
+            extension, compressed = self.split_extension(path.name)
+            page_format = self.format_by_extension.get(extension)
+            if page_format is None:
+                shown = extension or "(no extension)"
+                raise IngestError(
+                    "unsupported", f"unsupported file type: {shown}{' (gzip)' if compressed else ''}"
+                )
+            data = self.read_bytes(path, compressed)
+            sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+            if sidecar.is_file():
+                transport_label = charset_parameter(read_sidecar(sidecar)[0].get("content_type"))
         doc.source.format = page_format
-
-        data = self.read_bytes(path, compressed)
         doc.raw = data
         doc.source.sha256 = hashlib.sha256(data).hexdigest()
         if not data.strip():
             raise IngestError("empty", "empty file")
 
-        text, codec, how = self.decode(doc, data, page_format)
+        text, codec, how = self.decode(doc, data, page_format, transport_label)
         if control_share(text) > self.max_control_share:
             raise IngestError("binary", "binary content, not a text page (control characters)")
         markup = normalise_text(text)
