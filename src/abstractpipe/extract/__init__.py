@@ -11,6 +11,7 @@ from typing import Any
 
 from abstractpipe.config import Config
 from abstractpipe.document import CANONICAL_SECTIONS, LANGS, Document, Section
+from abstractpipe.extract.crosscheck import CrossLanguageChecker
 from abstractpipe.extract.inferred import infer_sections
 from abstractpipe.extract.metadata import MetadataExtractor
 from abstractpipe.extract.page_sections import PageSectionsExtractor
@@ -52,6 +53,7 @@ class ExtractStep(Step):
 
         statistics_rules = config.load_rules(self.settings.get("statistics_rules", "statistics.yaml"))
         self.statistics: Any = StatisticsExtractor(statistics_rules)
+        self.crosscheck = CrossLanguageChecker(rules.get("crosscheck") or {})
         unlabelled = rules.get("unlabelled_abstracts") or {}
         self.infer_unlabelled = bool(unlabelled.get("enabled", True))
         self.min_labelled_sentences = int(unlabelled.get("min_sentences", 3))
@@ -78,6 +80,7 @@ class ExtractStep(Step):
             self._add_inferred_sections(doc, doc.fields["sections"])
         doc.fields["page_sections"] = self.page_sections.extract(doc)
         doc.fields["statistics"] = self._statistics(doc, sections)
+        self.counters["statistic_mismatches"] += len(self.crosscheck.check(doc))
 
         for key, value in metadata.items():
             if value:
