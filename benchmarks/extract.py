@@ -1,16 +1,24 @@
-"""Score statistics extraction against hand-annotated passages.
+"""Benchmark the extract stage: section labelling and statistics, in one run, one table.
 
-Data sets: the shared ``/work/shared/eval/stats/dev.en.jsonl`` (read from
-``../shared`` beside the repository, skipped when absent) and the project's own
-``tests/fixtures/statistics/dev.{en,zh}.jsonl``.
+Section labelling (the shipped labeller on header-less abstracts; scoring and
+data loading reused from ``benchmarks/sections.py``): support-weighted and
+macro F1 on ``../shared/eval/sections/ei-rct.dev.txt`` and on
+``csabstruct.dev.txt`` (labels mapped: method -> methods, result -> results, a
+predicted conclusions counts as results, ``other`` unscored), beside the
+bag-of-words naive Bayes baseline trained on ``ei-rct.train.txt``.
 
-Scoring (shared README, eval/stats): within each passage predicted and gold
-statistics match on (measure, value); precision, recall and F1 over matches;
-then, on matched pairs, the accuracy of the attached fields (CI, p, unit, op)
-and the share of matched estimates whose CI and p are both right.  A naive
-regex baseline (number after a measure name, standalone p) runs alongside.
+Statistics: the shared ``/work/shared/eval/stats/dev.en.jsonl`` and the
+project's own ``tests/fixtures/statistics/dev.{en,zh}.jsonl``.  Scoring
+(shared README, eval/stats): within each passage predicted and gold statistics
+match on (measure, value); precision, recall and F1 over matches; then, on
+matched pairs, the accuracy of the attached fields (CI, p, unit, op) and the
+share of matched estimates whose CI and p are both right.  A naive regex-only
+baseline (number after a measure name, standalone p) runs alongside.
 
-Usage: ``python benchmarks/extract.py [--verbose]``
+Everything needs ``../shared`` beside the repository: without it the script
+prints a message and exits 0.
+
+Usage: ``python benchmarks/extract.py [--verbose] [--no-sections]``
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO))
 
 from abstractpipe.extract.statistics import StatisticsExtractor  # noqa: E402
 
@@ -167,37 +176,124 @@ def load(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--verbose", action="store_true", help="print misses, extras and wrong fields")
-    args = parser.parse_args()
-    if not SHARED.exists():
-        print(f"skip: {SHARED} is absent (shared evaluation data not available)")
-        return 0
+COLUMNS = ("task", "set", "system", "n", "wF1", "macroF1", "P", "R", "F1", "fields", "est CI+p")
+WIDTHS = (10, 14, 12, 6, 6, 7, 6, 6, 6, 6, 10)
+
+
+def section_rows() -> list[dict[str, Any]]:
+    """Rows of the section-labelling part (model and bag-of-words baseline on both dev sets)."""
+    from abstractpipe.labeller import SectionLabeller
+    from benchmarks.sections import (
+        CSABSTRUCT_LABELS,
+        DEFAULT_MODEL,
+        BagOfWordsBaseline,
+        csabstruct_scores,
+        load_csabstruct,
+        load_rct,
+        predict,
+        rct_scores,
+    )
+
+    data = SHARED / "eval" / "sections"
+    systems: dict[str, Any] = {
+        "labeller": SectionLabeller.load(DEFAULT_MODEL),
+        "bow-baseline": BagOfWordsBaseline(load_rct(data / "ei-rct.train.txt")),
+    }
+    sets = {
+        "ei-rct.dev": (data / "ei-rct.dev.txt", load_rct, rct_scores, None),
+        # CSAbstruct's 'other' sentences are not scored.
+        "csabstruct.dev": (
+            data / "csabstruct.dev.txt",
+            load_csabstruct,
+            csabstruct_scores,
+            CSABSTRUCT_LABELS,
+        ),
+    }
+    rows: list[dict[str, Any]] = []
+    for set_name, (path, loader, scorer, scored) in sets.items():
+        if not path.exists():
+            rows.append({"task": "sections", "set": set_name, "system": "(missing)"})
+            continue
+        abstracts = loader(path)
+        for system_name, system in systems.items():
+            scores = scorer(predict(system, abstracts)[0], abstracts)
+            rows.append(
+                {
+                    "task": "sections",
+                    "set": set_name,
+                    "system": system_name,
+                    "n": sum(1 for labels, _ in abstracts for g in labels if scored is None or g in scored),
+                    "wF1": scores["weighted"],
+                    "macroF1": scores["macro"],
+                }
+            )
+    return rows
+
+
+def statistics_rows(verbose: bool) -> list[dict[str, Any]]:
+    """Rows of the statistics part (extractor and regex-only baseline on each dev set)."""
     rules = yaml.safe_load((REPO / "configs" / "statistics.yaml").read_text(encoding="utf-8"))
-    systems = {"extractor": StatisticsExtractor(rules), "baseline": Baseline()}
+    systems = {"extractor": StatisticsExtractor(rules), "regex-base": Baseline()}
     sets = {
         "shared dev.en": SHARED / "eval" / "stats" / "dev.en.jsonl",
         "own dev.en": REPO / "tests" / "fixtures" / "statistics" / "dev.en.jsonl",
         "own dev.zh": REPO / "tests" / "fixtures" / "statistics" / "dev.zh.jsonl",
     }
-    header = f"{'set':<14} {'system':<10} {'pass':>4} {'gold':>5} {'P':>6} {'R':>6} {'F1':>6} {'fields':>7} {'est CI+p':>9}"
-    print(header)
-    print("-" * len(header))
+    rows: list[dict[str, Any]] = []
     for set_name, path in sets.items():
         if not path.exists():
-            print(f"{set_name:<14} (missing: {path})")
+            rows.append({"task": "statistics", "set": set_name, "system": "(missing)"})
             continue
         passages = load(path)
         for system_name, system in systems.items():
-            if args.verbose and system_name == "extractor":
+            if verbose and system_name == "extractor":
                 print(f"===== {set_name}")
-            result = score(system, passages, verbose=args.verbose and system_name == "extractor")
-            print(
-                f"{set_name:<14} {system_name:<10} {result['passages']:>4} {result['gold']:>5} "
-                f"{result['P']:>6.3f} {result['R']:>6.3f} {result['F1']:>6.3f} {result['fields']:>7.3f} "
-                f"{result['est_ci_p']:>6.3f}/{result['est_n']:<3}"
+            result = score(system, passages, verbose=verbose and system_name == "extractor")
+            rows.append(
+                {
+                    "task": "statistics",
+                    "set": set_name,
+                    "system": system_name,
+                    "n": result["gold"],
+                    "P": result["P"],
+                    "R": result["R"],
+                    "F1": result["F1"],
+                    "fields": result["fields"],
+                    "est CI+p": f"{result['est_ci_p']:.3f}/{result['est_n']}",
+                }
             )
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    header = " ".join(
+        f"{name:<{width}}" if i < 3 else f"{name:>{width}}"
+        for i, (name, width) in enumerate(zip(COLUMNS, WIDTHS, strict=True))
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        cells = []
+        for i, (name, width) in enumerate(zip(COLUMNS, WIDTHS, strict=True)):
+            value = row.get(name, "")
+            text = f"{value:.3f}" if isinstance(value, float) else str(value)
+            cells.append(f"{text:<{width}}" if i < 3 else f"{text:>{width}}")
+        print(" ".join(cells).rstrip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--verbose", action="store_true", help="print statistics misses, extras, wrong fields"
+    )
+    parser.add_argument("--no-sections", action="store_true", help="skip the section-labelling part")
+    args = parser.parse_args(argv)
+    if not SHARED.exists():
+        print(f"skip: {SHARED} is absent (shared evaluation data not available)")
+        return 0
+    rows = [] if args.no_sections else section_rows()
+    rows += statistics_rows(args.verbose)
+    print_table(rows)
     return 0
 
 
