@@ -245,13 +245,36 @@ class CurateStep(Step):
     def __init__(self, config: Config) -> None:
         super().__init__(config)
         self.path = corrections_path(config)
-        self.by_id: dict[str, list[Correction]] = defaultdict(list)
-        for correction in load_corrections(self.path):
-            self.by_id[correction.id].append(correction)
+        self.by_id: dict[str, list[Correction]] = {}
+        self._loaded_stamp: tuple[int, int] | None = None
+        self._reload_if_changed()
         self.stale: list[tuple[str, str, str]] = []  # (record id, field, source path)
         self.invalid: list[tuple[str, str, str]] = []  # (record id, field, reason)
 
+    def _reload_if_changed(self) -> None:
+        # A runner may keep built steps between runs in one process: the overlay is re-read
+        # whenever the file changes, so a correction made since is never missed.
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            stamp = (-1, -1)
+        if stamp == self._loaded_stamp:
+            return
+        by_id: dict[str, list[Correction]] = defaultdict(list)
+        for correction in load_corrections(self.path):
+            by_id[correction.id].append(correction)
+        self.by_id, self._loaded_stamp = dict(by_id), stamp
+
+    def corrections_digest(self) -> str:
+        """SHA-256 of the overlay file ("" when absent): a run whose shards are kept when unchanged
+        must redo them when this changes, as for a config change."""
+        import hashlib
+
+        return hashlib.sha256(self.path.read_bytes()).hexdigest() if self.path.is_file() else ""
+
     def process(self, doc: Document) -> Document:
+        self._reload_if_changed()
         corrections = self.by_id.get(doc.id, [])
         if not corrections:
             return doc
@@ -282,14 +305,13 @@ class CurateStep(Step):
         return doc
 
     def summary_lines(self) -> list[str]:
-        lines = []
-        if self.stale:
-            lines.append(f"stale corrections: {len(self.stale)} (source changed; not applied, re-check them)")
-            lines.extend(f"  {rid} {field}  ({path})" for rid, field, path in sorted(self.stale))
-        if self.invalid:
-            lines.append(f"invalid corrections: {len(self.invalid)} (not applied)")
-            lines.extend(f"  {rid} {field}: {reason}" for rid, field, reason in sorted(self.invalid))
-        return lines
+        # One self-contained line each: a sharded run merges and sorts the lines of its workers.
+        lines = [
+            f"stale correction: {rid} {field} ({path}): source changed since the correction, not applied"
+            for rid, field, path in self.stale
+        ]
+        lines.extend(f"invalid correction: {rid} {field}: {reason}" for rid, field, reason in self.invalid)
+        return sorted(lines)
 
 
 DECISIONS_FORMAT = "abstractpipe-decisions"

@@ -139,7 +139,7 @@ def render_report(result: DiffResult) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{html.escape(csp)}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{html.escape(csp, quote=False)}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>abstractpipe diff</title>",
         f"<style>{style}</style></head><body>",
