@@ -249,7 +249,14 @@ class SectionFinder:
             key = self.rules.label_key.get(_norm_label(label))
             if key is None:
                 continue
-            strength = STRONG if (":" in tail or "：" in tail) else WEAK
+            if ":" in tail or "：" in tail:
+                strength = STRONG
+            elif tail and not tail.strip():
+                # "目的 探讨…" (PDF-converted journals): a space after the label is as telling as
+                # "Objective. …" in English, and may open an abstract with no "摘要" before it.
+                strength = MEDIUM
+            else:
+                strength = WEAK  # glued: "结果显示…" is more often prose than a header
             cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
             found.append((cand, True))
         for regex, kind in (
