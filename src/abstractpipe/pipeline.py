@@ -10,6 +10,13 @@ A step that learns from the whole site (cross-page boilerplate) sets
 first pass in which the steps before it run normally and it only observes;
 after ``end_observation`` the second pass runs everything.  Only counters live
 between the passes, never documents.
+
+Sharded runs (``abstractpipe.runner``) split that first pass across shards and
+processes: each shard calls ``begin_observation``, ``observe`` per page and
+``dump_observation`` (its counts go to disk); one ``reduce_observations`` merges
+the shard files into the learned state; every shard task then
+``load_learned``s it.  ``learned_digest`` says which part of that state a shard
+depends on, so an incremental run redoes exactly the shards it changes.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import ClassVar
 
 from abstractpipe.config import Config, ConfigError
@@ -65,6 +73,27 @@ class Step:
 
     def end_observation(self) -> None:
         """Called once after the first pass, before any ``process``."""
+
+    # -- sharded observation (only for steps with ``observes_site``) --
+
+    def begin_observation(self) -> None:
+        """Forget anything observed before: a new shard starts."""
+
+    def dump_observation(self, path: Path) -> None:
+        """Write what ``observe`` saw since ``begin_observation`` to ``path``, then forget it."""
+        raise NotImplementedError(f"step {self.name} observes sites but cannot run sharded")
+
+    def reduce_observations(self, paths: list[Path], out: Path) -> dict[str, int]:
+        """Merge shard observation files into the learned state at ``out``; returns counters."""
+        raise NotImplementedError(f"step {self.name} observes sites but cannot run sharded")
+
+    def load_learned(self, path: Path) -> None:
+        """Use the learned state written by ``reduce_observations`` (replaces ``end_observation``)."""
+        raise NotImplementedError(f"step {self.name} observes sites but cannot run sharded")
+
+    def learned_digest(self, sites: Iterable[str]) -> str:
+        """A digest of the learned state that pages of ``sites`` depend on."""
+        raise NotImplementedError(f"step {self.name} observes sites but cannot run sharded")
 
     def summary_lines(self) -> list[str]:
         """Lines this step adds to the run summary a user reads (e.g. stale corrections)."""

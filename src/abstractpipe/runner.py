@@ -1,18 +1,75 @@
-"""Runs the configured steps over a raw folder and writes the output folder."""
+"""Runs the configured steps over a raw folder, shard by shard, and writes the output folder.
+
+A run, in order:
+
+1. plan: every page goes to a shard by its id (``abstractpipe.shards``), with a
+   content hash (files whose size and mtime are unchanged keep their old hash);
+2. observe (for each site-observing step, e.g. clean's cross-page boilerplate):
+   each shard counts what it sees into ``.state/observe/``; a streaming reduce
+   turns the counts into the learned state;
+3. process: each shard streams its pages, in id order, through every step and
+   writes ``records/part-<shard>.jsonl`` atomically, then its completion marker;
+4. merge: quarantine, stats and run files from the markers of all shards.
+
+A shard whose marker matches its content, the config and the learned state it
+depends on is not run again, so an interrupted or killed run resumes where it
+stopped and a run after some pages changed redoes only their shards (plus the
+shards of the same sites if their learned boilerplate changed).  The output is
+the same bytes whatever the worker count, executor or history of the folder.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
+import resource
+import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from abstractpipe import __version__
-from abstractpipe.config import Config
-from abstractpipe.document import Document
-from abstractpipe.pipeline import build_steps, observe_sites, run_steps
+from abstractpipe.config import Config, ConfigError
+from abstractpipe.document import Document, Failure
+from abstractpipe.executors import Executor, make_executor
+from abstractpipe.ingest import document_for_file
+from abstractpipe.limits import STAGE as LIMITS_STAGE
+from abstractpipe.limits import WATCHDOG, Limits, PageTimeout, dom_depth_over
+from abstractpipe.pipeline import Step, build_steps
 from abstractpipe.schema import SCHEMA_VERSION
-from abstractpipe.write import RecordWriter, write_json
+from abstractpipe.shards import (
+    PageRef,
+    ShardPlan,
+    State,
+    file_sha256,
+    part_name,
+    plan_shards,
+    write_json_atomic,
+)
+from abstractpipe.write import ShardWriter, write_atomic, write_json
+
+log = logging.getLogger("abstractpipe.runner")
+
+DEFAULT_SHARDS = 64
+PROGRESS_LOG_SECONDS = 10.0
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: completed shards are kept, the merged files are not rewritten."""
+
+
+@dataclass
+class RunOptions:
+    workers: int | None = None  # None: every core
+    executor: str = "local"
+    address: str | None = None  # dask scheduler; None: a LocalCluster
+    force: bool = False  # redo every shard
+    progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
 
 
 @dataclass
@@ -24,6 +81,8 @@ class RunSummary:
     out_dir: Path
     quarantine_by_stage: dict[str, int]
     notices: list[str]
+    shards_run: int = 0
+    shards_kept: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -41,42 +100,387 @@ class RunSummary:
                 if self.quarantined
                 else ""
             ),
+            f"shards:       {self.shards_run} run, {self.shards_kept} unchanged and kept",
             f"time:         {self.seconds:.2f} s",
             f"output:       {self.out_dir}",
         ]
         return lines + self.notices
 
 
-def run_pipeline(config: Config, raw_dir: Path, out_dir: Path) -> RunSummary:
-    from abstractpipe.ingest import discover_inputs
+# --- worker side: one shard ------------------------------------------------------------------
 
+
+@dataclass
+class ShardTask:
+    kind: str  # "observe" | "process"
+    number: int
+    config: Config
+    config_digest: str
+    raw_dir: str
+    out_dir: str
+    pages: list[PageRef]
+    input_digest: str
+    learned: dict[str, tuple[str, str]] = field(default_factory=dict)  # step -> (file, file digest)
+    learned_digest: str = ""  # process: what the shard's sites depend on
+    observer: str = ""  # observe: the step that observes
+    compress: bool = False
+
+
+# Per process: the built steps of the current config, and which learned file each step holds.
+_STEPS: dict[str, list[Step]] = {}
+_LOADED: dict[str, str] = {}
+
+
+def _worker_steps(task: ShardTask) -> list[Step]:
+    steps = _STEPS.get(task.config_digest)
+    if steps is None:
+        _STEPS.clear()
+        _LOADED.clear()
+        steps = _STEPS[task.config_digest] = build_steps(task.config)
+    by_name = {step.name: step for step in steps}
+    for name, (path, digest) in task.learned.items():
+        if _LOADED.get(name) != digest:
+            by_name[name].load_learned(Path(path))
+            _LOADED[name] = digest
+    for step in steps:
+        step.counters = Counter()
+        step.seconds = 0.0
+    return steps
+
+
+def _fail(doc: Document, error: str) -> Document:
+    doc.failure = Failure(stage=LIMITS_STAGE, error=error)
+    return doc
+
+
+def run_page(steps: Sequence[Step], doc: Document, limits: Limits) -> Document:
+    """One page through ``steps`` under the limits; never raises for a bad page."""
+    try:
+        size = os.stat(doc.source.absolute_path).st_size
+    except OSError:
+        size = 0  # the ingest step reports the real problem
+    if size > limits.max_page_bytes:
+        return _fail(doc, f"page too large: {size} bytes > limits.max_page_bytes {limits.max_page_bytes}")
+    stage = ""
+    try:
+        with WATCHDOG.deadline(limits.max_seconds_per_page):
+            for step in steps:
+                if doc.failed:
+                    break
+                stage = step.name
+                doc = next(step(iter((doc,))))
+                if step.name == "ingest" and not doc.failed:
+                    _check_ingested(doc, limits)
+    except PageTimeout:
+        return _fail(
+            doc, f"over limits.max_seconds_per_page ({limits.max_seconds_per_page:g} s) in stage {stage}"
+        )
+    return doc
+
+
+def _check_ingested(doc: Document, limits: Limits) -> None:
+    if len(doc.raw) > limits.max_page_bytes:
+        _fail(doc, f"page too large after gunzip: {len(doc.raw)} bytes > limits.max_page_bytes")
+    elif doc.source.format == "html" and (depth := dom_depth_over(doc.markup, limits.max_dom_depth)):
+        _fail(doc, f"markup nested deeper than limits.max_dom_depth ({depth} > {limits.max_dom_depth})")
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def run_shard_task(task: ShardTask) -> dict[str, Any]:
+    """Module-level so a process pool or a Dask worker can run it."""
+    steps = _worker_steps(task)
+    limits = Limits.from_config(task.config.section("limits"))
+    raw_dir = Path(task.raw_dir)
+    state = State(Path(task.out_dir))
+    started = time.perf_counter()
+    if task.kind == "observe":
+        index = [step.name for step in steps].index(task.observer)
+        observer = steps[index]
+        observer.begin_observation()
+        _LOADED.pop(observer.name, None)
+        for ref in task.pages:
+            doc = run_page(steps[:index], document_for_file(raw_dir / ref.path, raw_dir), limits)
+            if doc.failed:
+                continue
+            try:
+                with WATCHDOG.deadline(limits.max_seconds_per_page):
+                    observer.observe(doc)
+            except (Exception, PageTimeout):  # the process pass quarantines it with the real reason
+                continue
+        observer.dump_observation(state.observation_path(task.observer, task.number))
+        write_json_atomic(state.observation_marker(task.observer, task.number), {"input": task.input_digest})
+        return {
+            "kind": "observe",
+            "number": task.number,
+            "pages": len(task.pages),
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+
+    part = Path(task.out_dir) / "records" / part_name(task.number, task.compress)
+    with ShardWriter(part, task.compress) as writer:
+        for ref in task.pages:
+            writer.add(run_page(steps, document_for_file(raw_dir / ref.path, raw_dir), limits))
+        writer.commit()
+    marker = {
+        "number": task.number,
+        "config": task.config_digest,
+        "input": task.input_digest,
+        "learned": task.learned_digest,
+        "pages": len(task.pages),
+        "records": writer.records,
+        "quarantine": writer.quarantine,
+        "counters": {step.name: dict(sorted(step.counters.items())) for step in steps},
+        "seconds": {step.name: step.seconds for step in steps},
+        "summary_lines": [line for step in steps for line in step.summary_lines()],
+    }
+    write_json_atomic(state.marker_path(task.number), marker)
+    return {
+        **marker,
+        "kind": "process",
+        "wall_seconds": time.perf_counter() - started,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+# --- driver side -----------------------------------------------------------------------------
+
+
+class Progress:
+    """A tqdm bar on a terminal; otherwise a log line every few seconds."""
+
+    def __init__(self, label: str, total_pages: int, bar: bool | None) -> None:
+        self.label = label
+        self.total = total_pages
+        self.done = 0
+        self.started = self.last_line = time.monotonic()
+        self.bar = None
+        if bar if bar is not None else sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total_pages, desc=label, unit="page", file=sys.stderr, leave=False)
+
+    def update(self, pages: int) -> None:
+        self.done += pages
+        if self.bar is not None:
+            self.bar.update(pages)
+            return
+        now = time.monotonic()
+        if now - self.last_line >= PROGRESS_LOG_SECONDS or self.done >= self.total:
+            rate = self.done / max(now - self.started, 1e-9)
+            log.info("%s: %d/%d pages (%.1f pages/s)", self.label, self.done, self.total, rate)
+            self.last_line = now
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _combined_digest(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode("ascii")).hexdigest()
+
+
+def _run_tasks(
+    executor: Executor,
+    tasks: list[ShardTask],
+    label: str,
+    bar: bool | None,
+    on_result: Callable[[dict], None],
+) -> None:
+    if not tasks:
+        return
+    progress = Progress(label, sum(len(t.pages) for t in tasks), bar)
+    try:
+        for result in executor.run(run_shard_task, tasks):
+            on_result(result)
+            progress.update(result["pages"])
+    finally:
+        progress.close()
+
+
+def _observe_and_learn(
+    executor: Executor,
+    steps: list[Step],
+    plans: list[ShardPlan],
+    make_task: Callable[..., ShardTask],
+    state: State,
+    options: RunOptions,
+    peaks: list[float],
+) -> tuple[dict[str, tuple[str, str]], dict[str, dict[str, int]]]:
+    learned: dict[str, tuple[str, str]] = {}
+    counters: dict[str, dict[str, int]] = {}
+    for step in steps:
+        if not step.observes_site:
+            continue
+        # What the observation of a shard depends on: its pages and what earlier observers learned.
+        earlier = _combined_digest([digest for _, digest in learned.values()])
+        wanted = {plan.number: _combined_digest([plan.digest, earlier]) for plan in plans if plan.pages}
+        todo = []
+        for plan in plans:
+            if not plan.pages:
+                continue
+            done = state.observation_marker(step.name, plan.number)
+            try:
+                valid = json.loads(done.read_text(encoding="utf-8"))["input"] == wanted[plan.number]
+            except (OSError, ValueError, KeyError, TypeError):
+                valid = False
+            if not valid:
+                todo.append(
+                    make_task("observe", plan, wanted[plan.number], dict(learned), observer=step.name)
+                )
+        log.info("%s: observing %d of %d shards", step.name, len(todo), len(wanted))
+        _run_tasks(
+            executor,
+            todo,
+            f"{step.name}: observe",
+            options.progress,
+            lambda r: peaks.append(r["peak_rss_mb"]),
+        )
+
+        out = state.learned_path(step.name)
+        inputs = _combined_digest([f"{n}:{wanted[n]}" for n in sorted(wanted)])
+        meta = out.with_name(out.name + ".inputs")
+        saved = meta.read_text(encoding="utf-8") if meta.is_file() else ""
+        if out.is_file() and saved.startswith(inputs + "\n"):
+            step.load_learned(out)
+            counters[step.name] = json.loads(saved.split("\n", 1)[1])
+        else:
+            paths = [state.observation_path(step.name, n) for n in sorted(wanted)]
+            counters[step.name] = step.reduce_observations(paths, out)
+            write_atomic(meta, inputs + "\n" + json.dumps(counters[step.name], sort_keys=True))
+        digest = file_sha256(out)
+        learned[step.name] = (str(out), digest)
+        _LOADED[step.name] = digest  # the driver's step holds it (forked workers inherit it)
+    return learned, counters
+
+
+def run_pipeline(
+    config: Config, raw_dir: Path, out_dir: Path, options: RunOptions | None = None
+) -> RunSummary:
+    options = options or RunOptions()
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"raw folder not found: {raw_dir}")
     started = time.perf_counter()
     steps = build_steps(config)
+    Limits.from_config(config.section("limits"))  # fail fast on a bad limits section
+    shards = config.section("run").get("shards", DEFAULT_SHARDS)
+    if not isinstance(shards, int) or isinstance(shards, bool) or not 1 <= shards <= 100000:
+        raise ConfigError(f"run.shards must be a whole number from 1 to 100000, got {shards!r}")
+    compress = bool(config.section("write").get("gzip", False))
+    config_digest = config.digest()
+    notices: list[str] = []
+    if "records_per_part" in config.section("write"):
+        log.debug("write.records_per_part is ignored: parts are shards (run.shards)")
 
-    def make_docs() -> list[Document]:
-        return discover_inputs(raw_dir)
+    state = State(out_dir)
+    manifest = state.load_manifest()
+    if options.force:
+        state.reset()
+    elif manifest and manifest.get("config_sha256") != config_digest:
+        notice = (
+            f"config changed since the last run into {out_dir} "
+            f"({str(manifest.get('config_sha256'))[:12]} -> {config_digest[:12]}): every shard is redone"
+        )
+        log.warning(notice)
+        notices.append(notice)
+        state.reset()
+    plans, files = plan_shards(raw_dir, shards, manifest.get("files") or {})
+    state.save_manifest({"config_sha256": config_digest, "shards": shards, "files": files})
+    records_dir = out_dir / "records"
+    records_dir.mkdir(parents=True, exist_ok=True)
+    for temp in records_dir.glob(".part-*.tmp"):  # left by a killed run
+        temp.unlink(missing_ok=True)
 
-    observe_sites(steps, make_docs)
-    writer = RecordWriter(out_dir, int(config.section("write").get("records_per_part", 10000)))
-    pages = 0
-    for doc in run_steps(steps, make_docs()):
-        pages += 1
-        writer.add(doc)
-    writer.write_records()
-    writer.write_quarantine()
-    seconds = time.perf_counter() - started
+    _STEPS.clear()
+    _LOADED.clear()
+    _STEPS[config_digest] = steps
 
-    quarantine_by_stage = dict(Counter(q["stage"] for q in writer.quarantine))
+    def make_task(kind: str, plan: ShardPlan, digest: str, learned: dict, **extra: Any) -> ShardTask:
+        return ShardTask(
+            kind=kind,
+            number=plan.number,
+            config=config,
+            config_digest=config_digest,
+            raw_dir=str(raw_dir.resolve()),
+            out_dir=str(out_dir.resolve()),
+            pages=plan.pages,
+            input_digest=digest,
+            learned=learned,
+            compress=compress,
+            **extra,
+        )
+
+    executor = make_executor(options.executor, options.workers, options.address)
+    peaks: list[float] = []
+    results: dict[int, dict[str, Any]] = {}
+    markers: dict[int, dict[str, Any]] = {}
+    try:
+        learned, learned_counters = _observe_and_learn(
+            executor, steps, plans, make_task, state, options, peaks
+        )
+        observers = [step for step in steps if step.observes_site]
+        todo = []
+        for plan in plans:
+            learned_digest = _combined_digest([step.learned_digest(plan.sites) for step in observers])
+            marker = state.read_marker(plan.number)
+            if (
+                marker is not None
+                and marker.get("config") == config_digest
+                and marker.get("input") == plan.digest
+                and marker.get("learned") == learned_digest
+                and (records_dir / part_name(plan.number, compress)).is_file()
+            ):
+                markers[plan.number] = marker
+            else:
+                todo.append(make_task("process", plan, plan.digest, learned, learned_digest=learned_digest))
+        log.info("processing %d of %d shards (%d unchanged)", len(todo), len(plans), len(markers))
+
+        def collect(result: dict[str, Any]) -> None:
+            results[result["number"]] = result
+            peaks.append(result["peak_rss_mb"])
+
+        _run_tasks(executor, todo, "pages", options.progress, collect)
+    except KeyboardInterrupt as exc:
+        executor.abort()
+        raise RunInterrupted(f"interrupted: {len(results)} shards completed in this run are kept") from exc
+    except BaseException:
+        executor.abort()
+        raise
+    executor.close()
+    markers.update(results)
+
+    expected = {part_name(plan.number, compress) for plan in plans}
+    for stale in [*records_dir.glob("part-*.jsonl"), *records_dir.glob("part-*.jsonl.gz")]:
+        if stale.name not in expected:  # other shard count, or the other compression
+            stale.unlink()
+
+    ordered = [markers[number] for number in sorted(markers)]
+    quarantine = sorted((q for m in ordered for q in m["quarantine"]), key=lambda q: (q["path"], q["stage"]))
+    write_atomic(
+        out_dir / "quarantine.jsonl",
+        "".join(json.dumps(q, ensure_ascii=False, separators=(",", ":")) + "\n" for q in quarantine),
+    )
+    stages: dict[str, Counter[str]] = {step.name: Counter() for step in steps}
+    for marker in ordered:
+        for name, counts in marker["counters"].items():
+            stages.setdefault(name, Counter()).update(counts)
+    for name, counts in learned_counters.items():
+        stages[name].update(counts)
+    pages = sum(m["pages"] for m in ordered)
+    records = sum(m["records"] for m in ordered)
+    quarantine_by_stage = dict(sorted(Counter(q["stage"] for q in quarantine).items()))
     write_json(
         out_dir / "stats.json",
         {
             "pages": pages,
-            "records": len(writer.records),
-            "quarantined": len(writer.quarantine),
+            "records": records,
+            "quarantined": len(quarantine),
             "quarantined_by_stage": quarantine_by_stage,
-            "stages": {step.name: dict(sorted(step.counters.items())) for step in steps},
+            "shards": shards,
+            "stages": {name: dict(sorted(counts.items())) for name, counts in stages.items()},
         },
     )
     write_json(
@@ -86,21 +490,37 @@ def run_pipeline(config: Config, raw_dir: Path, out_dir: Path) -> RunSummary:
             "package_version": __version__,
             "schema_version": SCHEMA_VERSION,
             "config": config.data,
-            "config_sha256": config.digest(),
+            "config_sha256": config_digest,
             "rule_files": sorted(config.rules),
             "input_count": pages,
         },
     )
+    seconds = time.perf_counter() - started
+    stage_seconds: Counter[str] = Counter()
+    for result in results.values():
+        stage_seconds.update(result["seconds"])
     write_json(
         out_dir / "timings.json",
-        {"total_seconds": round(seconds, 3), "stages": {s.name: round(s.seconds, 3) for s in steps}},
+        {
+            "total_seconds": round(seconds, 3),
+            "stages": {name: round(stage_seconds[name], 3) for name in stages},
+            "executor": options.executor,
+            "workers": executor.workers,
+            "shards_run": len(results),
+            "shards_kept": len(plans) - len(results),
+            "pages_run": sum(r["pages"] for r in results.values()),
+            "peak_rss_mb_per_worker": max(peaks, default=_peak_rss_mb()),
+        },
     )
+    lines = sorted({line for m in ordered for line in m.get("summary_lines", [])})
     return RunSummary(
         pages=pages,
-        records=len(writer.records),
-        quarantined=len(writer.quarantine),
+        records=records,
+        quarantined=len(quarantine),
         seconds=seconds,
         out_dir=out_dir,
         quarantine_by_stage=quarantine_by_stage,
-        notices=[line for step in steps for line in step.summary_lines()],
+        notices=notices + lines,
+        shards_run=len(results),
+        shards_kept=len(plans) - len(results),
     )

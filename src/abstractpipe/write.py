@@ -2,7 +2,9 @@
 
 Output folder layout::
 
-    records/part-00000.jsonl   records sorted by id, ``write.records_per_part`` a file
+    records/part-00000.jsonl   one part per shard (``run.shards``); ids in part n all sort before
+                               those in part n+1, and each part is sorted by id
+                               (``.jsonl.gz`` with ``write.gzip``)
     quarantine.jsonl           one line per page that failed: path, stage, error
     stats.json                 counts per stage (deterministic)
     run.json                   package version, config and its hash, input count (deterministic)
@@ -14,6 +16,8 @@ never sees half a file and a crash never leaves one.
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import tempfile
@@ -83,8 +87,82 @@ def build_record(doc: Document) -> Record:
     )
 
 
+def record_line(doc: Document) -> tuple[str | None, str | None]:
+    """(serialised record, None) for a finished document, (None, reason) when it cannot be one."""
+    try:
+        record = build_record(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return None, f"invalid record: {where}: {first['msg']}"
+    return dump_json_line(record.model_dump(mode="json")), None
+
+
+class ShardWriter:
+    """Streams one shard's records, in id order, into its part file.
+
+    Documents must arrive sorted by id (the shard sorts its pages before running
+    them), so nothing but the previous id is kept in memory.  The part goes to a
+    temporary name and is renamed into place by ``commit``; ``abort`` (or an
+    exception inside the ``with`` block) leaves no file behind.
+    """
+
+    def __init__(self, path: Path, compress: bool = False) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, self.temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self._raw = os.fdopen(handle, "wb")
+        # mtime=0 and no file name in the gzip header: the same records give the same bytes.
+        self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0) if compress else None
+        self._out = io.TextIOWrapper(self._gzip or self._raw, encoding="utf-8", newline="\n")
+        self.quarantine: list[dict[str, str]] = []
+        self.records = 0
+        self._last_id: str | None = None
+
+    def add(self, doc: Document) -> None:
+        if doc.failure is not None:
+            self._quarantine(doc, doc.failure.stage, doc.failure.error)
+            return
+        if self._last_id is not None and doc.id <= self._last_id:
+            if doc.id == self._last_id:
+                self._quarantine(doc, "write", f"duplicate record id {doc.id}")
+                return
+            raise ValueError(f"shard documents out of id order: {doc.id} after {self._last_id}")
+        line, problem = record_line(doc)
+        if line is None:
+            self._quarantine(doc, "write", problem or "invalid record")
+            return
+        self._out.write(line + "\n")
+        self._last_id = doc.id
+        self.records += 1
+
+    def _quarantine(self, doc: Document, stage: str, error: str) -> None:
+        self.quarantine.append({"path": doc.source.path, "id": doc.id, "stage": stage, "error": error})
+
+    def commit(self) -> Path:
+        self._out.close()  # closes the gzip stream and the file under it
+        os.replace(self.temp_name, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self._out.close()
+        finally:
+            Path(self.temp_name).unlink(missing_ok=True)
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if kind is not None:
+            self.abort()
+
+
 class RecordWriter:
-    """Collects records and quarantine lines, then writes the output folder."""
+    """Collects records and quarantine lines in memory, then writes the output folder.
+
+    For small in-process uses (tests, tools); the runner streams with ``ShardWriter``.
+    """
 
     def __init__(self, out_dir: Path, records_per_part: int = 10000) -> None:
         if records_per_part < 1:
@@ -97,17 +175,14 @@ class RecordWriter:
 
     def add(self, doc: Document) -> None:
         if doc.failure is None:
-            try:
-                record = build_record(doc)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                self._quarantine(doc, "write", f"invalid record: {where}: {first['msg']}")
+            if doc.id in self.records:
+                self._quarantine(doc, "write", f"duplicate record id {doc.id}")
                 return
-            if record.id in self.records:
-                self._quarantine(doc, "write", f"duplicate record id {record.id}")
+            line, problem = record_line(doc)
+            if line is None:
+                self._quarantine(doc, "write", problem or "invalid record")
                 return
-            self.records[record.id] = dump_json_line(record.model_dump(mode="json"))
+            self.records[doc.id] = line
             self.counters["records"] += 1
         else:
             self._quarantine(doc, doc.failure.stage, doc.failure.error)

@@ -8,6 +8,8 @@ Public API (usable outside the pipeline, e.g. by the boilerplate benchmark):
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from abstractpipe.clean.blocks import CleanBlock, CleanedPage
@@ -123,6 +125,25 @@ class CleanStep(Step):
     def end_observation(self) -> None:
         self.repetition.finish()
         self.counters["sites_with_repeated_blocks"] = len(self.repetition.repeated)
+
+    # Sharded runs: see abstractpipe.pipeline.
+
+    def begin_observation(self) -> None:
+        self.repetition = SiteRepetition(self.rules.repetition)
+
+    def dump_observation(self, path: Path) -> None:
+        self.repetition.dump(path)
+
+    def reduce_observations(self, paths: list[Path], out: Path) -> dict[str, int]:
+        self.repetition.reduce(paths)
+        self.repetition.save(out)
+        return {"sites_with_repeated_blocks": len(self.repetition.repeated)}
+
+    def load_learned(self, path: Path) -> None:
+        self.repetition.load(path)
+
+    def learned_digest(self, sites: Iterable[str]) -> str:
+        return self.repetition.digest(sites)
 
     def process(self, doc: Document) -> Document:
         extract = extract_html if _is_html(doc) else extract_text

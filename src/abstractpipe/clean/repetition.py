@@ -8,8 +8,14 @@ normalised text (text pages) or of DOM path + text (HTML pages).
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
+import json
 import math
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 
 from abstractpipe.clean.blocks import CleanBlock, fingerprint
 from abstractpipe.clean.rules import CleanRules, RepetitionSettings
@@ -45,6 +51,69 @@ class SiteRepetition:
             if keys:
                 self.repeated[site] = keys
         self.occurrences.clear()
+
+    # -- sharded runs: counts per shard on disk, a streaming reduce, then the learned sets --
+
+    def dump(self, path: Path) -> None:
+        """Write this shard's counts (first line: pages per site; then sorted [site, key, n]) and reset."""
+        lines = [json.dumps({"pages": dict(sorted(self.pages.items()))}, ensure_ascii=False)]
+        for site in sorted(self.occurrences):
+            counts = self.occurrences[site]
+            lines.extend(json.dumps([site, key, counts[key]], ensure_ascii=False) for key in sorted(counts))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(path.name + ".tmp")
+        temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        temp.replace(path)
+        self.pages = Counter()
+        self.occurrences = {}
+
+    @staticmethod
+    def _entries(lines: Iterator[str]) -> Iterator[tuple[str, str, int]]:
+        for line in lines:
+            site, key, count = json.loads(line)
+            yield site, key, count
+
+    def reduce(self, paths: list[Path]) -> None:
+        """The repeated sets from shard files, merging their sorted entries as streams.
+
+        Memory holds the page counts per site and the repeated keys, never every key of
+        every shard: the same decision ``finish`` makes over in-memory counts.
+        """
+        pages: Counter[str] = Counter()
+        with ExitStack() as stack:
+            handles = [stack.enter_context(path.open(encoding="utf-8")) for path in paths]
+            for handle in handles:
+                pages.update(json.loads(handle.readline())["pages"])
+            merged = heapq.merge(*(self._entries(handle) for handle in handles))
+            repeated: dict[str, list[str]] = {}
+            for (site, key), group in itertools.groupby(merged, key=lambda entry: entry[:2]):
+                total = sum(entry[2] for entry in group)
+                if pages[site] < self.settings.min_pages:
+                    continue
+                needed = max(self.settings.min_count, math.ceil(self.settings.min_share * pages[site]))
+                if total >= needed:
+                    repeated.setdefault(site, []).append(key)
+        self.pages = Counter()
+        self.occurrences = {}
+        self.repeated = {site: frozenset(keys) for site, keys in repeated.items()}
+
+    def save(self, path: Path) -> None:
+        payload = {site: sorted(keys) for site, keys in sorted(self.repeated.items())}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(path.name + ".tmp")
+        temp.write_text(json.dumps(payload, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        temp.replace(path)
+
+    def load(self, path: Path) -> None:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        self.repeated = {site: frozenset(keys) for site, keys in payload.items()}
+
+    def digest(self, sites: Iterable[str]) -> str:
+        """Digest of the repeated sets of ``sites`` (a page's cleaning depends on its site's only)."""
+        relevant = [
+            [site, sorted(self.repeated[site])] for site in sorted(set(sites)) if site in self.repeated
+        ]
+        return hashlib.sha256(json.dumps(relevant, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     def flags(self, site: str | None, blocks: list[CleanBlock]) -> list[bool]:
         keys = self.repeated.get(site or "")

@@ -1,0 +1,176 @@
+"""Per-page limits (config section ``limits``): a page over one is quarantined, never hangs a run.
+
+- ``max_page_bytes``: the page file, and its bytes after gunzip;
+- ``max_dom_depth``: element nesting of an HTML page, estimated before it is parsed;
+- ``max_seconds_per_page``: wall time of all stages on one page.
+
+The time limit is enforced by a watchdog thread that raises ``PageTimeout`` in
+the thread running the page (``PyThreadState_SetAsyncExc``), so it works in a
+process pool's workers and in a Dask worker's threads alike.  Like any Python
+signal it takes effect between bytecodes: a single C call (one regex match, one
+lxml parse) finishes first.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from abstractpipe.config import ConfigError
+
+DEFAULT_LIMITS: dict[str, float] = {
+    "max_page_bytes": 10 * 1024 * 1024,
+    "max_dom_depth": 512,
+    "max_seconds_per_page": 30.0,
+}
+
+STAGE = "limits"  # the quarantine stage of a page stopped by a limit
+
+
+class PageTimeout(BaseException):
+    """Raised inside a page's processing when it overruns ``max_seconds_per_page``.
+
+    A BaseException so that a step's own ``except Exception`` cannot swallow it.
+    """
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_page_bytes: int
+    max_dom_depth: int
+    max_seconds_per_page: float
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> Limits:
+        values = dict(DEFAULT_LIMITS)
+        unknown = sorted(set(section) - set(values))
+        if unknown:
+            raise ConfigError(f"unknown limits: {', '.join(unknown)} (known: {', '.join(sorted(values))})")
+        values.update(section)
+        try:
+            limits = cls(
+                max_page_bytes=int(values["max_page_bytes"]),
+                max_dom_depth=int(values["max_dom_depth"]),
+                max_seconds_per_page=float(values["max_seconds_per_page"]),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"limits must be numbers: {exc}") from exc
+        if min(limits.max_page_bytes, limits.max_dom_depth) < 1 or limits.max_seconds_per_page <= 0:
+            raise ConfigError("limits must be positive")
+        return limits
+
+
+# --- DOM depth -------------------------------------------------------------------------------
+
+TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*?(/?)>")
+VOID_ELEMENTS = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+# Elements whose end tag is optional: a second one closes the first, as parsers do.
+SELF_CLOSING_SIBLINGS = frozenset(
+    ["p", "li", "dt", "dd", "tr", "td", "th", "option", "thead", "tbody", "tfoot"]
+)
+RAW_TEXT = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+
+
+def dom_depth_over(markup: str, limit: int) -> int | None:
+    """The estimated nesting depth once it exceeds ``limit``, else None (one regex pass).
+
+    A tag-stack estimate: void elements and self-closed tags do not nest, an end tag
+    closes up to its open element, and an optional-end element closes its open twin.
+    """
+    if markup.count("<") <= limit:  # cannot nest deeper than it has tags
+        return None
+    stack: list[str] = []
+    for match in TAG.finditer(RAW_TEXT.sub("", markup)):
+        closing, name, self_closed = match.group(1), match.group(2).lower(), match.group(3)
+        if closing:
+            if name in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(name) :]
+            continue
+        if name in VOID_ELEMENTS or self_closed:
+            continue
+        if name in SELF_CLOSING_SIBLINGS and stack and stack[-1] == name:
+            stack.pop()
+        stack.append(name)
+        if len(stack) > limit:
+            return len(stack)
+    return None
+
+
+# --- time ------------------------------------------------------------------------------------
+
+
+class Watchdog:
+    """One daemon thread per process that stops pages past their deadline."""
+
+    POLL_SECONDS = 0.02
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._deadlines: dict[int, tuple[float, int]] = {}  # thread id -> (deadline, token)
+        self._tokens = itertools.count()
+        self._pid = -1
+
+    def _ensure_thread(self) -> None:
+        if self._pid != os.getpid():  # first use, or a forked child (threads do not survive fork)
+            self._pid = os.getpid()
+            self._lock = threading.Lock()
+            self._deadlines = {}
+            threading.Thread(target=self._watch, name="abstractpipe-watchdog", daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.POLL_SECONDS)
+            now = time.monotonic()
+            with self._lock:
+                for thread_id, (deadline, _) in list(self._deadlines.items()):
+                    if now >= deadline:
+                        del self._deadlines[thread_id]
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                            ctypes.c_ulong(thread_id), ctypes.py_object(PageTimeout)
+                        )
+
+    @contextmanager
+    def deadline(self, seconds: float) -> Iterator[None]:
+        """Raise ``PageTimeout`` in this thread if the block runs longer than ``seconds``."""
+        self._ensure_thread()
+        thread_id = threading.get_ident()
+        token = next(self._tokens)
+        with self._lock:
+            self._deadlines[thread_id] = (time.monotonic() + seconds, token)
+        try:
+            yield
+        finally:
+            with self._lock:
+                fired = self._deadlines.pop(thread_id, None) is None
+            if fired:
+                # The block ended just as the watchdog fired: drop the pending exception,
+                # if it has not been raised yet, so it cannot hit the next page.
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+
+
+WATCHDOG = Watchdog()

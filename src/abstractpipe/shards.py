@@ -1,0 +1,173 @@
+"""Shards: which pages go together, what their content is, and what a run already did.
+
+A page's shard comes from its id (a SHA-256 prefix of its URL or path), split
+into ``run.shards`` equal id ranges, so it depends on nothing but the page and
+the shard count: never on the worker count, the executor or the other pages.
+Because the ranges are ordered, part n holds ids that all sort before those of
+part n+1, and the parts read in order are sorted by id as one file would be.
+
+State lives in ``<out>/.state/``::
+
+    manifest.json             config hash, shard count, content hash of every page
+    shards/00007.json         completion marker of shard 7: its input and learned-state
+                              digests, counters, timings and quarantine lines
+    observe/<step>/00007.jsonl  what a site-observing step counted in shard 7
+    learned/<step>.json       the reduced, learned state (e.g. repeated blocks per site)
+
+A marker is written after its part is renamed into place, so a marker always
+means a complete part; a part without a marker is redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from abstractpipe.ingest import SIDECAR_SUFFIX, discover_inputs
+
+log = logging.getLogger("abstractpipe.shards")
+
+STATE_DIR = ".state"
+MANIFEST = "manifest.json"
+HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """What a shard needs to know about a page before reading it."""
+
+    id: str
+    path: str  # relative to the raw root, POSIX separators
+    site: str
+    sha256: str  # of the page file and its sidecar
+
+
+@dataclass
+class ShardPlan:
+    number: int
+    pages: list[PageRef] = field(default_factory=list)  # sorted by (id, path)
+
+    @property
+    def digest(self) -> str:
+        """Content digest of the shard: changes when any of its pages (or sidecars) changes."""
+        payload = "\n".join(f"{p.id}\t{p.path}\t{p.sha256}" for p in self.pages)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    @property
+    def sites(self) -> list[str]:
+        return sorted({p.site for p in self.pages})
+
+
+def shard_of(doc_id: str, shards: int) -> int:
+    """The shard of a page id: ``shards`` equal ranges of the first 32 bits of the id."""
+    return (int(doc_id[:8], 16) * shards) >> 32
+
+
+def part_name(number: int, compress: bool) -> str:
+    return f"part-{number:05d}.jsonl" + (".gz" if compress else "")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class State:
+    """The ``.state`` folder of one output folder."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.root = out_dir / STATE_DIR
+        self.markers = self.root / "shards"
+        self.observations = self.root / "observe"
+        self.learned = self.root / "learned"
+
+    def load_manifest(self) -> dict[str, Any]:
+        try:
+            manifest = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return manifest if isinstance(manifest, dict) else {}
+
+    def save_manifest(self, manifest: dict[str, Any]) -> None:
+        write_json_atomic(self.root / MANIFEST, manifest)
+
+    def reset(self) -> None:
+        """Forget every completed shard, observation and learned state (the manifest's hashes stay)."""
+        for folder in (self.markers, self.observations, self.learned):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def marker_path(self, number: int) -> Path:
+        return self.markers / f"{number:05d}.json"
+
+    def observation_path(self, step: str, number: int) -> Path:
+        return self.observations / step / f"{number:05d}.jsonl"
+
+    def observation_marker(self, step: str, number: int) -> Path:
+        return self.observations / step / f"{number:05d}.done"
+
+    def learned_path(self, step: str) -> Path:
+        return self.learned / f"{step}.json"
+
+    def read_marker(self, number: int) -> dict[str, Any] | None:
+        try:
+            marker = json.loads(self.marker_path(number).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return marker if isinstance(marker, dict) else None
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(json.dumps(value, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    temp.replace(path)
+
+
+def plan_shards(
+    raw_dir: Path, shards: int, known_files: dict[str, list[Any]]
+) -> tuple[list[ShardPlan], dict]:
+    """Every page under ``raw_dir`` in its shard, with content hashes.
+
+    ``known_files`` is the previous manifest's ``files`` (path -> [size, mtime_ns,
+    sidecar size, sidecar mtime_ns, sha256]): a file whose size and mtime are
+    unchanged is not read again.  Returns the plans and the new ``files``.
+    """
+    plans = [ShardPlan(number) for number in range(shards)]
+    files: dict[str, list[Any]] = {}
+    for doc in discover_inputs(raw_dir):
+        path = raw_dir / doc.source.path
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        stamp: list[Any] = [*_stat(path), *_stat(sidecar)]
+        known = known_files.get(doc.source.path)
+        if known is not None and known[:4] == stamp:
+            sha = known[4]
+        else:
+            digest = hashlib.sha256()
+            for part in (path, sidecar):
+                try:
+                    digest.update(file_sha256(part).encode("ascii") if part.is_file() else b"-")
+                except OSError:  # unreadable: the ingest step quarantines it with the reason
+                    digest.update(b"unreadable")
+            sha = digest.hexdigest()
+        files[doc.source.path] = [*stamp, sha]
+        plans[shard_of(doc.id, shards)].pages.append(PageRef(doc.id, doc.source.path, doc.source.site, sha))
+    for plan in plans:
+        plan.pages.sort(key=lambda page: (page.id, page.path))
+    return plans, files
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
