@@ -162,7 +162,18 @@ def read_sidecar(path: Path) -> tuple[dict[str, str], str | None]:
 
 
 def document_for_file(path: Path, raw_root: Path) -> Document:
-    """The Document for one file under ``raw_root`` (nothing read yet but its sidecar)."""
+    """The Document for one file under ``raw_root`` (nothing read yet but its sidecar).
+
+    ``raw_root / "crawl.warc.gz#570"`` (a ``source.path`` discovery gave) is the
+    archive record at that offset, so a runner can rebuild any Document from its path.
+    """
+    record = split_record_path(path)
+    if record is not None:
+        return document_for_record(record[0], record[1], raw_root)
+    if is_warc_name(path.name):  # a damaged archive's own entry (see documents_for_warc)
+        broken = [d for d in documents_for_warc(path, raw_root) if "#" not in d.source.path]
+        if broken:
+            return broken[0]
     relative = path.relative_to(raw_root).as_posix()
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
     meta: dict[str, str] = {}
@@ -217,6 +228,8 @@ def warc_page_records(stream: Any) -> Any:
     """(offset, record) of each page record in an open archive; payloads are skipped, not held."""
     records = ArchiveIterator(stream)
     for record in records:
+        if not record.rec_type:  # warcio yields a typeless record for bytes that are not a WARC record
+            raise ValueError(f"no WARC record at offset {records.get_record_offset()}")
         if record.rec_type not in WARC_RECORD_TYPES:
             continue
         if record.rec_type == "response":
@@ -228,6 +241,50 @@ def warc_page_records(stream: Any) -> Any:
         if not is_page_media(record_content_type(record)):
             continue
         yield records.get_record_offset(), record
+
+
+def split_record_path(path: Path) -> tuple[Path, int] | None:
+    """``.../crawl.warc.gz#570`` -> (``.../crawl.warc.gz``, 570); None for any other path."""
+    name, mark, offset = path.name.rpartition("#")
+    if mark and offset.isdigit() and is_warc_name(name):
+        return path.with_name(name), int(offset)
+    return None
+
+
+def record_document(record: Any, relative: str, offset: int, absolute: str) -> Document:
+    """The Document for one archive record (headers only): URL and fetch time from the WARC headers."""
+    url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip() or None
+    record_path = f"{relative}#{offset}"
+    return Document(
+        id=make_id(url, record_path),
+        source=Source(
+            path=record_path,
+            site=site_of(url, relative),
+            url=url,
+            fetched_at=record.rec_headers.get_header("WARC-Date"),
+            absolute_path=absolute,
+        ),
+    )
+
+
+def document_for_record(path: Path, offset: int, raw_root: Path) -> Document:
+    """The Document for the archive record at ``offset`` (its headers are read, not its payload)."""
+    relative = path.relative_to(raw_root).as_posix()
+    absolute = str(path.resolve())
+    try:
+        with path.open("rb") as stream:
+            stream.seek(offset)
+            record = next(iter(ArchiveIterator(stream)))
+            if not record.rec_type:
+                raise ValueError(f"no WARC record at offset {offset}")
+            return record_document(record, relative, offset, absolute)
+    except WARC_ERRORS as exc:
+        doc = Document(
+            id=make_id(None, f"{relative}#{offset}"),
+            source=Source(path=f"{relative}#{offset}", site=site_of(None, relative), absolute_path=absolute),
+        )
+        doc.warn("corrupt_warc", f"cannot read web archive record: {exc!r}")
+        return doc
 
 
 def documents_for_warc(path: Path, raw_root: Path) -> list[Document]:
@@ -242,20 +299,7 @@ def documents_for_warc(path: Path, raw_root: Path) -> list[Document]:
     try:
         with path.open("rb") as stream:
             for offset, record in warc_page_records(stream):
-                url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip() or None
-                record_path = f"{relative}#{offset}"
-                docs.append(
-                    Document(
-                        id=make_id(url, record_path),
-                        source=Source(
-                            path=record_path,
-                            site=site_of(url, relative),
-                            url=url,
-                            fetched_at=record.rec_headers.get_header("WARC-Date"),
-                            absolute_path=absolute,
-                        ),
-                    )
-                )
+                docs.append(record_document(record, relative, offset, absolute))
     except WARC_ERRORS as exc:
         broken = Document(
             id=make_id(None, relative),

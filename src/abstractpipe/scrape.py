@@ -61,6 +61,8 @@ PERCENT_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 TRANSFER_HEADERS = frozenset({"transfer-encoding", "content-encoding", "content-length", "connection"})
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309: crawlers must parse at least 500 KiB
 READ_CHUNK = 64 * 1024
+# Robots fetch failures that say the host itself cannot be used: the page fails with this reason.
+UNREACHABLE_HOST = frozenset({"private_address", "dns", "connection", "scheme"})
 
 
 @dataclass
@@ -643,7 +645,7 @@ class Scraper:
         self.warc = warc
         self.progress = progress or (lambda line: None)
         self.fetcher = Fetcher(settings)
-        self._robots: dict[str, RobotsRules] = {}
+        self._robots: dict[str, RobotsRules | FetchError] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._done = 0
@@ -652,17 +654,29 @@ class Scraper:
     # -- robots --
 
     def robots_for(self, url: str) -> RobotsRules:
-        """The host's robots rules, fetched once (per-host lock: concurrent callers wait for it)."""
+        """The host's robots rules, fetched once (per-host lock: concurrent callers wait for it).
+
+        Raises the FetchError of a host that cannot be reached at all (refused address,
+        DNS, connection), once per URL, so the summary gives the real reason.
+        """
         host = host_key(url)
         with self._lock:
             lock = self._robots_locks.setdefault(host, threading.Lock())
         with lock:
             if host not in self._robots:
-                rules = self._fetch_robots(host)
-                if rules.crawl_delay is not None:
-                    self.fetcher.set_interval(host, min(rules.crawl_delay, self.settings.max_crawl_delay))
-                self._robots[host] = rules
-            return self._robots[host]
+                try:
+                    rules = self._fetch_robots(host)
+                except FetchError as exc:
+                    self._robots[host] = exc
+                else:
+                    if rules.crawl_delay is not None:
+                        delay = min(rules.crawl_delay, self.settings.max_crawl_delay)
+                        self.fetcher.set_interval(host, delay)
+                    self._robots[host] = rules
+            found = self._robots[host]
+        if isinstance(found, FetchError):
+            raise FetchError(found.kind, str(found))
+        return found
 
     def _fetch_robots(self, host: str) -> RobotsRules:
         url = f"{host}/robots.txt"
@@ -678,7 +692,12 @@ class Scraper:
                     url = normalise_url(urljoin(url, location))
                     continue
                 break
-        except (FetchError, ValueError) as exc:
+        except FetchError as exc:
+            if exc.kind in UNREACHABLE_HOST:
+                raise
+            self.progress(f"robots.txt of {host} unreachable ({exc}): not crawling the host")
+            return RobotsRules(disallow_all=True)
+        except ValueError as exc:
             # RFC 9309: an unreachable robots.txt means "assume complete disallow".
             self.progress(f"robots.txt of {host} unreachable ({exc}): not crawling the host")
             return RobotsRules(disallow_all=True)
