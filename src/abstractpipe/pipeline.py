@@ -21,6 +21,7 @@ depends on, so an incremental run redoes exactly the shards it changes.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -115,15 +116,25 @@ class Step:
             yield doc
 
 
-def build_steps(config: Config) -> list[Step]:
-    # Importing the stage modules registers their steps.
-    from abstractpipe import align, clean, extract, ingest, language, sections, sentences  # noqa: F401
+def _import_stage(name: str) -> None:
+    """A step named ``x`` lives in module ``abstractpipe.x``; importing it registers the step."""
+    if not name.isidentifier():
+        return
+    try:
+        importlib.import_module(f"abstractpipe.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"abstractpipe.{name}":  # a missing dependency inside the stage is a real error
+            raise
 
+
+def build_steps(config: Config) -> list[Step]:
     names = config.data.get("pipeline") or []
     if not isinstance(names, list) or not names:
         raise ConfigError("config key 'pipeline' must be a non-empty list of step names")
     steps = []
     for name in names:
+        if name not in STEP_REGISTRY:
+            _import_stage(str(name))
         if name not in STEP_REGISTRY:
             known = ", ".join(sorted(STEP_REGISTRY))
             raise ConfigError(f"unknown pipeline step '{name}' (known: {known})")
