@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/boilerplate.py
 	$(BIN)/python benchmarks/extract.py
 	$(BIN)/python benchmarks/align.py
+	$(BIN)/python benchmarks/throughput.py
 
 clean:
 	rm -rf processed/records processed/*.json processed/*.jsonl

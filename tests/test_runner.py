@@ -1,0 +1,285 @@
+"""Sharded runs: worker counts, resume after SIGINT and SIGKILL, incremental runs, limits, gzip."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from abstractpipe.cli import main
+from abstractpipe.config import load_config
+from abstractpipe.document import Document
+from abstractpipe.limits import dom_depth_over
+from abstractpipe.pipeline import Step, register_step
+from abstractpipe.runner import RunOptions, run_pipeline
+from abstractpipe.shards import shard_of
+
+from .conftest import REPO, SEEDS
+
+SHARDS = 8
+
+
+@register_step("test_pause")
+class PauseStep(Step):
+    """Test-only: sleeps per page (to interrupt a run mid-way); spins on pages saying SPIN."""
+
+    def process(self, doc: Document) -> Document:
+        if "SPIN" in doc.text:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:  # pure Python: the watchdog can stop it
+                pass
+        time.sleep(float(self.settings.get("seconds", 0)))
+        return doc
+
+
+def make_raw(root: Path, copies: int = 1) -> Path:
+    """The sample pages of raw/ and the seeds, plus renamed copies (new ids) for more shards."""
+    raw = root / "raw"
+    shutil.copytree(REPO / "raw", raw)
+    shutil.copytree(SEEDS, raw / "seeds")
+    for number in range(copies):
+        for page in sorted((SEEDS / "researchsummaries").glob("*.txt")):
+            target = raw / "copies" / f"{number}-{page.name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(page, target)
+    return raw
+
+
+def output_bytes(out: Path) -> dict[str, bytes]:
+    names = [p for p in (out / "records").iterdir() if not p.name.startswith(".")]
+    files = {f"records/{p.name}": p.read_bytes() for p in names}
+    for name in ["quarantine.jsonl", "stats.json", "run.json"]:
+        files[name] = (out / name).read_bytes()
+    return files
+
+
+def run(raw: Path, out: Path, *extra: str) -> int:
+    return main(["run", "--raw", str(raw), "--out", str(out), "--set", f"run.shards={SHARDS}", *extra])
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("corpus")
+    raw = make_raw(base)
+    clean = base / "clean"
+    assert run(raw, clean, "--workers", "1") == 0
+    return raw, clean
+
+
+def test_parts_are_shards_sorted_by_id_and_one_worker_equals_two(corpus, tmp_path: Path) -> None:
+    raw, clean = corpus
+    parts = sorted((clean / "records").glob("part-*.jsonl"))
+    assert [p.name for p in parts] == [f"part-{n:05d}.jsonl" for n in range(SHARDS)]
+    ids = []
+    for number, part in enumerate(parts):
+        part_ids = [json.loads(line)["id"] for line in part.read_text(encoding="utf-8").splitlines()]
+        assert all(shard_of(i, SHARDS) == number for i in part_ids)
+        ids.extend(part_ids)
+    assert ids == sorted(ids) and len(ids) == len(set(ids)) == 10 + 5 + 3
+    assert run(raw, tmp_path, "--workers", "2") == 0
+    assert output_bytes(tmp_path) == output_bytes(clean)
+    timings = json.loads((tmp_path / "timings.json").read_text(encoding="utf-8"))
+    assert timings["workers"] == 2 and timings["shards_run"] == SHARDS
+
+
+def test_a_rerun_skips_every_shard_and_force_redoes_them(corpus, tmp_path: Path) -> None:
+    raw, clean = corpus
+    out = tmp_path / "out"
+    shutil.copytree(clean, out)
+    summary = run_pipeline(load_config(None, [f"run.shards={SHARDS}"]), raw, out, RunOptions(workers=1))
+    assert (summary.shards_run, summary.shards_kept) == (0, SHARDS)
+    assert output_bytes(out) == output_bytes(clean)
+    forced = run_pipeline(
+        load_config(None, [f"run.shards={SHARDS}"]), raw, out, RunOptions(workers=1, force=True)
+    )
+    assert forced.shards_run == SHARDS
+    assert output_bytes(out) == output_bytes(clean)
+
+
+def test_incremental_run_redoes_only_changed_shards_and_equals_a_clean_run(corpus, tmp_path: Path) -> None:
+    raw, clean = corpus
+    changed_raw = tmp_path / "raw"
+    shutil.copytree(raw, changed_raw)
+    out = tmp_path / "out"
+    shutil.copytree(clean, out)
+    page = changed_raw / "clinic" / "004_50e99ab7af3fb43d.txt"
+    page.write_text(page.read_text(encoding="utf-8") + "\nA new closing sentence about 42 patients.\n")
+    (changed_raw / "pubmed" / "003_207fb85fdc7ef63b.txt").unlink()
+    config = load_config(None, [f"run.shards={SHARDS}"])
+    summary = run_pipeline(config, changed_raw, out, RunOptions(workers=1))
+    assert 1 <= summary.shards_run <= 2 and summary.shards_kept >= SHARDS - 2
+    fresh = tmp_path / "fresh"
+    run_pipeline(load_config(None, [f"run.shards={SHARDS}"]), changed_raw, fresh, RunOptions(workers=1))
+    assert output_bytes(out) == output_bytes(fresh)
+    records = "".join(p.read_text(encoding="utf-8") for p in (out / "records").glob("part-*.jsonl"))
+    assert "42 patients" in records and '"path":"pubmed/003_' not in records
+
+
+def test_a_changed_config_redoes_everything_and_says_so(corpus, tmp_path: Path, capsys) -> None:
+    raw, clean = corpus
+    out = tmp_path / "out"
+    shutil.copytree(clean, out)
+    assert run(raw, out, "--workers", "1", "--set", "limits.max_dom_depth=400") == 0
+    captured = capsys.readouterr()
+    assert "config changed since the last run" in captured.out
+    assert f"{SHARDS} run, 0 unchanged" in captured.out
+    assert (out / "records").joinpath("part-00000.jsonl").read_bytes() == (
+        clean / "records" / "part-00000.jsonl"
+    ).read_bytes()
+
+
+def test_gzip_parts_hold_the_same_records_and_replace_plain_ones(corpus, tmp_path: Path) -> None:
+    raw, clean = corpus
+    out = tmp_path / "out"
+    shutil.copytree(clean, out)
+    assert run(raw, out, "--workers", "1", "--gzip") == 0
+    assert not list((out / "records").glob("*.jsonl"))
+    for number in range(SHARDS):
+        packed = (out / "records" / f"part-{number:05d}.jsonl.gz").read_bytes()
+        assert gzip.decompress(packed) == (clean / "records" / f"part-{number:05d}.jsonl").read_bytes()
+    again = tmp_path / "again"
+    assert run(raw, again, "--workers", "2", "--gzip") == 0
+    assert output_bytes(again) == output_bytes(out)
+
+
+def test_pages_over_a_limit_are_quarantined_with_the_reason(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    (raw / "site").mkdir(parents=True)
+    shutil.copy(SEEDS / "clinic" / "004_50e99ab7af3fb43d.txt", raw / "site" / "ok.txt")
+    (raw / "site" / "big.txt").write_text("Aspirin lowers fever in adults. " * 400, encoding="utf-8")
+    (raw / "site" / "deep.html").write_text(
+        "<html><body>"
+        + "<div>" * 300
+        + "<p>Deep text about aspirin.</p>"
+        + "</div>" * 300
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    (raw / "site" / "spin.txt").write_text(
+        "A trial of aspirin in 120 adults with fever. SPIN\n\nAspirin lowered fever within two hours.\n",
+        encoding="utf-8",
+    )
+    config = REPO / "configs" / "default.yaml"
+    out = tmp_path / "out"
+    code = main(
+        [
+            "run",
+            str(config),
+            "--raw",
+            str(raw),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--set",
+            "pipeline=[ingest, clean, language, sections, sentences, align, extract, test_pause]",
+            "--set",
+            "limits={max_page_bytes: 10000, max_dom_depth: 200, max_seconds_per_page: 0.5}",
+        ]
+    )
+    assert code == 1
+    lines = [json.loads(x) for x in (out / "quarantine.jsonl").read_text(encoding="utf-8").splitlines()]
+    reasons = {q["path"]: (q["stage"], q["error"]) for q in lines}
+    assert set(reasons) == {"site/big.txt", "site/deep.html", "site/spin.txt"}
+    assert reasons["site/big.txt"] == ("limits", "page too large: 12800 bytes > limits.max_page_bytes 10000")
+    assert reasons["site/deep.html"][0] == "limits" and "max_dom_depth" in reasons["site/deep.html"][1]
+    assert reasons["site/spin.txt"] == (
+        "limits",
+        "over limits.max_seconds_per_page (0.5 s) in stage test_pause",
+    )
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    assert (stats["records"], stats["quarantined_by_stage"]) == (1, {"limits": 3})
+
+
+def test_dom_depth_estimate_follows_html_nesting_rules() -> None:
+    flat = "<ul>" + "<li>item" * 500 + "</ul>" + "<p>para" * 500 + "<br>" * 500
+    assert dom_depth_over(flat, 10) is None
+    assert dom_depth_over("<div>" * 30 + "</div>" * 30, 20) == 21
+    assert dom_depth_over("<script>" + "<div>" * 50 + "</script>" + "<i>x</i>" * 30, 20) is None
+
+
+def _run_in_subprocess(raw: Path, out: Path, workers: int, seconds: float) -> subprocess.Popen:
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO)!r}); import tests.test_runner; "
+        "from abstractpipe.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "run",
+            "--raw",
+            str(raw),
+            "--out",
+            str(out),
+            "--workers",
+            str(workers),
+            "--no-progress",
+            "--set",
+            f"run.shards={SHARDS}",
+            "--set",
+            "pipeline=[ingest, clean, language, sections, sentences, align, extract, test_pause]",
+            "--set",
+            f"test_pause.seconds={seconds}",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_markers(out: Path, process: subprocess.Popen, count: int) -> int:
+    markers = out / ".state" / "shards"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        done = len(list(markers.glob("*.json"))) if markers.is_dir() else 0
+        if done >= count:
+            return done
+        time.sleep(0.02)
+    raise AssertionError(f"the run ended or stalled before {count} shards were done")
+
+
+def _pause_config(seconds: float) -> list[str]:
+    return [
+        f"run.shards={SHARDS}",
+        "pipeline=[ingest, clean, language, sections, sentences, align, extract, test_pause]",
+        f"test_pause.seconds={seconds}",
+    ]
+
+
+@pytest.mark.parametrize(("workers", "how"), [(1, signal.SIGKILL), (2, signal.SIGINT)])
+def test_an_interrupted_run_resumed_gives_exactly_the_uninterrupted_records(
+    corpus, tmp_path: Path, workers: int, how: signal.Signals
+) -> None:
+    raw, _ = corpus
+    out = tmp_path / "out"
+    process = _run_in_subprocess(raw, out, workers, 0.1)
+    _wait_for_markers(out, process, 2)
+    os.kill(process.pid, how)
+    _, stderr = process.communicate(timeout=60)
+    done = list((out / ".state" / "shards").glob("*.json"))
+    assert 2 <= len(done) < SHARDS
+    if how == signal.SIGINT:
+        assert process.returncode == 130, stderr
+        assert "run the same command again to resume" in stderr
+    else:
+        assert process.returncode == -signal.SIGKILL
+    resumed = run_pipeline(load_config(None, _pause_config(0.1)), raw, out, RunOptions(workers=1))
+    assert resumed.shards_kept >= len(done) and resumed.shards_run == SHARDS - resumed.shards_kept
+    clean = tmp_path / "clean"
+    run_pipeline(load_config(None, _pause_config(0.0)), raw, clean, RunOptions(workers=1))
+    assert output_bytes(out).keys() == output_bytes(clean).keys()
+    for name, data in output_bytes(clean).items():
+        if name != "run.json":  # holds the config, which differs in test_pause.seconds only
+            assert output_bytes(out)[name] == data, name
+    assert not list((out / "records").glob(".*.tmp"))
