@@ -10,7 +10,6 @@ import itertools
 import json
 import re
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -260,14 +259,12 @@ def test_hosts_are_fetched_in_parallel(tmp_path: Path) -> None:
     one, two = LoopbackSite(), LoopbackSite()
     slow = settings(min_interval=0.15)
     with serve(one) as first, serve(two) as second:
-        started = time.monotonic()
         urls = [f"{first}/page/{n}" for n in "abc"] + [f"{second}/page/{n}" for n in "abc"]
         summary = scrape(urls, slow, tmp_path)
-        elapsed = time.monotonic() - started
         assert summary.count("fetched") == 6
-        # Each host needs 4 requests 0.15 s apart (0.45 s); one after the other would take 0.9 s.
-        assert elapsed < 0.8, elapsed
-        assert two.seen[0].at < one.seen[-1].at  # the second host started before the first finished
+        # Order, not wall-clock time (the machine is shared): the second host started
+        # before the first, rate-limited to 0.15 s a request, had finished.
+        assert two.seen[0].at < one.seen[-1].at
         # With one worker the hosts are taken one after the other.
         one.seen.clear()
         two.seen.clear()
