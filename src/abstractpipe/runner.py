@@ -57,6 +57,7 @@ log = logging.getLogger("abstractpipe.runner")
 
 DEFAULT_SHARDS = 64
 PROGRESS_LOG_SECONDS = 10.0
+QUARANTINE_KEYS = ("path", "id", "stage", "error")
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -461,7 +462,12 @@ def run_pipeline(
     quarantine = sorted((q for m in ordered for q in m["quarantine"]), key=lambda q: (q["path"], q["stage"]))
     write_atomic(
         out_dir / "quarantine.jsonl",
-        "".join(json.dumps(q, ensure_ascii=False, separators=(",", ":")) + "\n" for q in quarantine),
+        "".join(
+            # Fixed key order: lines from markers on disk (keys sorted) and fresh results agree.
+            json.dumps({key: q[key] for key in QUARANTINE_KEYS}, ensure_ascii=False, separators=(",", ":"))
+            + "\n"
+            for q in quarantine
+        ),
     )
     stages: dict[str, Counter[str]] = {step.name: Counter() for step in steps}
     for marker in ordered:
