@@ -4,7 +4,9 @@ Given the sentences of one abstract, ``SectionLabeller.label`` returns one
 canonical section key per sentence (background | objective | methods | results
 | conclusions) with a confidence.  The model is a linear-chain CRF over
 sparse features: the sentence's own words and bigrams, a few cue features,
-its relative position, and the (down-weighted) words of its neighbours.
+its relative position, the (down-weighted) words of its neighbours, and where
+it lies relative to anchor sentences of the abstract (the sentences reporting
+statistics, the first statement of the aim, the first explicit conclusion).
 Decoding is Viterbi over the learned transition scores; the confidence is the
 posterior marginal of the chosen label (forward-backward).
 
@@ -44,6 +46,36 @@ _EFFECT = re.compile(r"\b(?:OR|RR|HR|aOR|aHR|IRR|MD|SMD|WMD)\b\s*[=:,]?\s*-?\d")
 _WE = re.compile(r"^\s*(?:we|our)\b", re.IGNORECASE)
 # A sentence reporting statistics: results come before the last of these, conclusions after.
 _STATISTIC = re.compile(r"\bp\s*[<>=≤≥]|\b(?:ci|or|hr|rr)\b|%|±", re.IGNORECASE)
+# Cue words of stated aims and of conclusions, and the tense of the sentence's verbs.
+_OBJECTIVE_CUE = re.compile(
+    r"\b(?:we\s+(?:aimed|aim|sought|hypothesi[sz]ed|investigated whether|examined whether)"
+    r"|(?:aim|aims|objective|purpose|goal)s?\s+(?:of|was|were|is)"
+    r"|this\s+(?:study|trial|paper)\s+(?:aim|examin|investigat|evaluat|assess|compar|test)"
+    r"|to\s+(?:assess|evaluate|determine|investigate|compare|examine|test|explore)\b)",
+    re.IGNORECASE,
+)
+_CONCLUSION_CUE = re.compile(
+    r"\b(?:in conclusion|these (?:findings|results|data)|our (?:findings|results|data)|suggests?|support"
+    r"|should|may|might|could|warrant|further (?:research|studies|trials)|implications?)\b",
+    re.IGNORECASE,
+)
+_PRESENT_TENSE = re.compile(r"\b(?:is|are|has|have|remains?|can|may|should)\b", re.IGNORECASE)
+_PAST_TENSE = re.compile(r"\b(?:was|were|had|did)\b", re.IGNORECASE)
+# Anchor sentences: the first statement of the study's aim and the first explicit conclusion.
+# Whether a sentence lies before, at or after them places it in the abstract's structure
+# the way the statistics counts do for results.
+_AIM_ANCHOR = re.compile(
+    r"\b(?:(?:aim|aims|objective|objectives|purpose|goal)\s+(?:of\s+(?:this|the|our|the\s+present)"
+    r"\s+(?:study|trial|analysis|work)|was|were|is)|we\s+(?:aimed|sought)|(?:study|trial)\s+aimed"
+    r"|^to\s+(?:assess|evaluate|determine|investigate|compare|examine|test|explore)\b)",
+    re.IGNORECASE,
+)
+_CONCLUSION_ANCHOR = re.compile(
+    r"^(?:in\s+conclusion|in\s+summary|to\s+conclude|overall|taken\s+together)\b"
+    r"|\b(?:these|our|the)\s+(?:findings|results|data)\s+(?:suggest|indicate|show|demonstrate|support)"
+    r"|\bwe\s+conclude",
+    re.IGNORECASE,
+)
 
 
 def tokenize(sentence: str) -> list[str]:
@@ -81,6 +113,11 @@ def _own_features(sentence: str, tokens: list[str]) -> dict[str, float]:
         features["cue=effect"] = 1.0
     if _WE.match(sentence):
         features["cue=we"] = 1.0
+    if _CONCLUSION_CUE.search(sentence):
+        features["cue=conclusion"] = 1.0
+    present = len(_PRESENT_TENSE.findall(sentence))
+    past = len(_PAST_TENSE.findall(sentence))
+    features["tense=" + ("present" if present > past else "past" if past > present else "none")] = 1.0
     return features
 
 
@@ -94,6 +131,9 @@ def abstract_features(sentences: Sequence[str]) -> list[dict[str, float]]:
     count = len(sentences)
     tokens = [tokenize(sentence) for sentence in sentences]
     reports_statistics = [bool(_STATISTIC.search(sentence)) for sentence in sentences]
+    statistics_at = [index for index, reports in enumerate(reports_statistics) if reports]
+    aim_at = [index for index, sentence in enumerate(sentences) if _AIM_ANCHOR.search(sentence)]
+    conclusion_at = [index for index, sentence in enumerate(sentences) if _CONCLUSION_ANCHOR.search(sentence)]
     result: list[dict[str, float]] = []
     for index, sentence in enumerate(sentences):
         features = _own_features(sentence, tokens[index])
@@ -122,8 +162,39 @@ def abstract_features(sentences: Sequence[str]) -> list[dict[str, float]]:
         features[f"later_stats={later}"] = 1.0
         features[f"earlier_stats={earlier}"] = 1.0
         features[f"stats_here={int(reports_statistics[index])}|later={min(later, 2)}"] = 1.0
+        _statistics_distance_features(index, count, statistics_at, features)
+        if _OBJECTIVE_CUE.search(sentence):
+            features["cue=objective"] = 1.0
+            features[f"cue=objective|idx={min(index, 3)}"] = 1.0
+        _anchor_features(index, aim_at, "aim", features)
+        _anchor_features(index, conclusion_at, "concl", features)
         result.append(features)
     return result
+
+
+def _statistics_distance_features(
+    index: int, count: int, statistics_at: list[int], into: dict[str, float]
+) -> None:
+    """Distance to the nearest statistics sentences, and near-edge positions crossed with their counts."""
+    before = [position for position in statistics_at if position < index]
+    after = [position for position in statistics_at if position > index]
+    since = str(_bucket(index - before[-1], (2, 3, 5))) if before else "none"
+    until = str(_bucket(after[0] - index, (2, 3, 5))) if after else "none"
+    into[f"since_stat={since}"] = 1.0
+    into[f"until_stat={until}"] = 1.0
+    into[f"ridx5={min(count - 1 - index, 6)}|later={min(len(after), 2)}"] = 1.0
+    into[f"idx5={min(index, 6)}|earlier={min(len(before), 2)}"] = 1.0
+
+
+def _anchor_features(index: int, anchors: list[int], prefix: str, into: dict[str, float]) -> None:
+    """Where the sentence lies relative to the first anchor sentence (before, at, after, or none)."""
+    if not anchors:
+        into[prefix + "=none"] = 1.0
+        return
+    first = anchors[0]
+    relation = "at" if index in anchors else "before" if index < first else "after"
+    into[f"{prefix}={relation}"] = 1.0
+    into[f"{prefix}={relation}|d={min(abs(index - first), 3)}"] = 1.0
 
 
 def _logsumexp(values: Sequence[float]) -> float:
