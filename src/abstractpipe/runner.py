@@ -280,6 +280,21 @@ class Progress:
             self.bar.close()
 
 
+WARM_UP_PAGE = (
+    "Aspirin reduced fever in 120 adults (P<0.05).\n\n阿司匹林降低了 120 名成人的发热（P<0.05）。\n"
+)
+
+
+def _warm_up(steps: list[Step], raw_dir: Path) -> None:
+    """One small page through the steps before workers fork, so each need not load lazy models itself."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        page = Path(folder) / "warm-up.txt"
+        page.write_text(WARM_UP_PAGE, encoding="utf-8")
+        run_page(steps, document_for_file(page, Path(folder)), Limits.from_config({}))
+
+
 def _combined_digest(parts: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(parts).encode("ascii")).hexdigest()
 
@@ -443,6 +458,8 @@ def run_pipeline(
             results[result["number"]] = result
             peaks.append(result["peak_rss_mb"])
 
+        if options.executor == "local" and executor.workers > 1 and todo:
+            _warm_up(steps, raw_dir)
         _run_tasks(executor, todo, "pages", options.progress, collect)
     except KeyboardInterrupt as exc:
         executor.abort()
