@@ -6,7 +6,8 @@ canonical section key per sentence (background | objective | methods | results
 sparse features: the sentence's own words and bigrams, a few cue features,
 its relative position, the (down-weighted) words of its neighbours, and where
 it lies relative to anchor sentences of the abstract (the sentences reporting
-statistics, the first statement of the aim, the first explicit conclusion).
+statistics, the first statement of the aim, the first explicit conclusion, the
+first mention of randomisation).
 Decoding is Viterbi over the learned transition scores; the confidence is the
 posterior marginal of the chosen label (forward-backward).
 
@@ -76,6 +77,12 @@ _CONCLUSION_ANCHOR = re.compile(
     r"|\bwe\s+conclude",
     re.IGNORECASE,
 )
+# The first sentence saying that participants were randomised: usually methods, rarely results.
+_RANDOMISATION_ANCHOR = re.compile(
+    r"\b(?:were|was)\s+(?:randomi[sz]ed|randomly\s+(?:assigned|allocated))"
+    r"|\brandomi[sz]ed\s+(?:to|into)\b|\bwe\s+randomi[sz]ed",
+    re.IGNORECASE,
+)
 
 
 def tokenize(sentence: str) -> list[str]:
@@ -134,6 +141,9 @@ def abstract_features(sentences: Sequence[str]) -> list[dict[str, float]]:
     statistics_at = [index for index, reports in enumerate(reports_statistics) if reports]
     aim_at = [index for index, sentence in enumerate(sentences) if _AIM_ANCHOR.search(sentence)]
     conclusion_at = [index for index, sentence in enumerate(sentences) if _CONCLUSION_ANCHOR.search(sentence)]
+    randomisation_at = [
+        index for index, sentence in enumerate(sentences) if _RANDOMISATION_ANCHOR.search(sentence)
+    ]
     result: list[dict[str, float]] = []
     for index, sentence in enumerate(sentences):
         features = _own_features(sentence, tokens[index])
@@ -168,6 +178,7 @@ def abstract_features(sentences: Sequence[str]) -> list[dict[str, float]]:
             features[f"cue=objective|idx={min(index, 3)}"] = 1.0
         _anchor_features(index, aim_at, "aim", features)
         _anchor_features(index, conclusion_at, "concl", features)
+        _anchor_features(index, randomisation_at, "rand", features)
         result.append(features)
     return result
 
