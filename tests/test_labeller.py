@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from abstractpipe.labeller import LABELS, SectionLabeller, read_labelled_abstracts, score_labels, tokenize
+from abstractpipe.labeller import (
+    LABELS,
+    SectionLabeller,
+    abstract_features,
+    read_labelled_abstracts,
+    score_labels,
+    tokenize,
+)
 
 SHARED_SECTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "sections"
 
@@ -89,6 +96,29 @@ def test_confidences_are_marginal_probabilities(labeller: SectionLabeller) -> No
     # confidence is at most 1 and, for a clear-cut sentence, well above chance.
     labels_and_confidences = labeller.label(ABSTRACT)
     assert labels_and_confidences[6][1] > 0.5
+
+
+def test_features_place_sentences_relative_to_anchor_sentences() -> None:
+    sentences = [
+        "Falls are common in older adults.",
+        "The aim of this study was to test a home exercise programme.",
+        "Participants were randomly assigned to exercise or usual care.",
+        "Falls were fewer with exercise (RR 0.7, 95% CI 0.5 to 0.9).",
+        "In conclusion, home exercise prevents falls.",
+    ]
+    rows = abstract_features(sentences)
+    assert [next(name for name in row if name in {"aim=before", "aim=at", "aim=after"}) for row in rows] == [
+        "aim=before",
+        "aim=at",
+        "aim=after",
+        "aim=after",
+        "aim=after",
+    ]
+    assert "rand=at" in rows[2] and "rand=before" in rows[1] and "rand=after" in rows[3]
+    assert "concl=at" in rows[4] and "concl=before" in rows[3]
+    assert "until_stat=none" in rows[4] and "since_stat=0" in rows[4]
+    # Without an anchor sentence every sentence says so.
+    assert all("aim=none" in row for row in abstract_features(ABSTRACT[:2]))
 
 
 def test_tokenize_normalises_numbers() -> None:
