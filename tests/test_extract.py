@@ -292,3 +292,44 @@ def test_header_less_abstract_gets_labelled_sections_in_both_languages(tmp_path:
     assert zh["methods"].startswith("我们将320例慢性腰痛成人随机分配")
     assert zh["conclusions"] == "结构化瑜伽方案不劣于物理治疗，可作为合理的替代方案。"
     assert [w["code"] for w in doc.warnings].count("sections_inferred") == 2
+
+
+def test_chinese_only_header_less_abstract_is_labelled_by_cues_and_position(tmp_path: Path) -> None:
+    from abstractpipe.config import load_config
+    from abstractpipe.ingest import discover_inputs
+    from abstractpipe.pipeline import build_steps, observe_sites, run_steps
+
+    page = Path(__file__).parent / "fixtures" / "extract" / "unlabelled_chinese_abstract.txt"
+    raw = tmp_path / "raw" / "site"
+    raw.mkdir(parents=True)
+    (raw / page.name).write_bytes(page.read_bytes())
+    steps = build_steps(load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml"))
+    observe_sites(steps, lambda: discover_inputs(tmp_path / "raw"))
+    (doc,) = list(run_steps(steps, discover_inputs(tmp_path / "raw")))
+    zh = doc.fields["sections"]["zh"]
+    assert zh["background"].startswith("近年来，2型糖尿病患者")
+    assert zh["objective"] == "本研究旨在探讨血清尿酸水平与糖尿病肾病的关系。"
+    assert zh["methods"].startswith("选取2019年1月至2020年6月")
+    assert zh["results"].startswith("糖尿病肾病组血清尿酸水平高于非肾病组") and "OR=1.42" in zh["results"]
+    assert zh["conclusions"].startswith("血清尿酸可作为2型糖尿病患者肾脏损害的早期预警指标")
+    assert not doc.fields["sections"]["en"]
+
+
+def test_cue_labeller_keeps_canonical_order() -> None:
+    from abstractpipe.extract.inferred import CueLabeller
+
+    labeller = CueLabeller(
+        {
+            "position_centres": {"background": 0.0, "methods": 0.4, "results": 0.7, "conclusions": 1.0},
+            "cues": {
+                "results": [{"pattern": "P<", "weight": 5}],
+                "methods": [{"pattern": "选取", "weight": 5}],
+            },
+        }
+    )
+    # a results cue before a methods cue cannot send the labels backwards
+    labels = [key for key, _ in labeller.label(["背景。", "差异显著（P<0.05）。", "选取患者。", "结论。"])]
+    assert labels == sorted(
+        labels, key=["background", "objective", "methods", "results", "conclusions"].index
+    )
+    assert labels[0] == "background" and labels[-1] == "conclusions"

@@ -12,7 +12,7 @@ from typing import Any
 from abstractpipe.config import Config
 from abstractpipe.document import CANONICAL_SECTIONS, LANGS, Document, Section
 from abstractpipe.extract.crosscheck import CrossLanguageChecker
-from abstractpipe.extract.inferred import infer_sections
+from abstractpipe.extract.inferred import CueLabeller, infer_sections
 from abstractpipe.extract.metadata import MetadataExtractor
 from abstractpipe.extract.page_sections import PageSectionsExtractor
 from abstractpipe.extract.title import TitleFinder
@@ -57,6 +57,7 @@ class ExtractStep(Step):
         unlabelled = rules.get("unlabelled_abstracts") or {}
         self.infer_unlabelled = bool(unlabelled.get("enabled", True))
         self.min_labelled_sentences = int(unlabelled.get("min_sentences", 3))
+        self.zh_cues = CueLabeller(unlabelled.get("zh_cues") or {})
 
     def process(self, doc: Document) -> Document:
         sections = [s for s in doc.sections if s.key != "keywords"]
@@ -93,11 +94,18 @@ class ExtractStep(Step):
         return doc
 
     def _add_inferred_sections(self, doc: Document, sections: dict[str, dict[str, str]]) -> None:
-        if sections.get("en") or not any(s.key == "other" and s.lang == "en" for s in doc.sections):
+        header_less = {s.lang for s in doc.sections if s.key == "other"} - {
+            k for k, v in sections.items() if v
+        }
+        if not header_less:
             return
-        from abstractpipe.labeller import SectionLabeller  # loaded only when a page needs it
+        english_model = None
+        if "en" in header_less:
+            from abstractpipe.labeller import SectionLabeller  # loaded only when a page needs it
 
-        inferred = infer_sections(doc, SectionLabeller.load().label, self.min_labelled_sentences)
+            english_model = SectionLabeller.load().label
+        zh_cues = self.zh_cues.label if "zh" in header_less else None
+        inferred = infer_sections(doc, english_model, zh_cues, self.min_labelled_sentences)
         for lang, keys in inferred.items():
             if not sections.get(lang):
                 sections[lang] = keys
