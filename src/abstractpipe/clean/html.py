@@ -5,24 +5,28 @@ Steps, in order, on one parse: read ``page_meta``; drop non-content elements
 like boilerplate); walk the tree into blocks; keep the best-scoring content
 container (plus the page's h1 title when it sits outside it).
 
-The tree is lxml's own (``lxml.html``), not a BeautifulSoup tree built from lxml's
-parser events: building the bs4 tree took about 60% of the stage's time.
+The tree is lxml's own, not a BeautifulSoup tree built from lxml's parser events: building
+the bs4 tree took about 60% of the stage's time. It is a plain ``lxml.etree`` tree from the
+HTML parser: ``lxml.html``'s element classes cost a Python class lookup for every element
+the walk touches, and only ``drop_tree`` and ``cssselect`` were used from them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import lxml.html
 from lxml import etree
-from lxml.html import HtmlElement
+from lxml.cssselect import CSSSelector
 
 from abstractpipe.clean.blocks import CleanBlock, normalise_space, punctuation_count, token_count
 from abstractpipe.clean.rules import CleanRules
+
+HtmlElement = etree._Element
 
 HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # Elements that end the current run of inline text.
@@ -102,21 +106,39 @@ NEVER_DROP = frozenset({"html", "body", "main", "article"})
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d+")
 _DOUBLE_BREAK_RE = re.compile(r"\n\s*\n")
-_SPACE_RUN_RE = re.compile(r"\s+")
 
 
 _HTML_LANG_RE = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z0-9_-]+)", re.IGNORECASE)
 # Comments and processing instructions are removed while parsing (their tails are kept);
 # huge_tree lifts libxml2's depth limit of 256 (real pages nest deeper).
-_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
+_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
 
 
 def parse_tree(markup: str) -> HtmlElement | None:
     """The page's ``<html>`` element, or None when there is no markup at all."""
     try:
-        return lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=_PARSER)
-    except (etree.ParserError, ValueError):
+        return etree.fromstring(markup.encode("utf-8", "replace"), parser=_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _css_selector(selector: str) -> CSSSelector:
+    return CSSSelector(selector)
+
+
+def drop_tree(tag: HtmlElement) -> None:
+    """Remove ``tag`` and its subtree, keeping its tail text where it was (lxml.html's drop_tree)."""
+    parent = tag.getparent()
+    if parent is None:
+        return
+    if tag.tail:
+        previous = tag.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + tag.tail
+        else:
+            previous.tail = (previous.tail or "") + tag.tail
+    parent.remove(tag)
 
 
 def _text(tag: HtmlElement, separator: str = "") -> str:
@@ -162,13 +184,10 @@ def _classes(tag: HtmlElement) -> list[str]:
     return (tag.get("class") or "").split()
 
 
-def _attr_tokens(tag: HtmlElement) -> list[str]:
-    tokens = [c.lower() for c in _classes(tag)]
-    for name in ("id", "role"):
-        value = tag.get(name)
-        if value:
-            tokens.extend(value.lower().split())
-    return tokens
+def _attr_key(tag: HtmlElement) -> str:
+    """The class, id and role values as one space-separated string ("" when none)."""
+    get = tag.get
+    return f"{get('class') or ''} {get('id') or ''} {get('role') or ''}".strip()
 
 
 def _inside(tag: HtmlElement, names: frozenset[str] | set[str]) -> bool:
@@ -176,7 +195,7 @@ def _inside(tag: HtmlElement, names: frozenset[str] | set[str]) -> bool:
 
 
 def _elements(root: HtmlElement) -> list[HtmlElement]:
-    return [node for node in root.iter() if isinstance(node.tag, str)]
+    return list(root.iter(etree.Element))  # elements only, filtered in C
 
 
 def _main_holders(elements: list[HtmlElement]) -> set[int]:
@@ -199,7 +218,7 @@ class _Dropper:
 
     def drop(self, tag: HtmlElement) -> None:
         self.gone.update(id(node) for node in tag.iter())
-        tag.drop_tree()  # keeps the tail text, which belongs to the surrounding content
+        drop_tree(tag)  # keeps the tail text, which belongs to the surrounding content
 
     def __contains__(self, tag: HtmlElement) -> bool:
         return id(tag) in self.gone
@@ -253,7 +272,7 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
         dropped.drop(tag)
         counters["html_dropped_small_tag"] += 1
     for selector in rules.selectors_for(site):
-        for tag in root.cssselect(selector):
+        for tag in _css_selector(selector)(root):
             if tag not in dropped:
                 dropped.drop(tag)
                 counters["html_dropped_selector"] += 1
@@ -261,7 +280,7 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
     page_chars = _visible_chars(body) or 1
     candidates: list[tuple[HtmlElement, str, int]] = []
     candidate_ids: set[int] = set()
-    elements = [tag for tag in body.iter() if isinstance(tag.tag, str)]
+    elements = _elements(body)
     holders = _main_holders(elements)
     for tag in elements:
         if tag in dropped or tag.tag in NEVER_DROP:
@@ -280,12 +299,13 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
             dropped.drop(tag)
             counters["html_dropped_hidden"] += 1
             continue
-        tokens = _attr_tokens(tag)
-        if not tokens or not any(rules.boilerplate_attr.search(t) for t in tokens):
+        key = _attr_key(tag)
+        if not key:
             continue
-        if id(tag) in holders:
+        boilerplate, strong, _ = rules.attr_flags(key)
+        if not boilerplate or id(tag) in holders:
             continue
-        if not any(rules.boilerplate_attr.search(t) for t in tokens if not rules.weak_attr.search(t)):
+        if not strong:
             # Only weak tokens ("widget"): Blogger and page builders put posts in widgets.
             # Keep it when it reads like prose: enough text, few links.
             text_chars = len(normalise_space(_text(tag, " ")))
@@ -314,7 +334,7 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
 
 def _visible_chars(tag: HtmlElement) -> int:
     """Characters of text without whitespace: indentation would otherwise weigh in."""
-    return len(_SPACE_RUN_RE.sub("", _text(tag)))
+    return len("".join(_text(tag).split()))
 
 
 def _link_chars(tag: HtmlElement) -> int:
@@ -533,11 +553,13 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         tag = tags[key]
         density = links[key] / max(1, chars[key])
         bonus = settings.tag_bonus.get(str(tag.tag), 0.0)
-        tokens = _attr_tokens(tag)
-        if any(rules.content_attr.search(t) for t in tokens):
-            bonus += settings.content_attr_bonus
-        if any(rules.boilerplate_attr.search(t) for t in tokens):
-            bonus -= settings.boilerplate_attr_penalty
+        attrs = _attr_key(tag)
+        if attrs:
+            boilerplate, _, content = rules.attr_flags(attrs)
+            if content:
+                bonus += settings.content_attr_bonus
+            if boilerplate:
+                bonus -= settings.boilerplate_attr_penalty
         # The tag bonus only counts for containers that hold scored text themselves.
         final[key] = score * (1.0 - density) + (bonus if score > 0 else 0.0)
     best_key = max(final, key=lambda k: final[k])  # first maximum: dict order is document order

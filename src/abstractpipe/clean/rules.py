@@ -6,6 +6,7 @@ See the comment block at the top of ``configs/clean.yaml`` for the file format.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,24 @@ class CleanRules:
     repetition: RepetitionSettings
     rules: tuple[Rule, ...]
     sites: dict[str, SiteRules]
+    # class/id/role value -> attr_flags result; values repeat within and across pages.
+    _attr_cache: dict[str, tuple[bool, bool, bool]] = field(default_factory=dict, compare=False, repr=False)
+
+    def attr_flags(self, key: str) -> tuple[bool, bool, bool]:
+        """For space-separated class/id/role tokens: (boilerplate, boilerplate beyond weak tokens, content)."""
+        flags = self._attr_cache.get(key)
+        if flags is None:
+            tokens = key.lower().split()
+            boilerplate = [t for t in tokens if self.boilerplate_attr.search(t)]
+            flags = (
+                bool(boilerplate),
+                any(not self.weak_attr.search(t) for t in boilerplate),
+                any(self.content_attr.search(t) for t in tokens),
+            )
+            if len(self._attr_cache) > 100_000:  # bound memory on long runs
+                self._attr_cache.clear()
+            self._attr_cache[key] = flags
+        return flags
 
     @classmethod
     def from_file(cls, path: str | Path) -> CleanRules:
@@ -214,6 +233,7 @@ def compile_rules(data: dict[str, Any]) -> CleanRules:
 def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | None]:
     """For each block, the name of the first rule that drops it (None = kept)."""
     drops: list[str | None] = [None] * len(blocks)
+    texts = [block.text for block in blocks]
     list_members: dict[int, list[int]] = {}
     for index, block in enumerate(blocks):
         if block.list_id is not None:
@@ -225,8 +245,18 @@ def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | 
 
     for rule in rules:
         if rule.type == "block":
-            for index, block in enumerate(blocks):
-                if drops[index] is None and rule.matches(block):
+            # Rule.matches inlined: this loop runs for every block and block rule.
+            max_chars = rule.max_chars if rule.max_chars is not None else sys.maxsize
+            search, kinds = rule.pattern.search if rule.pattern else None, rule.kinds
+            if search is None:
+                continue
+            for index, text in enumerate(texts):
+                if (
+                    drops[index] is None
+                    and len(text) <= max_chars
+                    and (not kinds or blocks[index].kind in kinds)
+                    and search(text)
+                ):
                     drops[index] = rule.name
         elif rule.type == "section":
             for index, block in enumerate(blocks):
