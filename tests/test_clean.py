@@ -640,6 +640,19 @@ def test_html_related_label_with_an_ellipsis_drops_its_list():
     assert page.counters["dropped_rule:similar_articles"] == 3
 
 
+def test_html_related_label_drops_the_link_paragraphs_after_it_but_not_prose():
+    # Some CMSs write the entries of "You may also like..." as one-link paragraphs, not a list.
+    markup = (
+        "<html><body><article>" + "".join(f"<p>{p}</p>" for p in PROSE) + "<p>You may also like...</p>"
+        "<p><a href='/a'>Rock Hall in 2020?</a></p>"
+        "<p><a href='/b'>Fans want the band</a></p>"
+        f"<p>{PROSE[0]}</p></article></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert [b.text for b in page.blocks] == [*PROSE, PROSE[0]]
+    assert page.counters["dropped_rule:similar_articles"] == 3
+
+
 def test_markdown_headings_in_text_dumps_become_headings_without_marks() -> None:
     from abstractpipe.clean import extract_text
     from abstractpipe.config import load_config

@@ -17,6 +17,8 @@ from abstractpipe.clean.blocks import CleanBlock
 from abstractpipe.config import ConfigError
 
 RULE_TYPES = ("block", "section", "list", "run")
+# A paragraph with at least this share of link text is one entry of a link list.
+LINK_ENTRY_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,13 @@ def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | 
                 if following is not None and following.list_id is not None:
                     for member in list_members[following.list_id]:
                         mark(member, rule.name)
+                    continue
+                # No list: the entries may be paragraphs that are one link each.
+                for member in range(index + 1, len(blocks)):
+                    block = blocks[member]
+                    if block.kind == "heading" or block.link_chars < LINK_ENTRY_SHARE * len(block.text):
+                        break
+                    mark(member, rule.name)
         elif rule.type == "list":
             for members in list_members.values():
                 items = [blocks[m].text for m in members]
