@@ -653,6 +653,21 @@ def test_html_related_label_drops_the_link_paragraphs_after_it_but_not_prose():
     assert page.counters["dropped_rule:similar_articles"] == 3
 
 
+def test_html_content_class_on_a_menu_cell_does_not_outweigh_a_long_post():
+    # Old layout-table pages: a menu row sits in a cell whose class says "text"; the post is
+    # one long paragraph in a plain cell. The class bonus must shrink with the cell's links.
+    menu = " | ".join(f"<a href='/{i}'>栏目{i}</a>" for i in range(12)) + " | 本站简介与服务说明"
+    post = "距墨尔本西北约一百一十公里处，是当年发现第一块天然黄金的地方。" * 12
+    markup = (
+        "<html><body><table><tr><td class='text_a'><table><tr><td>"
+        f"{menu}</td></tr></table></td></tr>"
+        f"<tr><td><table><tr><td>{post}</td></tr></table></td></tr></table></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.text == post
+    assert "栏目" not in page.text
+
+
 def test_markdown_headings_in_text_dumps_become_headings_without_marks() -> None:
     from abstractpipe.clean import extract_text
     from abstractpipe.config import load_config

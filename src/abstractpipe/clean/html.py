@@ -560,7 +560,10 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
                 bonus += settings.content_attr_bonus
             if boilerplate:
                 bonus -= settings.boilerplate_attr_penalty
-        # The tag bonus only counts for containers that hold scored text themselves.
+        # The tag bonus only counts for containers that hold scored text themselves; a content
+        # bonus shrinks with link density too (a "text" class on a cell holding a menu row).
+        if bonus > 0:
+            bonus *= 1.0 - density
         final[key] = score * (1.0 - density) + (bonus if score > 0 else 0.0)
     best_key = max(final, key=lambda k: final[k])  # first maximum: dict order is document order
     best = tags[best_key]
