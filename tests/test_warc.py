@@ -248,3 +248,18 @@ def test_a_record_path_rebuilds_its_document(tmp_path: Path) -> None:
         assert (again.id, again.source) == (doc.id, doc.source)
     missing = document_for_file(tmp_path / "crawl.warc.gz#3", tmp_path)
     assert [w["code"] for w in missing.warnings] == ["corrupt_warc"]
+
+
+def test_archive_records_are_planned_through_their_archive(tmp_path: Path) -> None:
+    from abstractpipe.shards import plan_shards
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write_crawl(raw / "crawl.warc.gz")
+    plans, files = plan_shards(raw, 4, {})
+    pages = [page for plan in plans for page in plan.pages]
+    assert len(pages) >= 2 and all("#" in page.path for page in pages)
+    assert list(files) == ["crawl.warc.gz"]  # one stamp and one hash for the whole archive
+    assert len({page.sha256 for page in pages}) == len(pages)  # yet each record has its own content key
+    again, _ = plan_shards(raw, 4, files)
+    assert [p.sha256 for plan in again for p in plan.pages] == [p.sha256 for p in pages]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from abstractpipe.ingest import SIDECAR_SUFFIX, discover_inputs
+from abstractpipe.ingest import SIDECAR_SUFFIX, discover_inputs, split_record_path
 
 log = logging.getLogger("abstractpipe.shards")
 
@@ -145,24 +145,41 @@ def plan_shards(
     files: dict[str, list[Any]] = {}
     for doc in discover_inputs(raw_dir):
         path = raw_dir / doc.source.path
-        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-        stamp: list[Any] = [*_stat(path), *_stat(sidecar)]
-        known = known_files.get(doc.source.path)
-        if known is not None and known[:4] == stamp:
-            sha = known[4]
-        else:
-            digest = hashlib.sha256()
-            for part in (path, sidecar):
-                try:
-                    digest.update(file_sha256(part).encode("ascii") if part.is_file() else b"-")
-                except OSError:  # unreadable: the ingest step quarantines it with the reason
-                    digest.update(b"unreadable")
-            sha = digest.hexdigest()
-        files[doc.source.path] = [*stamp, sha]
+        # A web-archive record ("crawl.warc.gz#570") is stamped and hashed through its archive,
+        # once per archive: hashing a large crawl file once per record would dominate the run.
+        archive = split_record_path(path)
+        file_path, file_key = (
+            (archive[0], str(archive[0].relative_to(raw_dir).as_posix()))
+            if archive
+            else (
+                path,
+                doc.source.path,
+            )
+        )
+        if file_key not in files:
+            files[file_key] = _file_entry(file_path, known_files.get(file_key))
+        sha = files[file_key][4]
+        if archive:
+            sha = hashlib.sha256(f"{sha}#{archive[1]}".encode("ascii")).hexdigest()
         plans[shard_of(doc.id, shards)].pages.append(PageRef(doc.id, doc.source.path, doc.source.site, sha))
     for plan in plans:
         plan.pages.sort(key=lambda page: (page.id, page.path))
     return plans, files
+
+
+def _file_entry(path: Path, known: list[Any] | None) -> list[Any]:
+    """[size, mtime_ns, sidecar size, sidecar mtime_ns, sha256]; unchanged stamps reuse the hash."""
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    stamp: list[Any] = [*_stat(path), *_stat(sidecar)]
+    if known is not None and known[:4] == stamp:
+        return [*stamp, known[4]]
+    digest = hashlib.sha256()
+    for part in (path, sidecar):
+        try:
+            digest.update(file_sha256(part).encode("ascii") if part.is_file() else b"-")
+        except OSError:  # unreadable: the ingest step quarantines it with the reason
+            digest.update(b"unreadable")
+    return [*stamp, digest.hexdigest()]
 
 
 def _stat(path: Path) -> tuple[int, int]:
