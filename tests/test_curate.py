@@ -200,3 +200,39 @@ def test_curate_import_command(tmp_path: Path, capsys: pytest.CaptureFixture[str
     (correction,) = load_corrections(path)
     assert (correction.field, correction.value, correction.curator) == ("title.zh", "旧标题", "ann")
     assert "旧标题" in path.read_text(encoding="utf-8")  # stays readable for hand edits
+
+
+def test_a_new_correction_reaches_an_incremental_run(tmp_path: Path) -> None:
+    """Editing only the overlay must not leave kept shards with the old records."""
+    import shutil
+
+    from tests.conftest import SEEDS
+
+    raw = tmp_path / "raw"
+    shutil.copytree(SEEDS / "pubmed", raw / "pubmed")
+    corrections = tmp_path / "corrections.yaml"
+    out = tmp_path / "out"
+    args = ["run", "--raw", str(raw), "--out", str(out), "--set", f"curate.corrections={corrections}"]
+    assert main(args) == 0
+    record = json.loads(next(line for p in (out / "records").glob("part-*.jsonl") for line in p.open()))
+    corrections.write_text(
+        yaml.safe_dump(
+            {
+                "corrections": [
+                    {
+                        "id": record["id"],
+                        "field": "metadata.journal",
+                        "action": "set",
+                        "value": "Multiple Sclerosis and Related Disorders",
+                        "curator": "ann",
+                        "sha256": record["source"]["sha256"],
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert main(args) == 0
+    again = json.loads(next(line for p in (out / "records").glob("part-*.jsonl") for line in p.open()))
+    assert again["metadata"]["journal"] == "Multiple Sclerosis and Related Disorders"
+    assert [c["field"] for c in again["curated"]] == ["metadata.journal"]

@@ -129,7 +129,7 @@ def test_a_changed_config_redoes_everything_and_says_so(corpus, tmp_path: Path, 
     shutil.copytree(clean, out)
     assert run(raw, out, "--workers", "1", "--set", "limits.max_dom_depth=400") == 0
     captured = capsys.readouterr()
-    assert "config changed since the last run" in captured.out
+    assert "config or corrections changed since the last run" in captured.out
     assert f"{SHARDS} run, 0 unchanged" in captured.out
     assert (out / "records").joinpath("part-00000.jsonl").read_bytes() == (
         clean / "records" / "part-00000.jsonl"

@@ -266,6 +266,9 @@ class CurateStep(Step):
             by_id[correction.id].append(correction)
         self.by_id, self._loaded_stamp = dict(by_id), stamp
 
+    def input_fingerprint(self) -> str:
+        return self.corrections_digest()
+
     def corrections_digest(self) -> str:
         """SHA-256 of the overlay file ("" when absent): a run whose shards are kept when unchanged
         must redo them when this changes, as for a config change."""

@@ -96,6 +96,11 @@ class Step:
         """A digest of the learned state that pages of ``sites`` depend on."""
         raise NotImplementedError(f"step {self.name} observes sites but cannot run sharded")
 
+    def input_fingerprint(self) -> str:
+        """Digest of any input besides the config and the pages that changes this step's output
+        (e.g. the curation overlay); kept shards are redone when it changes. "" for none."""
+        return ""
+
     def summary_lines(self) -> list[str]:
         """Lines this step adds to the run summary a user reads (e.g. stale corrections)."""
         return []

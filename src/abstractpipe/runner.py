@@ -386,7 +386,10 @@ def run_pipeline(
     if not isinstance(shards, int) or isinstance(shards, bool) or not 1 <= shards <= 100000:
         raise ConfigError(f"run.shards must be a whole number from 1 to 100000, got {shards!r}")
     compress = bool(config.section("write").get("gzip", False))
-    config_digest = config.digest()
+    # What every shard's output depends on besides its pages: the config with its rule
+    # files, and inputs steps declare (the curation overlay).
+    fingerprints = [f"{step.name}:{step.input_fingerprint()}" for step in steps if step.input_fingerprint()]
+    config_digest = _combined_digest([config.digest(), *fingerprints]) if fingerprints else config.digest()
     notices: list[str] = []
     if "records_per_part" in config.section("write"):
         log.debug("write.records_per_part is ignored: parts are shards (run.shards)")
@@ -397,7 +400,7 @@ def run_pipeline(
         state.reset()
     elif manifest and manifest.get("config_sha256") != config_digest:
         notice = (
-            f"config changed since the last run into {out_dir} "
+            f"config or corrections changed since the last run into {out_dir} "
             f"({str(manifest.get('config_sha256'))[:12]} -> {config_digest[:12]}): every shard is redone"
         )
         log.warning(notice)
