@@ -166,9 +166,7 @@ def test_runs_are_byte_identical(seed_run, tmp_path: Path) -> None:
 
 
 def test_sample_pages_in_raw_all_become_valid_records(tmp_path: Path) -> None:
-    code = main(
-        ["run", "--raw", str(REPO / "raw"), "--out", str(tmp_path), "--set", "write.records_per_part=3"]
-    )
+    code = main(["run", "--raw", str(REPO / "raw"), "--out", str(tmp_path), "--set", "run.shards=3"])
     assert code == 0, (tmp_path / "quarantine.jsonl").read_text(encoding="utf-8")
     assert main(["validate", str(tmp_path)]) == 0
     records = read_records(tmp_path)
@@ -189,7 +187,8 @@ def test_sample_pages_in_raw_all_become_valid_records(tmp_path: Path) -> None:
     assert journal["source"]["site"] == "journal.example.org"
     assert not [s for s in journal["statistics"] if s["section"] is None and s["measure"] == "MD"]
     run = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
-    assert run["config"]["write"]["records_per_part"] == 3
+    assert run["config"]["run"]["shards"] == 3
+    assert len(list((tmp_path / "records").glob("part-*.jsonl"))) <= 3
     assert len(run["config_sha256"]) == 64
 
 

@@ -14,15 +14,15 @@ def test_default_config_loads_every_rule_file(default_config_path: Path) -> None
 
 
 def test_override_sets_nested_value_parsed_as_yaml(default_config_path: Path) -> None:
-    config = load_config(default_config_path, ["write.records_per_part=5", "clean.extra.flag=true"])
-    assert config.section("write")["records_per_part"] == 5
+    config = load_config(default_config_path, ["run.shards=5", "clean.extra.flag=true"])
+    assert config.section("run")["shards"] == 5
     assert config.section("clean")["extra"] == {"flag": True}
 
 
 def test_override_changes_digest(default_config_path: Path) -> None:
     base = load_config(default_config_path).digest()
     assert load_config(default_config_path).digest() == base
-    assert load_config(default_config_path, ["write.records_per_part=7"]).digest() != base
+    assert load_config(default_config_path, ["run.shards=7"]).digest() != base
 
 
 @pytest.mark.parametrize("bad", ["novalue", "=3", "a.b=[unclosed"])

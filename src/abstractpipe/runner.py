@@ -391,8 +391,6 @@ def run_pipeline(
     fingerprints = [f"{step.name}:{step.input_fingerprint()}" for step in steps if step.input_fingerprint()]
     config_digest = _combined_digest([config.digest(), *fingerprints]) if fingerprints else config.digest()
     notices: list[str] = []
-    if "records_per_part" in config.section("write"):
-        log.debug("write.records_per_part is ignored: parts are shards (run.shards)")
 
     state = State(out_dir)
     manifest = state.load_manifest()

@@ -21,7 +21,6 @@ import io
 import json
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -140,13 +139,15 @@ class ShardWriter:
         self.quarantine.append({"path": doc.source.path, "id": doc.id, "stage": stage, "error": error})
 
     def commit(self) -> Path:
-        self._out.close()  # closes the gzip stream and the file under it
+        self._out.close()  # closes the gzip stream, which leaves a passed-in file open
+        self._raw.close()
         os.replace(self.temp_name, self.path)
         return self.path
 
     def abort(self) -> None:
         try:
             self._out.close()
+            self._raw.close()
         finally:
             Path(self.temp_name).unlink(missing_ok=True)
 
@@ -156,61 +157,6 @@ class ShardWriter:
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         if kind is not None:
             self.abort()
-
-
-class RecordWriter:
-    """Collects records and quarantine lines in memory, then writes the output folder.
-
-    For small in-process uses (tests, tools); the runner streams with ``ShardWriter``.
-    """
-
-    def __init__(self, out_dir: Path, records_per_part: int = 10000) -> None:
-        if records_per_part < 1:
-            raise ValueError("write.records_per_part must be at least 1")
-        self.out_dir = out_dir
-        self.records_per_part = records_per_part
-        self.records: dict[str, str] = {}  # id -> serialised record
-        self.quarantine: list[dict[str, str]] = []
-        self.counters: Counter[str] = Counter()
-
-    def add(self, doc: Document) -> None:
-        if doc.failure is None:
-            if doc.id in self.records:
-                self._quarantine(doc, "write", f"duplicate record id {doc.id}")
-                return
-            line, problem = record_line(doc)
-            if line is None:
-                self._quarantine(doc, "write", problem or "invalid record")
-                return
-            self.records[doc.id] = line
-            self.counters["records"] += 1
-        else:
-            self._quarantine(doc, doc.failure.stage, doc.failure.error)
-
-    def _quarantine(self, doc: Document, stage: str, error: str) -> None:
-        self.quarantine.append({"path": doc.source.path, "id": doc.id, "stage": stage, "error": error})
-        self.counters["quarantined"] += 1
-        self.counters[f"quarantined:{stage}"] += 1
-
-    def write_records(self) -> list[Path]:
-        records_dir = self.out_dir / "records"
-        ordered = [self.records[key] for key in sorted(self.records)]
-        parts: list[Path] = []
-        for number, first in enumerate(range(0, max(len(ordered), 1), self.records_per_part)):
-            chunk = ordered[first : first + self.records_per_part]
-            path = records_dir / f"part-{number:05d}.jsonl"
-            write_atomic(path, "".join(line + "\n" for line in chunk))
-            parts.append(path)
-        for stale in records_dir.glob("part-*.jsonl"):  # parts left by an earlier, larger run
-            if stale not in parts:
-                stale.unlink()
-        return parts
-
-    def write_quarantine(self) -> Path:
-        path = self.out_dir / "quarantine.jsonl"
-        lines = sorted(self.quarantine, key=lambda q: (q["path"], q["stage"]))
-        write_atomic(path, "".join(dump_json_line(q) + "\n" for q in lines))
-        return path
 
 
 def write_json(path: Path, value: Any) -> None:
