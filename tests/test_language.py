@@ -115,3 +115,86 @@ def test_step_tags_every_block_and_counts() -> None:
     assert step.counters["blocks_en"] == 1
     assert step.counters["blocks_zh"] == 1
     assert step.counters["blocks_other"] == 1
+
+
+# Speed paths: they must not change what langdetect would have said.
+
+SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"
+
+VARIED_TEXTS = [
+    "Current therapeutic strategies for multiple sclerosis aim to suppress the immune response.",
+    "Cette étude a évalué l'efficacité des cellules souches chez les patients atteints de sclérose.",
+    "Diese Studie untersuchte die Wirksamkeit von Stammzellen bei Patienten mit Multipler Sklerose.",
+    "Este estudio evaluó la eficacia de las células madre en pacientes con esclerosis múltiple.",
+    "Mult Scler Relat Disord. 2024 Jul;87:105681. Epub 2024 May 11. PMID: 38759423",
+    "MSCs 在修复神经组织和减轻 MS 患者(pwMS)的自身免疫反应方面显示出潜力。",
+    "Tiếng Việt có dấu: nghiên cứu về bệnh đa xơ cứng ở người trưởng thành.",
+    "Contact: first.author@example.org or see https://example.org/paper?id=12 for details.",
+    "WMD -0.28 (95% CI -0.53 to -0.03); I2 = 0%; p = 0.028; n = 1,204 PwMS; RRMS SPMS PPMS",
+    "本研究では、多発性硬化症の患者を対象に治療効果を検討した。",
+    "Исследование эффективности стволовых клеток при рассеянном склерозе.",
+    "x",
+    "!!! ??? ...",
+]
+
+
+def _langdetect_english(text: str) -> float:
+    """What the language stage used to ask langdetect, through langdetect itself."""
+    from langdetect.lang_detect_exception import LangDetectException
+
+    from abstractpipe.language import _langdetect_factory
+
+    detector = _langdetect_factory().create()
+    detector.seed = 0
+    detector.append(text)
+    try:
+        candidates = detector.get_probabilities()
+    except LangDetectException:
+        return 0.0
+    return next((c.prob for c in candidates if c.lang == "en"), 0.0)
+
+
+def test_fast_langdetect_equals_langdetect_exactly() -> None:
+    from abstractpipe.language import FastLangdetect, _langdetect_factory
+
+    fast = FastLangdetect(_langdetect_factory())
+    lines = [line.strip() for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()]
+    texts = VARIED_TEXTS + [line for line in lines if line][:120]
+    assert len(texts) > 60
+    for text in texts:
+        assert fast.english_probability(text, 0) == _langdetect_english(text), text
+
+
+def test_english_by_function_words_does_not_need_langdetect(monkeypatch: pytest.MonkeyPatch) -> None:
+    from abstractpipe.language import LanguageDetector
+
+    detector = LanguageDetector(_rules())
+
+    def refuse(text: str, seed: int) -> float:
+        raise AssertionError(f"langdetect asked about {text!r}")
+
+    monkeypatch.setattr(detector.langdetect, "english_probability", refuse)
+    lang, confidence = detector.detect(
+        "The patients who were treated with the drug had fewer relapses than those on placebo."
+    )
+    assert lang == "en"
+    assert confidence > 0.9
+    # Too few function words: langdetect is asked.
+    with pytest.raises(AssertionError, match="langdetect asked"):
+        detector.detect("Mesenchymal stem cell therapy, relapsing multiple sclerosis, randomised trial")
+
+
+def test_cached_results_equal_fresh_ones() -> None:
+    from abstractpipe.language import LanguageDetector
+
+    texts = [*VARIED_TEXTS, "Methods", "背景", "Front Cell Dev Biol. 2025-2-3"]
+    cached = LanguageDetector(_rules())
+    first = [cached.detect(t) for t in texts]
+    again = [cached.detect(t) for t in reversed(texts)][::-1]
+    fresh = [LanguageDetector(_rules()).detect(t) for t in texts]
+    assert first == again == fresh
+    assert len(cached.cache) == len(set(texts))
+
+
+def _rules() -> dict:
+    return Config(data={"language": {"rules": "language.yaml"}}, base_dir=CONFIGS).load_rules("language.yaml")

@@ -3,9 +3,11 @@
 Script shares decide first and most: Chinese is recognised by its Han
 characters even when it carries Latin abbreviations ("采用 ELISA 法检测 IL-6"),
 Japanese by its kana.  Latin-script text is English when it is short (headers,
-titles, captions: "Methods", "Key Findings") or when langdetect or an English
-function-word check says so.  Blocks without letters once URLs and DOIs are
-removed are "other".  All thresholds live in ``configs/language.yaml``.
+titles, captions: "Methods", "Key Findings") or when enough of its words are
+English function words; only the rest goes to langdetect, through
+``FastLangdetect`` (its exact scores, computed with numpy).  Results are cached
+per block text.  Blocks without letters once URLs and DOIs are removed are
+"other".  All thresholds live in ``configs/language.yaml``.
 """
 
 from __future__ import annotations
@@ -14,23 +16,32 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from random import Random
 from typing import Any
 
+import numpy as np
 import yaml
+from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-from langdetect.lang_detect_exception import LangDetectException
+from langdetect.utils.ngram import NGram
 
 from abstractpipe.config import PACKAGE_CONFIG_DIR
 from abstractpipe.document import Document
 from abstractpipe.pipeline import Step, register_step
-
-DetectorFactory.seed = 0
 
 HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 KANA = re.compile("[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 LATIN_LETTER = re.compile(
     "[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff\uff21-\uff3a\uff41-\uff5a]"
 )
+# langdetect's own text preparation (Detector.append, Detector.cleaning_text).
+MAX_TEXT_LENGTH = 10000
+RUN_OF_SPACES = re.compile(" +")
+LANGDETECT_LATIN = re.compile("[A-z]")  # its test is 'A' <= ch <= 'z'
+LANGDETECT_NON_LATIN = re.compile("[\u0300-\u1dff\u1f00-\U0010ffff]")  # from U+0300, not U+1Exx
+TRIALS = 7  # Detector.n_trial
+BULK_WORDS = 256  # 32-bit random words drawn at a time
+CACHE_SIZE = 50_000  # block texts remembered per detector
 ANY_LETTER = re.compile(r"[^\W\d_]")
 LATIN_WORD = re.compile("[A-Za-z\u00c0-\u024f]+(?:'[A-Za-z]+)?")
 
@@ -42,6 +53,138 @@ def _langdetect_factory() -> DetectorFactory:
     factory = DetectorFactory()
     factory.load_profile(PROFILES_DIRECTORY)
     return factory
+
+
+class FastLangdetect:
+    """langdetect's probabilities, computed with numpy: the same numbers, bit for bit.
+
+    ``Detector._detect_block`` multiplies 55 language probabilities one n-gram at
+    a time in a Python loop; here each run of updates between two convergence
+    checks is one numpy product, over the same random draws (a
+    ``random.Random`` seeded and called exactly as langdetect does) and the
+    same floating-point operations in the same order, so results equal
+    ``Detector.get_probabilities()`` exactly (``tests/test_language.py``).
+    """
+
+    def __init__(self, factory: DetectorFactory) -> None:
+        self.factory = factory
+        self.word_probs = factory.word_lang_prob_map
+        self.english = factory.langlist.index("en")
+        self.languages = len(factory.langlist)
+        # n-gram -> its row of 55 probabilities, built on first use (the whole
+        # table as one array would cost ~40 MB per worker).
+        self.rows: dict[str, np.ndarray] = {}
+        self.normalized: dict[str, str] = {}
+
+    def english_probability(self, text: str, seed: int) -> float:
+        """Probability of "en" as langdetect reports it (0.0 when at or below its 0.1 cut-off)."""
+        ngrams = self._ngrams(self._prepare(text))
+        if not ngrams:
+            return 0.0  # langdetect raises "No features in text"
+        english = float(self._probabilities(ngrams, seed)[self.english])
+        return english if english > Detector.PROB_THRESHOLD else 0.0
+
+    @staticmethod
+    def _prepare(text: str) -> str:
+        """``Detector.append`` then ``Detector.cleaning_text``, with regexes instead of char loops."""
+        text = Detector.URL_RE.sub(" ", text)
+        text = Detector.MAIL_RE.sub(" ", text)
+        text = NGram.normalize_vi(text)
+        text = RUN_OF_SPACES.sub(" ", text[:MAX_TEXT_LENGTH])
+        if 2 * len(LANGDETECT_LATIN.findall(text)) < len(LANGDETECT_NON_LATIN.findall(text)):
+            text = LANGDETECT_LATIN.sub("", text)
+        return text
+
+    def _ngrams(self, text: str) -> list[str]:
+        """``Detector._extract_ngrams`` with each character normalised once per process."""
+        normalized = self.normalized
+        known = self.word_probs
+        result: list[str] = []
+        grams = " "
+        capital = False
+        for original in text:
+            char = normalized.get(original)
+            if char is None:
+                char = normalized[original] = NGram.normalize(original)
+            last = grams[-1]
+            if last == " ":
+                grams = " "
+                capital = False
+                if char == " ":
+                    continue
+            elif len(grams) >= 3:
+                grams = grams[1:]
+            grams += char
+            if char.isupper():
+                if last.isupper():
+                    capital = True
+            else:
+                capital = False
+            if capital:
+                continue
+            for size in (1, 2, 3):
+                if len(grams) < size:
+                    break
+                gram = grams[-size:]
+                if gram != " " and gram in known:
+                    result.append(gram)
+        return result
+
+    def _probabilities(self, ngrams: list[str], seed: int) -> np.ndarray:
+        index: dict[str, int] = {}
+        positions = np.array([index.setdefault(w, len(index)) for w in ngrams])
+        table = np.stack([self._row(w) for w in index])
+        random = Random(seed)
+        count = len(ngrams)
+        shift = 32 - count.bit_length()
+        total = np.zeros(self.languages)
+        buffer = np.empty((6, self.languages))
+        for _ in range(TRIALS):
+            prob = np.full(self.languages, 1.0 / self.languages)
+            alpha = Detector.ALPHA_DEFAULT + random.gauss(0.0, 1.0) * Detector.ALPHA_WIDTH
+            factors = (alpha / Detector.BASE_FREQ) + table
+            # random.choice(ngrams) is ngrams[getrandbits(k)], redrawn while >= count:
+            # draw the 32-bit words in bulk, keep the accepted ones, and rewind the
+            # generator to just after the last word used.
+            state = random.getstate()
+            words = np.empty(0, dtype=np.uint32)
+            accepted = np.empty(0, dtype=np.int64)
+            rows = np.empty((0, self.languages))
+            used = 0  # updates applied so far
+            last = 0  # index of the last update applied, langdetect's ``i``
+            updates = 1  # one update and a check at i = 0, then a check every 5
+            while True:
+                if used + updates > len(accepted):
+                    fresh = random.getrandbits(32 * BULK_WORDS).to_bytes(4 * BULK_WORDS, "little")
+                    words = np.concatenate([words, np.frombuffer(fresh, dtype="<u4")])
+                    draws = words >> shift
+                    accepted = np.flatnonzero(draws < count)
+                    rows = factors[positions[draws[accepted]]]
+                    continue
+                buffer[0] = prob
+                buffer[1 : updates + 1] = rows[used : used + updates]
+                # Rows multiply in order, ((prob * f1) * f2) ..., as langdetect's loop.
+                prob = np.multiply.reduce(buffer[: updates + 1], axis=0)
+                values = prob.tolist()
+                norm = sum(values)  # Python's sum: langdetect's order
+                prob = prob / norm
+                used += updates
+                # Division by a positive number keeps the order: max(p / s) == max(p) / s.
+                if max(values) / norm > Detector.CONV_THRESHOLD or last >= Detector.ITERATION_LIMIT:
+                    break
+                last += 5
+                updates = 5
+            consumed = int(accepted[used - 1]) + 1
+            random.setstate(state)
+            random.getrandbits(32 * consumed)
+            total += prob / TRIALS
+        return total
+
+    def _row(self, ngram: str) -> np.ndarray:
+        row = self.rows.get(ngram)
+        if row is None:
+            row = self.rows[ngram] = np.array(self.word_probs[ngram], dtype=np.float64)
+        return row
 
 
 @dataclass(frozen=True)
@@ -76,7 +219,10 @@ class LanguageDetector:
         self.short_confidence = float(rules.get("short_confidence", 0.7))
         self.seed = int(rules.get("langdetect_seed", 0))
         self.function_word_share = float(rules.get("english_function_word_share", 0.12))
+        self.typical_function_word_share = float(rules.get("english_typical_function_word_share", 0.3))
         self.function_words = frozenset(str(w).lower() for w in rules.get("english_function_words", []))
+        self.langdetect = FastLangdetect(_langdetect_factory())
+        self.cache: dict[str, tuple[str, float]] = {}
 
     def strip_identifiers(self, text: str) -> str:
         for pattern in self.identifiers:
@@ -84,6 +230,16 @@ class LanguageDetector:
         return text
 
     def detect(self, text: str) -> tuple[str, float]:
+        # Page furniture and repeated headers recur across a site's pages: a
+        # pure function of the text, so a cache cannot change any result.
+        result = self.cache.get(text)
+        if result is None:
+            if len(self.cache) >= CACHE_SIZE:
+                self.cache.clear()
+            result = self.cache[text] = self._detect(text)
+        return result
+
+    def _detect(self, text: str) -> tuple[str, float]:
         text = self.strip_identifiers(text)
         counts = count_scripts(text)
         if counts.letters == 0:
@@ -113,22 +269,18 @@ class LanguageDetector:
             return "en", self.short_confidence
         words = [w.lower() for w in LATIN_WORD.findall(text)]
         function_share = sum(w in self.function_words for w in words) / max(len(words), 1)
+        if function_share >= self.function_word_share:
+            # English whatever langdetect says, so it is not asked (it is most of
+            # the stage's cost); the confidence grows with the share instead.
+            share = min(1.0, function_share / self.typical_function_word_share)
+            return "en", round(0.5 + 0.5 * share, 4)
         english_prob = self._english_probability(text)
         if english_prob >= 0.5:
             return "en", round(english_prob, 4)
-        if function_share >= self.function_word_share:
-            return "en", round(min(1.0, 0.5 + function_share), 4)
         return "other", round(1.0 - english_prob, 4)
 
     def _english_probability(self, text: str) -> float:
-        detector = _langdetect_factory().create()
-        detector.seed = self.seed  # re-seeded inside every detect call: order-independent
-        detector.append(text)
-        try:
-            candidates = detector.get_probabilities()
-        except LangDetectException:
-            return 0.0
-        return next((c.prob for c in candidates if c.lang == "en"), 0.0)
+        return self.langdetect.english_probability(text, self.seed)
 
 
 @lru_cache(maxsize=1)
