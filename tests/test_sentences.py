@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from itertools import pairwise
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from abstractpipe.config import Config
 from abstractpipe.document import Block, Document, Section, Source
-from abstractpipe.sentences import SentencesStep, split_sentences
+from abstractpipe.sentences import SentenceSplitter, SentencesStep, split_sentences
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -244,3 +245,56 @@ def test_real_bilingual_preprints_split_into_clean_ordered_spans() -> None:
                 assert all(a < b for a, b in spans)
                 assert all(b1 <= a2 for (_, b1), (a2, _) in pairwise(spans))
                 assert all(paragraph[a:b] == paragraph[a:b].strip() for a, b in spans)
+
+
+# The fast English path (chunks tokenised once, opaque chunks kept whole) must
+# give exactly the spans of tokenising the whole text with spaCy.
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_PAGES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "pages" / "chinaxiv"
+
+TRICKY_ENGLISH = [
+    "Smith et al.'s trial (n = 40; see Fig. 2a.) ended early.  The U.S.-based arm, i.e. site 3, stopped.",
+    'He said "it works." Then he left! Did he? Yes... "Really?" (Quite.) [See ref. 12.] End.',
+    "Values were 1.2-3.4 (95% CI 0.9–1.5).It rose.Next came etc. and more; approx. 3 mo. Dr. A. B. Chen.",
+    "((nested (brackets. Here) and) stray) closers)) end. A. b. C. 1. 2) iv. Done.\n\n- item one. item two\n",
+    "Patients’ scores—measured twice—fell.” Then: see https://doi.org/10.1000/x.y. and $a . b$ too.",
+    "MS. NO. ST. Ms. No. St. vs.placebo e.g.,these Fig.3 pp.12–14 Jan.2020 Eq.(4) …and then… Fin.",
+    "\u00a0Non-breaking\u00a0spaces. And\ttabs.\u2003Em spaces! Line\nbreaks? ok.",
+]
+
+
+def _corpus() -> list[str]:
+    texts = list(TRICKY_ENGLISH)
+    texts += [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*.txt"))]
+    for line in (FIXTURES / "statistics" / "dev.en.jsonl").read_text(encoding="utf-8").splitlines()[:200]:
+        texts.append(json.loads(line)["text"])
+    if SHARED_PAGES.is_dir():
+        texts += [p.read_text(encoding="utf-8") for p in sorted(SHARED_PAGES.glob("*.txt"))[:8]]
+    return texts
+
+
+def test_fast_english_path_gives_the_spans_of_whole_text_spacy() -> None:
+    rules = Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml")
+    fast = SentenceSplitter(rules)
+    reference = SentenceSplitter(rules)
+    reference.use_spacy_for_whole_text = True
+    texts = _corpus()
+    assert len(texts) > 30
+    for text in texts:
+        for lang in ("en", "other"):
+            assert fast.split(text, lang) == reference.split(text, lang), text[:200]
+
+
+def test_fast_english_tokens_equal_spacy_tokens_where_the_rules_look() -> None:
+    rules = Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml")
+    splitter = SentenceSplitter(rules)
+    text = TRICKY_ENGLISH[1]
+    starts, ends, words = splitter.english_tokens(text, 0, len(text))
+    assert [text[a:b] for a, b in zip(starts, ends, strict=True)] == words
+    # Chunks with a period, terminator, bracket or closer are spaCy's tokens...
+    assert words[:11] == ["He", "said", '"', "it", "works", ".", '"', "Then", "he", "left", "!"]
+    assert words[-13:] == ["(", "Quite", ".", ")", "[", "See", "ref", ".", "12", ".", "]", "End", "."]
+    # ... a chunk with none of them stays whole.
+    plain = "well-known, non-trivial"
+    assert splitter.english_tokens(plain, 0, len(plain))[2] == ["well-known,", "non-trivial"]

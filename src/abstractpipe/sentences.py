@@ -8,7 +8,11 @@ split whole.
 English: spaCy's blank English tokenizer, then rules over its tokens: a
 sentence ends at a terminator unless it closes an abbreviation ("et al.",
 "Fig."), sits inside a matched bracket pair, is a list number ("1."), or is
-followed by a lower-case word.  Chinese: a sentence ends after a stop
+followed by a lower-case word.  spaCy cuts each whitespace-free chunk on its
+own, so a chunk is tokenised once per process and remembered, and a chunk with
+no period, terminator, bracket or closer (most words) is not tokenised at all:
+the rules cannot see inside it.  The spans equal those of tokenising the whole
+text (``use_spacy_for_whole_text``, checked in the tests).  Chinese: a sentence ends after a stop
 character (。！？；!?;) or "……", closing quotes and brackets included.  A line
 that starts with a list marker starts a new sentence in both.  Rules live in
 ``configs/sentences.yaml``.
@@ -18,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -34,6 +37,7 @@ HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A span with none of these is punctuation only: it joins the sentence before it.
 CONTENT = re.compile(rf"[^\W_]|[{HAN_CLASS}]")
 BLANK_LINE = re.compile(r"\n[ \t]*\n")
+LIST_NUMBER = re.compile(r"\d{1,3}|[A-Za-z]|[ivxIVX]{1,4}")
 
 
 @lru_cache(maxsize=1)
@@ -58,11 +62,8 @@ def tokens(text: str, lang: str) -> list[str]:
     return [t.text for t in nlp(text) if not t.is_space]
 
 
-@dataclass(frozen=True)
-class _Token:
-    text: str
-    start: int
-    end: int
+NON_SPACE = re.compile(r"\S+")  # spaCy tokenises each whitespace-free chunk on its own
+CHUNK_CACHE_SIZE = 200_000  # distinct chunks remembered per splitter
 
 
 def _matched_brackets(items: list[str], pairs: dict[str, str]) -> dict[int, int]:
@@ -103,6 +104,15 @@ class SentenceSplitter:
         self.en_closers = frozenset(str(c) for c in english.get("closers", [")", "]"]))
         self.en_brackets = {str(k): str(v) for k, v in (english.get("brackets") or {"(": ")"}).items()}
         self.en_list_item = re.compile(english.get("list_item_pattern", r"^\s*[•\-*]\s+"), re.MULTILINE)
+        self.en_closers_or_terminators = self.en_closers | self.terminators
+        # A chunk without any of these characters is one opaque pseudo-token for
+        # the rules: it holds no terminator, no bracket, no closer and no period,
+        # so how spaCy would cut it inside changes no decision.
+        significant = {".", *"".join(self.terminators), *"".join(self.en_closers)}
+        significant.update("".join(open_ + close for open_, close in self.en_brackets.items()))
+        self.significant = re.compile(f"[{re.escape(''.join(sorted(significant)))}]")
+        self.chunk_tokens: dict[str, tuple[tuple[int, int], ...]] = {}
+        self.use_spacy_for_whole_text = False  # True: the reference path (tests compare both)
 
         stop_chars = str(chinese.get("stop_characters", "。！？；!?;"))
         sequences = [str(s) for s in chinese.get("stop_sequences", ["……"])]
@@ -147,67 +157,112 @@ class SentenceSplitter:
         ordered = sorted(cuts)
         yield from pairwise(ordered)
 
+    def english_tokens(self, text: str, start: int, end: int) -> tuple[list[int], list[int], list[str]]:
+        """spaCy's non-space tokens of text[start:end] as (starts, ends, texts), in ``text`` offsets.
+
+        spaCy tokenises each whitespace-free chunk independently, so chunks are
+        tokenised once and remembered; chunks the rules cannot look inside
+        (no period, terminator, bracket or closer) stay whole.
+        """
+        starts: list[int] = []
+        ends: list[int] = []
+        texts: list[str] = []
+        if self.use_spacy_for_whole_text:
+            for token in english_tokenizer().tokenizer(text[start:end]):
+                if not token.is_space:
+                    starts.append(start + token.idx)
+                    ends.append(start + token.idx + len(token.text))
+                    texts.append(token.text)
+            return starts, ends, texts
+        significant = self.significant.search
+        for match in NON_SPACE.finditer(text, start, end):
+            chunk = match.group()
+            offset = match.start()
+            if significant(chunk) is None:
+                starts.append(offset)
+                ends.append(match.end())
+                texts.append(chunk)
+                continue
+            pieces = self.chunk_tokens.get(chunk)
+            if pieces is None:
+                if len(self.chunk_tokens) >= CHUNK_CACHE_SIZE:
+                    self.chunk_tokens.clear()
+                doc = english_tokenizer().tokenizer(chunk)
+                pieces = self.chunk_tokens[chunk] = tuple((t.idx, t.idx + len(t.text)) for t in doc)
+            for piece_start, piece_end in pieces:
+                starts.append(offset + piece_start)
+                ends.append(offset + piece_end)
+                texts.append(chunk[piece_start:piece_end])
+        return starts, ends, texts
+
     def _split_english(
         self, text: str, start: int, end: int, protected: frozenset[int]
     ) -> list[tuple[int, int]]:
-        toks = [
-            _Token(t.text, start + t.idx, start + t.idx + len(t.text))
-            for t in english_tokenizer()(text[start:end])
-            if not t.is_space
-        ]
-        if not toks:
+        starts, ends, words = self.english_tokens(text, start, end)
+        if not words:
             return []
-        words = [t.text for t in toks]
-        enclosing = _innermost_enclosing(_matched_brackets(words, self.en_brackets), len(toks))
+        enclosing = _innermost_enclosing(_matched_brackets(words, self.en_brackets), len(words))
+        terminators = self.terminators
+        # Only a terminator or a word ending in a period can end a sentence.
+        candidates = [
+            index
+            for index, word in enumerate(words)
+            if word in terminators or (len(word) > 1 and word[-1] == ".")
+        ]
         spans: list[tuple[int, int]] = []
         first = 0  # index of the current sentence's first token
-        index = 0
-        while index < len(toks):
-            last = None
-            if toks[index].start not in protected:
-                last = self._english_sentence_end(toks, enclosing, first, index)
-            if last is None:
-                index += 1
+        for index in candidates:
+            if index < first or starts[index] in protected:
                 continue
-            spans.append((toks[first].start, toks[last].end))
-            first = index = last + 1
-        if first < len(toks):
-            spans.append((toks[first].start, toks[-1].end))
+            last = self._english_sentence_end(starts, ends, words, enclosing, first, index)
+            if last is None:
+                continue
+            spans.append((starts[first], ends[last]))
+            first = last + 1
+        if first < len(words):
+            spans.append((starts[first], ends[-1]))
         return spans
 
     def _english_sentence_end(
-        self, toks: list[_Token], enclosing: list[tuple[int, int] | None], first: int, index: int
+        self,
+        starts: list[int],
+        ends: list[int],
+        words: list[str],
+        enclosing: list[tuple[int, int] | None],
+        first: int,
+        index: int,
     ) -> int | None:
         """Index of the sentence's last token if token ``index`` ends a sentence, else None."""
-        word = toks[index].text
+        word = words[index]
         if word in self.terminators:
-            previous = toks[index - 1] if index > first else None
-            if word == "." and previous is not None and previous.end == toks[index].start:
-                if previous.text + "." in self.abbreviations:
+            if word == "." and index > first and ends[index - 1] == starts[index]:
+                previous = words[index - 1]
+                if previous + "." in self.abbreviations:
                     return None
                 # "1." "a." "iv." opening a list item is a number, not a sentence.
-                if index - first == 1 and re.fullmatch(r"\d{1,3}|[A-Za-z]|[ivxIVX]{1,4}", previous.text):
+                if index - first == 1 and LIST_NUMBER.fullmatch(previous):
                     return None
         elif not (len(word) > 1 and word.endswith(".")) or word in self.abbreviations:
             return None
         last = index
         pair = enclosing[index]
+        closers_or_terminators = self.en_closers_or_terminators
         if pair is not None:
             open_, close = pair
             # Inside brackets only a bracketed sentence of its own ends: "(See Table 2.)".
-            between = toks[index + 1 : close]
-            if open_ != first or any(t.text not in self.en_closers | self.terminators for t in between):
+            if open_ != first or any(w not in closers_or_terminators for w in words[index + 1 : close]):
                 return None
             last = close
+        count = len(words)
         while (
-            last + 1 < len(toks)
-            and toks[last + 1].start == toks[last].end
-            and (toks[last + 1].text in self.en_closers or toks[last + 1].text in self.terminators)
+            last + 1 < count
+            and starts[last + 1] == ends[last]
+            and words[last + 1] in closers_or_terminators
             and enclosing[last + 1] is None
         ):
             last += 1
-        if last + 1 < len(toks):
-            following = toks[last + 1].text[0]
+        if last + 1 < count:
+            following = words[last + 1][0]
             if following.islower() or following in ",;:%":
                 return None  # a continuation: "etc. and", "U.S., and"
         return last
