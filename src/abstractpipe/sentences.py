@@ -62,7 +62,6 @@ def tokens(text: str, lang: str) -> list[str]:
     return [t.text for t in nlp(text) if not t.is_space]
 
 
-NON_SPACE = re.compile(r"\S+")  # spaCy tokenises each whitespace-free chunk on its own
 CHUNK_CACHE_SIZE = 200_000  # distinct chunks remembered per splitter
 
 
@@ -110,7 +109,9 @@ class SentenceSplitter:
         # so how spaCy would cut it inside changes no decision.
         significant = {".", *"".join(self.terminators), *"".join(self.en_closers)}
         significant.update("".join(open_ + close for open_, close in self.en_brackets.items()))
-        self.significant = re.compile(f"[{re.escape(''.join(sorted(significant)))}]")
+        # A whitespace-free chunk holding at least one of them (the lookbehind and
+        # the lazy scan keep the search linear in the chunk's length).
+        self.significant_chunk = re.compile(rf"(?<!\S)\S*?[{re.escape(''.join(sorted(significant)))}]\S*")
         self.chunk_tokens: dict[str, tuple[tuple[int, int], ...]] = {}
         self.use_spacy_for_whole_text = False  # True: the reference path (tests compare both)
 
@@ -161,8 +162,9 @@ class SentenceSplitter:
         """spaCy's non-space tokens of text[start:end] as (starts, ends, texts), in ``text`` offsets.
 
         spaCy tokenises each whitespace-free chunk independently, so chunks are
-        tokenised once and remembered; chunks the rules cannot look inside
-        (no period, terminator, bracket or closer) stay whole.
+        tokenised once and remembered.  Chunks the rules cannot look inside (no
+        period, terminator, bracket or closer) are not tokenised: each run of
+        them between two significant chunks becomes one pseudo-token.
         """
         starts: list[int] = []
         ends: list[int] = []
@@ -174,15 +176,11 @@ class SentenceSplitter:
                     ends.append(start + token.idx + len(token.text))
                     texts.append(token.text)
             return starts, ends, texts
-        significant = self.significant.search
-        for match in NON_SPACE.finditer(text, start, end):
-            chunk = match.group()
+        previous_end = start
+        for match in self.significant_chunk.finditer(text, start, end):
             offset = match.start()
-            if significant(chunk) is None:
-                starts.append(offset)
-                ends.append(match.end())
-                texts.append(chunk)
-                continue
+            self._add_opaque(text, previous_end, offset, starts, ends, texts)
+            chunk = match.group()
             pieces = self.chunk_tokens.get(chunk)
             if pieces is None:
                 if len(self.chunk_tokens) >= CHUNK_CACHE_SIZE:
@@ -193,7 +191,22 @@ class SentenceSplitter:
                 starts.append(offset + piece_start)
                 ends.append(offset + piece_end)
                 texts.append(chunk[piece_start:piece_end])
+            previous_end = match.end()
+        self._add_opaque(text, previous_end, end, starts, ends, texts)
         return starts, ends, texts
+
+    @staticmethod
+    def _add_opaque(
+        text: str, start: int, end: int, starts: list[int], ends: list[int], texts: list[str]
+    ) -> None:
+        """The chunks between two significant ones, as one pseudo-token (none if only spaces)."""
+        gap = text[start:end]
+        stripped = gap.strip()
+        if stripped:
+            left = start + len(gap) - len(gap.lstrip())
+            starts.append(left)
+            ends.append(left + len(stripped))
+            texts.append(stripped)
 
     def _split_english(
         self, text: str, start: int, end: int, protected: frozenset[int]
