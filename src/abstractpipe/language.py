@@ -41,6 +41,7 @@ LANGDETECT_LATIN = re.compile("[A-z]")  # its test is 'A' <= ch <= 'z'
 LANGDETECT_NON_LATIN = re.compile("[\u0300-\u1dff\u1f00-\U0010ffff]")  # from U+0300, not U+1Exx
 TRIALS = 7  # Detector.n_trial
 BULK_WORDS = 1024  # 32-bit random words drawn at a time (a quarter at first)
+LEADER_SHARE = 0.4  # see FastLangdetect._probabilities
 CACHE_SIZE = 50_000  # block texts remembered per detector
 ANY_LETTER = re.compile(r"[^\W\d_]")
 LATIN_WORD = re.compile("[A-Za-z\u00c0-\u024f]+(?:'[A-Za-z]+)?")
@@ -152,15 +153,18 @@ class FastLangdetect:
             # so each run of updates is one product over consecutive rows.
             rows = np.full((1, self.languages), 1.0 / self.languages)
             used = 0  # updates applied so far
+            available = 0  # accepted draws so far
             last = 0  # index of the last update applied, langdetect's ``i``
             updates = 1  # one update and a check at i = 0, then a check every 5
+            leader = 0  # index of the largest probability at the last full check
             while True:
-                if used + updates > len(accepted):
+                if used + updates > available:
                     bulk = BULK_WORDS if len(words) else BULK_WORDS // 4
                     fresh = random.getrandbits(32 * bulk).to_bytes(4 * bulk, "little")
                     words = np.concatenate([words, np.frombuffer(fresh, dtype="<u4")])
                     draws = words >> shift
                     accepted = np.flatnonzero(draws < count)
+                    available = len(accepted)
                     grown = np.empty((len(accepted) + 1, self.languages))
                     grown[1:] = factors[positions[draws[accepted]]]
                     grown[used] = rows[used]
@@ -172,8 +176,18 @@ class FastLangdetect:
                 norm = sum(values)  # Python's sum: langdetect's order
                 used += updates
                 np.divide(product, norm, out=rows[used])
-                # Division by a positive number keeps the order: max(p / s) == max(p) / s.
-                if max(values) / norm > Detector.CONV_THRESHOLD or last >= Detector.ITERATION_LIMIT:
+                # langdetect stops when max(p / s) > threshold; division by a positive
+                # number keeps the order, so that is max(p) / s.  While one language
+                # holds at least 0.4 of the sum no other can pass the threshold, and
+                # max() over the 55 values is needed only when it does not.
+                if values[leader] / norm > Detector.CONV_THRESHOLD:
+                    break
+                if values[leader] < LEADER_SHARE * norm:
+                    highest = max(values)
+                    if highest / norm > Detector.CONV_THRESHOLD:
+                        break
+                    leader = values.index(highest)
+                if last >= Detector.ITERATION_LIMIT:
                     break
                 last += 5
                 updates = 5
