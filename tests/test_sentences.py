@@ -280,7 +280,7 @@ def test_fast_english_path_gives_the_spans_of_whole_text_spacy() -> None:
     reference = SentenceSplitter(rules)
     reference.use_spacy_for_whole_text = True
     texts = _corpus()
-    assert len(texts) > 30
+    assert len(texts) >= 20  # the fixtures alone; ../shared adds real preprints when present
     for text in texts:
         for lang in ("en", "other"):
             assert fast.split(text, lang) == reference.split(text, lang), text[:200]
