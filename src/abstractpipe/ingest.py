@@ -267,17 +267,30 @@ def record_document(record: Any, relative: str, offset: int, absolute: str) -> D
     )
 
 
+def record_at(stream: Any, offset: int) -> Any:
+    """The archive record starting exactly at ``offset``.
+
+    warcio skips unreadable bytes to the next record it can parse, so a bad offset
+    could silently yield a later record: the record must start where we looked.
+    """
+    stream.seek(offset)
+    # A record starts a gzip member (per-record compression) or a "WARC/" header line.
+    if not stream.read(5).startswith((b"\x1f\x8b", b"WARC/")):
+        raise ValueError(f"no WARC record starts at offset {offset}")
+    stream.seek(offset)
+    record = next(iter(ArchiveIterator(stream)))
+    if not record.rec_type:
+        raise ValueError(f"no WARC record starts at offset {offset}")
+    return record
+
+
 def document_for_record(path: Path, offset: int, raw_root: Path) -> Document:
     """The Document for the archive record at ``offset`` (its headers are read, not its payload)."""
     relative = path.relative_to(raw_root).as_posix()
     absolute = str(path.resolve())
     try:
         with path.open("rb") as stream:
-            stream.seek(offset)
-            record = next(iter(ArchiveIterator(stream)))
-            if not record.rec_type:
-                raise ValueError(f"no WARC record at offset {offset}")
-            return record_document(record, relative, offset, absolute)
+            return record_document(record_at(stream, offset), relative, offset, absolute)
     except WARC_ERRORS as exc:
         doc = Document(
             id=make_id(None, f"{relative}#{offset}"),
@@ -562,8 +575,7 @@ class IngestStep(Step):
             )
         try:
             with path.open("rb") as stream:
-                stream.seek(int(offset))
-                record = next(iter(ArchiveIterator(stream)))
+                record = record_at(stream, int(offset))
                 content_type = record_content_type(record)
                 # One byte past the limit: enough to know it is too large, bounded if a bomb.
                 data = record.content_stream().read(self.max_bytes + 1)
