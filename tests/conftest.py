@@ -20,3 +20,14 @@ def default_config_path() -> Path:
 
 
 requires_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared (evaluation data) is absent")
+
+
+def run_in_memory(raw_root: Path) -> list:
+    """Every page under ``raw_root`` through the default pipeline's steps, in memory (no writer)."""
+    from abstractpipe.config import load_config
+    from abstractpipe.ingest import discover_inputs
+    from abstractpipe.pipeline import build_steps, observe_sites, run_steps
+
+    steps = build_steps(load_config(REPO / "configs" / "default.yaml"))
+    observe_sites(steps, lambda: discover_inputs(raw_root))
+    return list(run_steps(steps, discover_inputs(raw_root)))

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from abstractpipe.config import load_config
 from abstractpipe.document import Alignment, Document, Sentence, SentenceLink, Source
 from abstractpipe.extract.crosscheck import WARNING_CODE, CrossLanguageChecker, numbers_agree
 from abstractpipe.extract.statistics import StatisticsExtractor
-from tests.conftest import REPO, SEEDS
+from tests.conftest import REPO, SEEDS, run_in_memory
 
 SEED = next((SEEDS / "pubmed").glob("003_*.txt"))
 ZH_START = "背景:"  # the Chinese translation follows the English abstract on the seed page
@@ -40,14 +39,8 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
 
 @functools.cache
 def _run(raw_root: str) -> dict[str, Document]:
-    from abstractpipe.ingest import discover_inputs
-    from abstractpipe.pipeline import build_steps, observe_sites, run_steps
-
-    root = Path(raw_root)
-    steps = build_steps(load_config(REPO / "configs" / "default.yaml"))
-    observe_sites(steps, lambda: discover_inputs(root))
-    # One folder (= one site) per variant, so no page sees another's lines as site furniture.
-    return {doc.source.site: doc for doc in run_steps(steps, discover_inputs(root))}
+    # One folder (= one site) per page, so no page sees another's lines as site furniture.
+    return {doc.source.site: doc for doc in run_in_memory(Path(raw_root))}
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from abstractpipe.document import Block, Document, Section, Source
 from abstractpipe.extract import ExtractStep
 from abstractpipe.extract.metadata import MetadataExtractor, normalise_doi
 from abstractpipe.schema import Record
-from tests.conftest import REPO, SEEDS
+from tests.conftest import REPO, SEEDS, run_in_memory
 
 STEPS = ("ingest", "clean", "language", "sections", "extract")
 
@@ -271,18 +271,11 @@ def test_dates_and_keyword_splitting() -> None:
 
 
 def test_header_less_abstract_gets_labelled_sections_in_both_languages(tmp_path: Path) -> None:
-    from abstractpipe.config import load_config
-    from abstractpipe.pipeline import build_steps, observe_sites, run_steps
-
     page = Path(__file__).parent / "fixtures" / "extract" / "unlabelled_bilingual_abstract.txt"
     raw = tmp_path / "raw" / "site"
     raw.mkdir(parents=True)
     (raw / page.name).write_bytes(page.read_bytes())
-    from abstractpipe.ingest import discover_inputs
-
-    steps = build_steps(load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml"))
-    observe_sites(steps, lambda: discover_inputs(tmp_path / "raw"))
-    (doc,) = list(run_steps(steps, discover_inputs(tmp_path / "raw")))
+    (doc,) = run_in_memory(tmp_path / "raw")
     assert doc.failure is None
     en, zh = doc.fields["sections"]["en"], doc.fields["sections"]["zh"]
     assert en["methods"].startswith("We randomly assigned 320 adults")
@@ -295,17 +288,11 @@ def test_header_less_abstract_gets_labelled_sections_in_both_languages(tmp_path:
 
 
 def test_chinese_only_header_less_abstract_is_labelled_by_cues_and_position(tmp_path: Path) -> None:
-    from abstractpipe.config import load_config
-    from abstractpipe.ingest import discover_inputs
-    from abstractpipe.pipeline import build_steps, observe_sites, run_steps
-
     page = Path(__file__).parent / "fixtures" / "extract" / "unlabelled_chinese_abstract.txt"
     raw = tmp_path / "raw" / "site"
     raw.mkdir(parents=True)
     (raw / page.name).write_bytes(page.read_bytes())
-    steps = build_steps(load_config(Path(__file__).resolve().parents[1] / "configs" / "default.yaml"))
-    observe_sites(steps, lambda: discover_inputs(tmp_path / "raw"))
-    (doc,) = list(run_steps(steps, discover_inputs(tmp_path / "raw")))
+    (doc,) = run_in_memory(tmp_path / "raw")
     zh = doc.fields["sections"]["zh"]
     assert zh["background"].startswith("近年来，2型糖尿病患者")
     assert zh["objective"] == "本研究旨在探讨血清尿酸水平与糖尿病肾病的关系。"

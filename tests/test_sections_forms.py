@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from abstractpipe.config import load_config
 from abstractpipe.document import Document
-from tests.conftest import REPO
+from tests.conftest import run_in_memory
 
 # name -> (page text, [(start of each body sentence, its section)], in text order, complete)
 PAGES: dict[str, tuple[str, list[tuple[str, str]]]] = {
@@ -140,13 +139,8 @@ PAGES: dict[str, tuple[str, list[tuple[str, str]]]] = {
 
 @functools.cache
 def _run(raw_root: str) -> dict[str, Document]:
-    from abstractpipe.ingest import discover_inputs
-    from abstractpipe.pipeline import build_steps, observe_sites, run_steps
-
-    root = Path(raw_root)
-    steps = build_steps(load_config(REPO / "configs" / "default.yaml"))
-    observe_sites(steps, lambda: discover_inputs(root))
-    return {doc.source.site: doc for doc in run_steps(steps, discover_inputs(root))}
+    # One folder (= one site) per page, so no page sees another's lines as site furniture.
+    return {doc.source.site: doc for doc in run_in_memory(Path(raw_root))}
 
 
 @pytest.fixture(scope="module")
