@@ -437,8 +437,7 @@ def default_params() -> AlignParams:
 class AlignStep(Step):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
-        rules = config.load_rules(self.settings["rules"]) if self.settings.get("rules") else {}
-        self.params = AlignParams.from_mapping(rules)
+        self.params = AlignParams.from_mapping(self.load_stage_rules())
 
     def process(self, doc: Document) -> Document:
         en_sentences = doc.sentences_in("en")

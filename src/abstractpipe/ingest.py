@@ -397,11 +397,7 @@ class IngestStep(Step):
     def __init__(self, config: Config) -> None:
         super().__init__(config)
         rules: dict[str, Any] = dict(DEFAULT_RULES)
-        if self.settings.get("rules"):
-            loaded = config.load_rules(self.settings["rules"]) or {}
-            if not isinstance(loaded, dict):
-                raise ConfigError(f"ingest rules {self.settings['rules']} must be a mapping")
-            rules.update(loaded)
+        rules.update(self.load_stage_rules())
         rules.update({k: v for k, v in self.settings.items() if k != "rules"})
 
         self.format_by_extension: dict[str, str] = {}

@@ -316,8 +316,7 @@ def detect_language(text: str) -> tuple[str, float]:
 class LanguageStep(Step):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
-        rules = config.load_rules(self.settings["rules"]) if self.settings.get("rules") else {}
-        self.detector = LanguageDetector(rules or {})
+        self.detector = LanguageDetector(self.load_stage_rules())
 
     def process(self, doc: Document) -> Document:
         for block in doc.blocks:

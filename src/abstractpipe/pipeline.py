@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import Document, Failure
@@ -65,6 +65,17 @@ class Step:
         self.settings = config.section(self.name)
         self.counters: Counter[str] = Counter()
         self.seconds = 0.0
+
+    def load_stage_rules(self, key: str = "rules", default: str | None = None) -> dict[str, Any]:
+        """The rule file this stage's config section names under ``key`` (else ``default``),
+        loaded and checked to be a mapping; {} when neither names one."""
+        relative = self.settings.get(key) or default
+        if not relative:
+            return {}
+        rules = self.config.load_rules(str(relative)) or {}
+        if not isinstance(rules, dict):
+            raise ConfigError(f"{self.name}.{key}: rule file {relative} must be a mapping")
+        return rules
 
     def process(self, doc: Document) -> Document:
         raise NotImplementedError

@@ -511,9 +511,7 @@ class SectionsStep(Step):
 
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        self.finder = SectionFinder(
-            SectionRules(config.load_rules(self.settings.get("rules", "sections.yaml")))
-        )
+        self.finder = SectionFinder(SectionRules(self.load_stage_rules(default="sections.yaml")))
 
     def process(self, doc: Document) -> Document:
         found = self.finder.find(doc)

@@ -337,8 +337,7 @@ def split_sentences(text: str, lang: str) -> list[tuple[int, int]]:
 class SentencesStep(Step):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
-        rules = config.load_rules(self.settings["rules"]) if self.settings.get("rules") else {}
-        self.splitter = SentenceSplitter(rules or {})
+        self.splitter = SentenceSplitter(self.load_stage_rules())
 
     def process(self, doc: Document) -> Document:
         sentences: list[Sentence] = []

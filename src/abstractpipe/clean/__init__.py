@@ -111,7 +111,7 @@ class CleanStep(Step):
 
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        self.rules = compile_rules(config.load_rules(self.settings.get("rules", "clean.yaml")))
+        self.rules = compile_rules(self.load_stage_rules(default="clean.yaml"))
         self.repetition = SiteRepetition(self.rules.repetition)
 
     def observe(self, doc: Document) -> None:

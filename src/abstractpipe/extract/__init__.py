@@ -45,14 +45,15 @@ def section_at(sections: list[Section], start: int, end: int) -> str | None:
 class ExtractStep(Step):
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        rules: dict[str, Any] = config.load_rules(self.settings.get("rules", "extract.yaml")) or {}
+        rules = self.load_stage_rules(default="extract.yaml")
         self.metadata = MetadataExtractor(rules.get("metadata") or {})
         self.page_sections = PageSectionsExtractor(rules.get("page_sections") or {})
         self.titles = TitleFinder((rules.get("title") or {}).get("site_suffix") or r"(?!)")
         from abstractpipe.extract.statistics import StatisticsExtractor
 
-        statistics_rules = config.load_rules(self.settings.get("statistics_rules", "statistics.yaml"))
-        self.statistics: Any = StatisticsExtractor(statistics_rules)
+        self.statistics: Any = StatisticsExtractor(
+            self.load_stage_rules("statistics_rules", default="statistics.yaml")
+        )
         self.crosscheck = CrossLanguageChecker(rules.get("crosscheck") or {})
         unlabelled = rules.get("unlabelled_abstracts") or {}
         self.infer_unlabelled = bool(unlabelled.get("enabled", True))
