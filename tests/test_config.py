@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
+import abstractpipe.config as config_module
 from abstractpipe.config import ConfigError, load_config, parse_override
 
 
@@ -49,3 +51,31 @@ def test_missing_and_invalid_config(tmp_path: Path) -> None:
     listed.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="mapping"):
         load_config(listed)
+
+
+def test_wheel_ships_every_package_and_the_default_rule_files() -> None:
+    """pyproject lists packages by hand (configs/ is mapped in as abstractpipe.configs): a new
+    subpackage under src/ must be listed there too, or a wheel install would miss it."""
+    repo = Path(__file__).resolve().parents[1]
+    settings = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    source = repo / "src"
+    on_disk = {".".join(init.parent.relative_to(source).parts) for init in source.rglob("__init__.py")} | {
+        "abstractpipe.configs"
+    }
+    assert set(settings["packages"]) == on_disk
+    assert settings["package-dir"]["abstractpipe.configs"] == "configs"
+    assert settings["package-data"]["abstractpipe.configs"] == ["*.yaml"]
+
+
+def test_package_config_dir_falls_back_to_the_installed_copy(tmp_path: Path, monkeypatch) -> None:
+    # An installed package: abstractpipe/config.py with abstractpipe/configs/ and no checkout.
+    package = tmp_path / "site-packages" / "abstractpipe"
+    (package / "configs").mkdir(parents=True)
+    monkeypatch.setattr(config_module, "__file__", str(package / "config.py"))
+    assert config_module._package_config_dir() == package / "configs"
+    # A checkout: src/abstractpipe/config.py with configs/default.yaml two levels up.
+    checkout = tmp_path / "repo"
+    (checkout / "configs").mkdir(parents=True)
+    (checkout / "configs" / "default.yaml").write_text("pipeline: []\n", encoding="utf-8")
+    monkeypatch.setattr(config_module, "__file__", str(checkout / "src" / "abstractpipe" / "config.py"))
+    assert config_module._package_config_dir() == checkout / "configs"

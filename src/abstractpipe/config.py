@@ -17,7 +17,19 @@ from typing import Any
 
 import yaml
 
-PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent.parent / "configs"
+
+def _package_config_dir() -> Path:
+    """The default rule files: ``configs/`` of a source checkout, else the copy in the package.
+
+    A wheel ships ``configs/*.yaml`` as ``abstractpipe/configs`` (see pyproject.toml), since
+    an installed package has no checkout beside it.
+    """
+    package = Path(__file__).resolve().parent
+    checkout = package.parent.parent / "configs"
+    return checkout if (checkout / "default.yaml").is_file() else package / "configs"
+
+
+PACKAGE_CONFIG_DIR = _package_config_dir()
 
 
 class ConfigError(ValueError):
