@@ -25,18 +25,24 @@ from abstractpipe.shards import shard_of
 from .conftest import REPO, SEEDS
 
 SHARDS = 8
+PAUSE_ENV = "ABSTRACTPIPE_TEST_PAUSE_SECONDS"
 
 
 @register_step("test_pause")
 class PauseStep(Step):
-    """Test-only: sleeps per page (to interrupt a run mid-way); spins on pages saying SPIN."""
+    """Test-only: sleeps per page (to interrupt a run mid-way); spins on pages saying SPIN.
+
+    ``PAUSE_ENV`` overrides the configured seconds without entering the config hash, so a run
+    that is to be interrupted can be slow (the signal lands before every shard is done, even on
+    a loaded machine) and still leave markers that a faster resume with the same config keeps.
+    """
 
     def process(self, doc: Document) -> Document:
         if "SPIN" in doc.text:
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:  # pure Python: the watchdog can stop it
                 pass
-        time.sleep(float(self.settings.get("seconds", 0)))
+        time.sleep(float(os.environ.get(PAUSE_ENV) or self.settings.get("seconds", 0)))
         return doc
 
 
@@ -207,6 +213,7 @@ def test_dom_depth_estimate_follows_html_nesting_rules() -> None:
 
 
 def _run_in_subprocess(raw: Path, out: Path, workers: int, seconds: float) -> subprocess.Popen:
+    """The run in a child process, configured like ``_pause_config(0.1)`` but pausing ``seconds``."""
     code = (
         f"import sys; sys.path.insert(0, {str(REPO)!r}); import tests.test_runner; "
         "from abstractpipe.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -224,17 +231,13 @@ def _run_in_subprocess(raw: Path, out: Path, workers: int, seconds: float) -> su
             "--workers",
             str(workers),
             "--no-progress",
-            "--set",
-            f"run.shards={SHARDS}",
-            "--set",
-            "pipeline=[ingest, clean, language, sections, sentences, align, extract, test_pause]",
-            "--set",
-            f"test_pause.seconds={seconds}",
+            *(arg for value in _pause_config(0.1) for arg in ("--set", value)),
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, PAUSE_ENV: str(seconds)},
     )
 
 
@@ -263,7 +266,7 @@ def test_an_interrupted_run_resumed_gives_exactly_the_uninterrupted_records(
 ) -> None:
     raw, _ = corpus
     out = tmp_path / "out"
-    process = _run_in_subprocess(raw, out, workers, 0.1)
+    process = _run_in_subprocess(raw, out, workers, 0.6)
     _wait_for_markers(out, process, 2)
     os.kill(process.pid, how)
     _, stderr = process.communicate(timeout=60)
