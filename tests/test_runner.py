@@ -214,7 +214,10 @@ def test_dom_depth_estimate_follows_html_nesting_rules() -> None:
 
 def _run_in_subprocess(raw: Path, out: Path, workers: int, seconds: float) -> subprocess.Popen:
     """The run in a child process, configured like ``_pause_config(0.1)`` but pausing ``seconds``."""
+    # A child inherits an ignored SIGINT (Python then installs no handler of its own), so the
+    # child restores the default: the test must not depend on how pytest itself was started.
     code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
         f"import sys; sys.path.insert(0, {str(REPO)!r}); import tests.test_runner; "
         "from abstractpipe.cli import main; sys.exit(main(sys.argv[1:]))"
     )
