@@ -687,3 +687,50 @@ def test_markdown_headings_in_text_dumps_become_headings_without_marks() -> None
         ("Effect of multiple nursing intervention on hemorheology", 2),
     ]
     assert "#" not in page.text.replace("#hashtag", "")
+
+
+def blog_post_with_comment_thread(post_class: str) -> str:
+    """A short post beside a comment thread that holds most of the page's text."""
+    comments = "".join(
+        f"<h4><a href='#c{i}'>#</a> re: Joining the blog <span>2004-12-27 12:{i:02d}</span></h4>"
+        f"<p>{PROSE[i % len(PROSE)]} Welcome aboard, number {i}!</p>"
+        for i in range(12)
+    )
+    return (
+        "<html><body><div id='main'>"
+        f"<div class='{post_class}'><h2>Joining the blog</h2><p>{CHINESE_POST}</p></div>"
+        f"<div id='comments'><h3>评论</h3>{comments}</div>"
+        "</div></body></html>"
+    )
+
+
+CHINESE_POST = (
+    "承蒙邀请，很高兴入住博客堂。作为技术社区，博客堂是一个写技术文章的好地方，我在这里的文章将集中在"
+    "编译器与语言设计两个方面，也会介绍一些翻译工作中的体会。希望以后和各位多多交流，共同进步。"
+    "简单介绍一下我的情况：在平台刚刚推出之时，我曾为一家技术杂志写过一个专栏，从此进入技术写译界，"
+    "前后翻译了两本框架程序设计的书。目前我在上海一家软件公司担任软件架构师，并讲授软件开发课程。"
+)
+
+
+def test_html_comment_thread_beside_a_marked_post_is_dropped_even_when_it_is_most_of_the_page():
+    page = extract_html(blog_post_with_comment_thread("post"), RULES)
+    assert CHINESE_POST in page.text
+    assert "Welcome aboard" not in page.text
+    assert page.counters["html_dropped_container"] >= 1
+
+
+def test_html_comment_thread_is_kept_when_nothing_else_is_marked_as_content():
+    # Without a content-marked rival the thread may be the page (a forum, a Q&A page).
+    page = extract_html(blog_post_with_comment_thread("box"), RULES)
+    assert "Welcome aboard, number 3!" in page.text
+
+
+def test_html_wrapper_whose_class_merely_contains_a_boilerplate_word_stays():
+    article = "".join(f"<p>{text}</p>" for text in PROSE * 3)
+    markup = (
+        f"<html><body><div class='site-wrap with-sidebar'><div class='lede'>{article}</div></div>"
+        f"<div class='post-teaser'><p>{' '.join(PROSE[:3])}</p></div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.text.count(PROSE[0]) == 3
+    assert page.counters["html_protected_container"] == 1

@@ -319,17 +319,49 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
     # of the page are its content, not chrome. Not so for the items of one marked container
     # (the slides of a promo carousel): those do not form a group.
     group_chars: Counter[str] = Counter()
+    group_sizes: Counter[str] = Counter()
     for _, signature, chars in candidates:
         group_chars[signature] += chars
+        group_sizes[signature] += 1
+    rivals: list[HtmlElement] | None = None
     for tag, signature, chars in candidates:
         if tag in dropped:
             continue
-        grouped = group_chars[signature] if signature else 0
-        if max(chars, grouped) > rules.protect_share * page_chars:
+        grouped = group_chars[signature] if signature and group_sizes[signature] > 1 else 0
+        protected = max(chars, grouped) > rules.protect_share * page_chars
+        if protected and grouped <= rules.protect_share * page_chars:
+            # One big container named as chrome (a long comment thread, div#comments) is still
+            # chrome when the page marks its content elsewhere (div.post beside it). Wrappers
+            # whose class only contains such a word ("with-sidebar") stay protected.
+            key = _attr_key(tag)
+            if not rules.attr_flags(key)[2] and rules.names_boilerplate(key):
+                if rivals is None:
+                    rivals = _content_marked(elements, rules, dropped)
+                protected = not any(_disjoint(tag, rival) for rival in rivals)
+        if protected:
             counters["html_protected_container"] += 1
             continue
         dropped.drop(tag)
         counters["html_dropped_container"] += 1
+
+
+def _content_marked(elements: list[HtmlElement], rules: CleanRules, dropped: _Dropper) -> list[HtmlElement]:
+    """Elements whose class/id marks main content (and nothing else) and that hold prose."""
+    marked = []
+    for tag in elements:
+        key = _attr_key(tag)
+        if not key or tag in dropped:
+            continue
+        boilerplate, _, content = rules.attr_flags(key)
+        if content and not boilerplate and _visible_chars(tag) >= rules.weak_keep_chars:
+            marked.append(tag)
+    return marked
+
+
+def _disjoint(tag: HtmlElement, other: HtmlElement) -> bool:
+    """Neither element holds the other."""
+    inside = any(p is tag for p in other.iterancestors())
+    return not inside and not any(p is other for p in tag.iterancestors())
 
 
 def _visible_chars(tag: HtmlElement) -> int:

@@ -119,6 +119,10 @@ class CleanRules:
             self._attr_cache[key] = flags
         return flags
 
+    def names_boilerplate(self, key: str) -> bool:
+        """A class/id/role token is a boilerplate word as a whole ("comments", not "with-sidebar")."""
+        return any(self.boilerplate_attr.fullmatch(t) for t in key.lower().split())
+
     @classmethod
     def from_file(cls, path: str | Path) -> CleanRules:
         return compile_rules(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
