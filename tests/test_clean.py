@@ -734,3 +734,45 @@ def test_html_wrapper_whose_class_merely_contains_a_boilerplate_word_stays():
     page = extract_html(markup, RULES)
     assert page.text.count(PROSE[0]) == 3
     assert page.counters["html_protected_container"] == 1
+
+
+SERVICE_BLURBS = [
+    "Our analysts review your systems, find the gaps that matter and plan the fixes with your team.",
+    "Round-the-clock monitoring spots intrusions early, and responders contain them within hours.",
+    "We train your staff to recognise phishing, with short lessons and realistic practice campaigns.",
+    "Audits map your controls to the standards your regulators expect, with evidence ready to file.",
+]
+
+
+def service_page() -> str:
+    """A landing page: one larger section and many small ones, each styled differently."""
+    lead = "".join(f"<p>{text}</p>" for text in SERVICE_BLURBS[:3])
+    small = "".join(
+        f"<div class='band-{name}'><div class='inner-{name}'><h2>{name.title()}</h2>"
+        f"<p>{SERVICE_BLURBS[i % 4]} Ask about {name} today.</p></div></div>"
+        for i, name in enumerate(["audits", "training", "response", "cloud", "identity", "data"])
+    )
+    menu = "".join(f"<li><a href='/s/{i}'>Offer {i}</a></li>" for i in range(12))
+    return (
+        "<html><body><ul class='top'>" + menu + "</ul><div class='page'>"
+        f"<h1>Security services</h1><div class='lead'>{lead}</div>{small}</div></body></html>"
+    )
+
+
+def test_html_page_spread_over_small_sections_is_kept_whole():
+    page = extract_html(service_page(), RULES)
+    for name in ["audits", "training", "response", "cloud", "identity", "data"]:
+        assert f"Ask about {name} today." in page.text
+    assert "Offer 3" not in page.text
+    assert page.counters["html_widened_main"] == 1
+
+
+def test_html_article_holding_most_of_the_prose_is_not_widened():
+    article = "".join(f"<p>{text}</p>" for text in PROSE * 2)
+    markup = (
+        f"<html><body><div class='page'><div class='story'>{article}</div>"
+        f"<div class='more'><p>{SERVICE_BLURBS[0]}</p></div></div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert SERVICE_BLURBS[0] not in page.text
+    assert page.counters["html_widened_main"] == 0

@@ -24,7 +24,7 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 
 from abstractpipe.clean.blocks import CleanBlock, normalise_space, punctuation_count, token_count
-from abstractpipe.clean.rules import CleanRules
+from abstractpipe.clean.rules import CleanRules, MainContentSettings
 
 HtmlElement = etree._Element
 
@@ -106,6 +106,8 @@ NEVER_DROP = frozenset({"html", "body", "main", "article"})
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d+")
 _DOUBLE_BREAK_RE = re.compile(r"\n\s*\n")
+# A block with more link text than this share is a link entry, not prose.
+PROSE_MAX_LINK_SHARE = 0.3
 
 
 _HTML_LANG_RE = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z0-9_-]+)", re.IGNORECASE)
@@ -631,10 +633,49 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         if _tag_path(tag) == best_path or (score >= loose_floor and _name_path(tag) == best_names):
             chosen.add(key)
             counters["html_similar_containers"] += 1
+    wider = _widen_to_cover(blocks, chosen, best, settings)
+    if wider is not None:
+        chosen.add(id(wider))
+        counters["html_widened_main"] += 1
     kept_flags = [any(id(tag) in chosen for tag in block.ancestors) for block in blocks]
     _keep_title_and_labels(blocks, kept_flags, best)
     counters["blocks_outside_main"] += kept_flags.count(False)
     return [block for block, kept in zip(blocks, kept_flags, strict=True) if kept]
+
+
+def _widen_to_cover(
+    blocks: list[CleanBlock], chosen: set[int], best: HtmlElement, settings: MainContentSettings
+) -> HtmlElement | None:
+    """The nearest ancestor of the best container holding most of the page's prose, when the
+    chosen containers hold less than that share (service and product pages spread their text
+    over many small sections, and the best one is only one of them)."""
+    prose: Counter[int] = Counter()
+    chars: Counter[int] = Counter()
+    links: Counter[int] = Counter()
+    page_prose = covered = 0
+    for block in blocks:
+        size = len(block.text)
+        is_prose = (
+            block.kind != "heading"
+            and block.link_chars <= PROSE_MAX_LINK_SHARE * size
+            and token_count(block.text) >= settings.prose_min_tokens
+        )
+        if is_prose:
+            page_prose += size
+            covered += size if any(id(tag) in chosen for tag in block.ancestors) else 0
+        for tag in block.ancestors:
+            chars[id(tag)] += size
+            links[id(tag)] += block.link_chars
+            prose[id(tag)] += size if is_prose else 0
+    if not page_prose or covered >= settings.cover_share * page_prose:
+        return None
+    for tag in best.iterancestors():
+        if tag.tag in ("body", "html"):
+            return None
+        key = id(tag)
+        if prose[key] >= settings.cover_share * page_prose:
+            return tag if links[key] <= settings.max_link_share * chars[key] else None
+    return None
 
 
 def _keep_title_and_labels(blocks: list[CleanBlock], kept: list[bool], best: HtmlElement) -> None:

@@ -60,6 +60,8 @@ class MainContentSettings:
     link_line_min_chars: int = 30
     link_line_max_page_share: float = 0.2
     min_best_score: float = 5.0
+    cover_share: float = 0.5
+    prose_min_tokens: int = 8
 
 
 @dataclass(frozen=True)
