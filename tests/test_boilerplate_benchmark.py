@@ -156,17 +156,15 @@ def test_our_extractor_runs_end_to_end_on_a_small_set(tmp_path: Path) -> None:
         out.write(json.dumps({**record, "gold_text": gold}) + "\n")
     out_json = tmp_path / "result.json"
     cpus_before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    assert (
-        main(
-            ["--data-dir", str(tmp_path), "--sets", "scrapinghub", "--tools", "ours", "--json", str(out_json)]
-        )
-        == 0
-    )
+    args = ["--data-dir", str(tmp_path), "--sets", "scrapinghub", "--tools", "ours,ours_titled"]
+    assert main([*args, "--json", str(out_json)]) == 0
     result = json.loads(out_json.read_text(encoding="utf-8"))
-    page = result["pages"][0]["tools"]["ours"]
+    page = result["pages"][0]["tools"]["ours_titled"]  # the record's text, title included
     assert page["error"] is None
     assert page["recall"] == 1.0
     assert page["precision"] > 0.9
     assert page["copyright"] is False
+    body = result["pages"][0]["tools"]["ours"]  # the body alone: everything but the title
+    assert body["precision"] == 1.0 and 0.8 < body["recall"] < 1.0
     if hasattr(os, "sched_getaffinity"):
         assert os.sched_getaffinity(0) == cpus_before  # the benchmark gives back the CPUs it pinned

@@ -776,3 +776,14 @@ def test_html_article_holding_most_of_the_prose_is_not_widened():
     page = extract_html(markup, RULES)
     assert SERVICE_BLURBS[0] not in page.text
     assert page.counters["html_widened_main"] == 0
+
+
+def test_body_text_leaves_out_the_title_heading_but_text_keeps_it():
+    markup = f"<html><body><article><h1>Exercise and back pain</h1><p>{PROSE[0]}</p><p>{PROSE[1]}</p></article></body></html>"
+    page = extract_html(markup, RULES)
+    assert page.text.startswith("Exercise and back pain\n\n")
+    assert page.body_text == f"{PROSE[0]}\n\n{PROSE[1]}"
+    untitled = extract_html(
+        f"<html><body><article><h2>Methods</h2><p>{PROSE[0]}</p></article></body></html>", RULES
+    )
+    assert untitled.body_text == untitled.text

@@ -46,6 +46,18 @@ class CleanedPage:
     def text(self) -> str:
         return BLOCK_SEPARATOR.join(b.text for b in self.blocks)
 
+    @property
+    def body_text(self) -> str:
+        """``text`` without the page title (a level-1 heading opening the content).
+
+        The record keeps the title in ``title`` as well; this is the article body alone, what
+        other extractors return (they report the title as metadata).
+        """
+        blocks = self.blocks
+        if blocks and blocks[0].kind == "heading" and blocks[0].level == 1:
+            blocks = blocks[1:]
+        return BLOCK_SEPARATOR.join(b.text for b in blocks)
+
     def to_document_parts(self) -> tuple[str, list[Block]]:
         """The cleaned text and its blocks with character offsets into it."""
         parts: list[str] = []
