@@ -787,3 +787,14 @@ def test_body_text_leaves_out_the_title_heading_but_text_keeps_it():
         f"<html><body><article><h2>Methods</h2><p>{PROSE[0]}</p></article></body></html>", RULES
     )
     assert untitled.body_text == untitled.text
+
+
+def test_html_hidden_only_as_a_whole_class_token():
+    # Utility and animation classes that merely contain "hidden" wrap visible content.
+    sections = "".join(
+        f"<div class='{cls}'><h2>Part {i}</h2><p>{PROSE[i]}</p></div>"
+        for i, cls in enumerate(["overflow-hidden rounded", "blockanim--hidden", "elementor-hidden-mobile"])
+    )
+    markup = f"<html><body><main>{sections}<div class='hidden'><p>{PROSE[3]}</p></div></main></body></html>"
+    page = extract_html(markup, RULES)
+    assert [PROSE[0], PROSE[1], PROSE[2]] == [b.text for b in page.blocks if b.kind == "paragraph"]

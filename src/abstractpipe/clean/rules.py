@@ -153,12 +153,18 @@ def _regex(source: Any, where: str, case_sensitive: bool = False) -> re.Pattern[
         raise ConfigError(f"clean rules: {where} is not a valid regex: {exc}") from exc
 
 
-def _attr_regex(alternatives: list[str], where: str) -> re.Pattern[str]:
-    if not alternatives:
+def _attr_regex(alternatives: list[str], where: str, whole: list[str] | None = None) -> re.Pattern[str]:
+    """A class/id token matches when one of its "-"/"_"-separated parts is one of
+    ``alternatives``, or when the whole token is one of ``whole``."""
+    branches = []
+    if alternatives:
+        body = "|".join(f"(?:{a})" for a in alternatives)
+        branches.append(rf"(?:^|[-_])(?:{body})(?:$|[-_])")
+    if whole:
+        branches.append("^(?:" + "|".join(f"(?:{a})" for a in whole) + ")$")
+    if not branches:
         return re.compile(r"(?!)")  # matches nothing
-    body = "|".join(f"(?:{a})" for a in alternatives)
-    # A class/id token matches when one of its "-"/"_"-separated parts does.
-    return _regex(rf"(?:^|[-_])(?:{body})(?:$|[-_])", where)
+    return _regex("|".join(branches), where)
 
 
 def _compile_rule(raw: Any, where: str) -> Rule:
@@ -225,7 +231,11 @@ def compile_rules(data: dict[str, Any]) -> CleanRules:
         drop_tags=frozenset(html.get("drop_tags") or ()),
         drop_small_tags=frozenset(html.get("drop_small_tags") or ()),
         small_tag_max_chars=int(html.get("small_tag_max_chars", 500)),
-        boilerplate_attr=_attr_regex(list(html.get("boilerplate_attr") or []), "html.boilerplate_attr"),
+        boilerplate_attr=_attr_regex(
+            list(html.get("boilerplate_attr") or []),
+            "html.boilerplate_attr",
+            whole=list(html.get("boilerplate_attr_whole") or []),
+        ),
         content_attr=_attr_regex(list(html.get("content_attr") or []), "html.content_attr"),
         weak_attr=_attr_regex(list(html.get("weak_attr") or []), "html.weak_attr"),
         weak_keep_chars=int(html.get("weak_keep_chars", 200)),
