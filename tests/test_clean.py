@@ -798,3 +798,25 @@ def test_html_hidden_only_as_a_whole_class_token():
     markup = f"<html><body><main>{sections}<div class='hidden'><p>{PROSE[3]}</p></div></main></body></html>"
     page = extract_html(markup, RULES)
     assert [PROSE[0], PROSE[1], PROSE[2]] == [b.text for b in page.blocks if b.kind == "paragraph"]
+
+
+def test_html_collapsed_sections_holding_most_of_the_page_are_kept():
+    # Each section is hidden until its heading is clicked; together they are the article.
+    sections = "".join(f"<h2>Step {i}</h2><div hidden><p>{text}</p></div>" for i, text in enumerate(PROSE))
+    markup = (
+        "<html><body><div class='menu' hidden><a href='/a'>Accounts</a> <a href='/b'>Brokers</a></div>"
+        f"<main><h1>How to start</h1><p>Four steps.</p>{sections}</main></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert all(text in page.text for text in PROSE)
+    assert "Brokers" not in page.text
+
+
+def test_html_hidden_copies_of_the_visible_article_are_dropped():
+    article = "".join(f"<p>{text}</p>" for text in PROSE)
+    markup = (
+        f"<html><body><article>{article}</article><div style='display:none'>{article}</div>"
+        f"<div hidden>{article}</div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.text.count(PROSE[0]) == 1

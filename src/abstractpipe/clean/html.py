@@ -284,18 +284,15 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
     candidate_ids: set[int] = set()
     elements = _elements(body)
     holders = _main_holders(elements)
+    hidden_prose = _hidden_prose(elements, body, page_chars, rules.protect_share)
     for tag in elements:
         if tag in dropped or tag.tag in NEVER_DROP:
             continue
-        style = tag.get("style")
-        if (
-            tag.get("hidden") is not None
-            or (tag.get("aria-hidden") or "").lower() == "true"
-            or (style and _HIDDEN_STYLE_RE.search(style))
-        ):
+        if _is_hidden(tag):
             # Script-rendered pages may ship the server-rendered body hidden and reveal it
-            # by script: a hidden element holding most of the page text is its content.
-            if _visible_chars(tag) > rules.protect_share * page_chars:
+            # by script: a hidden element holding most of the page text is its content, and
+            # so are hidden prose sections that together hold most of it (collapsed parts).
+            if id(tag) in hidden_prose or _visible_chars(tag) > rules.protect_share * page_chars:
                 counters["html_protected_hidden"] += 1
                 continue
             dropped.drop(tag)
@@ -345,6 +342,39 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
             continue
         dropped.drop(tag)
         counters["html_dropped_container"] += 1
+
+
+def _is_hidden(tag: HtmlElement) -> bool:
+    style = tag.get("style")
+    return (
+        tag.get("hidden") is not None
+        or (tag.get("aria-hidden") or "").lower() == "true"
+        or bool(style and _HIDDEN_STYLE_RE.search(style))
+    )
+
+
+def _hidden_prose(
+    elements: list[HtmlElement], body: HtmlElement, page_chars: int, protect_share: float
+) -> set[int]:
+    """Outermost hidden elements that read as prose (few links, text found nowhere else on the
+    page) when together they hold more than ``protect_share`` of it: collapsed sections of the
+    content, not a hidden second copy of it (responsive or AMP duplicates)."""
+    found: list[tuple[HtmlElement, str]] = []
+    inside: set[int] = set()
+    for tag in elements:
+        if id(tag) in inside or not _is_hidden(tag):
+            continue
+        inside.update(id(node) for node in tag.iter())
+        text = "".join(_text(tag).split())
+        if text and _link_chars(tag) <= PROSE_MAX_LINK_SHARE * len(text):
+            found.append((tag, text))
+    if sum(len(text) for _, text in found) <= protect_share * page_chars:
+        return set()
+    page_text = "".join(_text(body).split())
+    unique = [(tag, text) for tag, text in found if page_text.count(text[:200]) == 1]
+    if sum(len(text) for _, text in unique) <= protect_share * page_chars:
+        return set()
+    return {id(tag) for tag, _ in unique}
 
 
 def _content_marked(elements: list[HtmlElement], rules: CleanRules, dropped: _Dropper) -> list[HtmlElement]:
