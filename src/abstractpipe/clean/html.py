@@ -200,6 +200,14 @@ def _elements(root: HtmlElement) -> list[HtmlElement]:
     return list(root.iter(etree.Element))  # elements only, filtered in C
 
 
+_WITH_MARKING_ATTRS = etree.XPath(".//*[@class or @id or @role or @hidden or @aria-hidden or @style]")
+
+
+def _attached(tag: HtmlElement, root: HtmlElement) -> bool:
+    """Still in the tree under ``root`` (not inside a subtree removed from it)."""
+    return any(parent is root for parent in tag.iterancestors())
+
+
 def _main_holders(elements: list[HtmlElement]) -> set[int]:
     """Ids of the elements that hold an <article>, <main> or role=main element."""
     holders: set[int] = set()
@@ -249,19 +257,18 @@ def _rescue_body_from_head(root: HtmlElement, counters: Counter[str]) -> None:
 def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, counters: Counter[str]) -> None:
     """Remove elements that cannot hold main content, in place."""
     _rescue_body_from_head(root, counters)
-    dropped = _Dropper()
-    elements = _elements(root)
-    for tag in elements:
-        if tag.tag not in rules.drop_tags or tag in dropped or tag is root:
+    for tag in list(root.iter(*rules.drop_tags)):  # tag names filtered in C
+        if tag is root or not _attached(tag, root):  # inside one dropped already
             continue
         # An article's own <header> (title, authors, date) is content.
         if tag.tag == "header" and _inside(tag, {"article", "main"}):
             continue
-        dropped.drop(tag)
+        drop_tree(tag)
         counters["html_dropped_tag"] += 1
     # Small forms (search, login, subscribe) go; a form wrapping the page (ASP.NET) or a
     # post (forums) stays. Measured after the other drops, so inputs and scripts do not count.
-    elements = [tag for tag in elements if tag not in dropped]
+    dropped = _Dropper()
+    elements = _elements(root)
     holders = _main_holders(elements)
     small_tags = [tag for tag in elements if tag.tag in rules.drop_small_tags]
     all_chars = len(normalise_space(_text(_body(root), " "))) if small_tags else 0
@@ -282,13 +289,16 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
     page_chars = _visible_chars(body) or 1
     candidates: list[tuple[HtmlElement, str, int]] = []
     candidate_ids: set[int] = set()
-    elements = _elements(body)
-    holders = _main_holders(elements)
-    hidden_prose = _hidden_prose(elements, body, page_chars, rules.protect_share)
+    # Only elements with these attributes can be hidden, marked or named as chrome.
+    elements = _WITH_MARKING_ATTRS(body)
+    holders = _main_holders([*body.iter("article", "main"), *elements])
+    hidden = [tag for tag in elements if _is_hidden(tag)]
+    hidden_ids = {id(tag) for tag in hidden}
+    hidden_prose = _hidden_prose(hidden, body, page_chars, rules.protect_share) if hidden else set()
     for tag in elements:
         if tag in dropped or tag.tag in NEVER_DROP:
             continue
-        if _is_hidden(tag):
+        if id(tag) in hidden_ids:
             # Script-rendered pages may ship the server-rendered body hidden and reveal it
             # by script: a hidden element holding most of the page text is its content, and
             # so are hidden prose sections that together hold most of it (collapsed parts).
@@ -354,15 +364,15 @@ def _is_hidden(tag: HtmlElement) -> bool:
 
 
 def _hidden_prose(
-    elements: list[HtmlElement], body: HtmlElement, page_chars: int, protect_share: float
+    hidden: list[HtmlElement], body: HtmlElement, page_chars: int, protect_share: float
 ) -> set[int]:
     """Outermost hidden elements that read as prose (few links, text found nowhere else on the
     page) when together they hold more than ``protect_share`` of it: collapsed sections of the
     content, not a hidden second copy of it (responsive or AMP duplicates)."""
     found: list[tuple[HtmlElement, str]] = []
     inside: set[int] = set()
-    for tag in elements:
-        if id(tag) in inside or not _is_hidden(tag):
+    for tag in hidden:  # in document order: an outer element comes before what it holds
+        if id(tag) in inside:
             continue
         inside.update(id(node) for node in tag.iter())
         text = "".join(_text(tag).split())
@@ -591,12 +601,12 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     tags: dict[int, HtmlElement] = {}
     chars: Counter[int] = Counter()
     links: Counter[int] = Counter()
-    for block in blocks:
+    token_counts = [token_count(block.text) for block in blocks]
+    for block, tokens in zip(blocks, token_counts, strict=True):
         chain = _container_chain(block)
         for tag in chain:
             chars[id(tag)] += len(block.text)
             links[id(tag)] += block.link_chars
-        tokens = token_count(block.text)
         if tokens < settings.min_block_tokens or block.kind == "heading":
             continue
         points = 1.0 + min(tokens / settings.token_divisor, settings.max_length_points)
@@ -663,7 +673,7 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         if _tag_path(tag) == best_path or (score >= loose_floor and _name_path(tag) == best_names):
             chosen.add(key)
             counters["html_similar_containers"] += 1
-    wider = _widen_to_cover(blocks, chosen, best, settings)
+    wider = _widen_to_cover(blocks, token_counts, chosen, best, settings)
     if wider is not None:
         chosen.add(id(wider))
         counters["html_widened_main"] += 1
@@ -674,35 +684,42 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
 
 
 def _widen_to_cover(
-    blocks: list[CleanBlock], chosen: set[int], best: HtmlElement, settings: MainContentSettings
+    blocks: list[CleanBlock],
+    token_counts: list[int],
+    chosen: set[int],
+    best: HtmlElement,
+    settings: MainContentSettings,
 ) -> HtmlElement | None:
     """The nearest ancestor of the best container holding most of the page's prose, when the
     chosen containers hold less than that share (service and product pages spread their text
     over many small sections, and the best one is only one of them)."""
+    prose_flags = [
+        block.kind != "heading"
+        and tokens >= settings.prose_min_tokens
+        and block.link_chars <= PROSE_MAX_LINK_SHARE * len(block.text)
+        for block, tokens in zip(blocks, token_counts, strict=True)
+    ]
+    page_prose = covered = 0
+    for block, is_prose in zip(blocks, prose_flags, strict=True):
+        if is_prose:
+            page_prose += len(block.text)
+            if any(id(tag) in chosen for tag in block.ancestors):
+                covered += len(block.text)
+    if not page_prose or covered >= settings.cover_share * page_prose:
+        return None  # the usual case: the chosen containers hold the prose
+    # Only the best container's ancestors (below <body>) can be the wider one.
+    candidates = {id(tag): tag for tag in best.iterancestors() if tag.tag not in ("body", "html")}
     prose: Counter[int] = Counter()
     chars: Counter[int] = Counter()
     links: Counter[int] = Counter()
-    page_prose = covered = 0
-    for block in blocks:
-        size = len(block.text)
-        is_prose = (
-            block.kind != "heading"
-            and block.link_chars <= PROSE_MAX_LINK_SHARE * size
-            and token_count(block.text) >= settings.prose_min_tokens
-        )
-        if is_prose:
-            page_prose += size
-            covered += size if any(id(tag) in chosen for tag in block.ancestors) else 0
+    for block, is_prose in zip(blocks, prose_flags, strict=True):
         for tag in block.ancestors:
-            chars[id(tag)] += size
-            links[id(tag)] += block.link_chars
-            prose[id(tag)] += size if is_prose else 0
-    if not page_prose or covered >= settings.cover_share * page_prose:
-        return None
-    for tag in best.iterancestors():
-        if tag.tag in ("body", "html"):
-            return None
-        key = id(tag)
+            key = id(tag)
+            if key in candidates:
+                chars[key] += len(block.text)
+                links[key] += block.link_chars
+                prose[key] += len(block.text) if is_prose else 0
+    for key, tag in candidates.items():  # nearest first
         if prose[key] >= settings.cover_share * page_prose:
             return tag if links[key] <= settings.max_link_share * chars[key] else None
     return None
