@@ -13,8 +13,10 @@ BLOCK_SEPARATOR = "\n\n"
 _SPACE_RE = re.compile(r"\s+")
 # CJK ideographs, kana and hangul each count as one token: no whitespace word counts in Chinese.
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-_WORD_RE = re.compile(
-    r"[^\s\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# One pass for token_count: a CJK character, or a run of other non-space characters.
+_TOKEN_RE = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
+    r"|[^\s\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
     r"\u3000-\u303f\uff00-\uffef]+"
 )
 _PUNCT_RE = re.compile(r"[,.;:!?，。；：！？、]")
@@ -93,7 +95,7 @@ def fingerprint(text: str) -> str:
 
 def token_count(text: str) -> int:
     """Words for alphabetic scripts plus one per CJK character."""
-    return len(_CJK_RE.findall(text)) + len(_WORD_RE.findall(text))
+    return len(_TOKEN_RE.findall(text))
 
 
 def cjk_count(text: str) -> int:
