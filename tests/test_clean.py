@@ -820,3 +820,33 @@ def test_html_hidden_copies_of_the_visible_article_are_dropped():
     )
     page = extract_html(markup, RULES)
     assert page.text.count(PROSE[0]) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("Advert", "ad_label"),
+        ("广告", "ad_label"),
+        ("This slideshow requires JavaScript.", "script_notice"),
+        ("Please enable JavaScript to view the comments.", "script_notice"),
+        ("Share this on WhatsApp", "share_bar"),
+    ],
+)
+def test_ad_labels_script_notices_and_share_lines_are_dropped(line: str, rule: str) -> None:
+    markup = f"<html><body><article><p>{PROSE[0]}</p><p>{line}</p><p>{PROSE[1]}</p></article></body></html>"
+    page = extract_html(markup, RULES)
+    assert line not in page.text
+    assert page.counters[f"dropped_rule:{rule}"] == 1
+
+
+def test_sentences_about_ads_and_javascript_are_kept() -> None:
+    lines = [
+        "The advert campaign ran for three weeks and reached many readers in the region.",
+        "Researchers rewrote the JavaScript client, which now loads twice as fast as before.",
+    ]
+    markup = (
+        "<html><body><article>"
+        + "".join(f"<p>{t}</p>" for t in [*lines, *PROSE])
+        + "</article></body></html>"
+    )
+    assert all(line in extract_html(markup, RULES).text for line in lines)
