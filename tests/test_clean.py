@@ -637,7 +637,9 @@ def test_html_related_label_with_an_ellipsis_drops_its_list():
     )
     page = extract_html(markup, RULES)
     assert [b.text for b in page.blocks] == PROSE
-    assert page.counters["dropped_rule:similar_articles"] == 3
+    # The label goes by its rule; its link-only entries already went as link lines.
+    assert page.counters["dropped_rule:similar_articles"] == 1
+    assert page.counters["html_dropped_link_line"] == 2
 
 
 def test_html_related_label_drops_the_link_paragraphs_after_it_but_not_prose():
@@ -850,3 +852,18 @@ def test_sentences_about_ads_and_javascript_are_kept() -> None:
         + "</article></body></html>"
     )
     assert all(line in extract_html(markup, RULES).text for line in lines)
+
+
+def test_html_link_list_items_and_link_tables_inside_an_article_go():
+    related = "".join(
+        f"<li><a href='/r/{i}'>Related story number {i} about pain and exercise</a></li>" for i in range(3)
+    )
+    table = (
+        "<table><tr><td><a href='/t'>今日推荐：运动疗法缓解腰痛的十个方法</a></td></tr>"
+        "<tr><td><a href='/u'>专家解读：慢性腰痛患者如何坚持锻炼</a></td></tr></table>"
+    )
+    article = "".join(f"<p>{text}</p>" for text in PROSE * 3)
+    markup = f"<html><body><article>{article}<ul>{related}</ul>{table}</article></body></html>"
+    page = extract_html(markup, RULES)
+    assert "Related story" not in page.text and "今日推荐" not in page.text
+    assert page.text.count(PROSE[3]) == 3

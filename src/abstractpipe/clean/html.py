@@ -106,6 +106,8 @@ NEVER_DROP = frozenset({"html", "body", "main", "article"})
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d+")
 _DOUBLE_BREAK_RE = re.compile(r"\n\s*\n")
+# Kinds of kept block that go when they are mostly link text (see _drop_link_lines).
+LINK_LINE_KINDS = frozenset({"paragraph", "list_item", "table"})
 # A block with more link text than this share is a link entry, not prose.
 PROSE_MAX_LINK_SHARE = 0.3
 
@@ -745,14 +747,14 @@ def _keep_title_and_labels(blocks: list[CleanBlock], kept: list[bool], best: Htm
 
 
 def _drop_link_lines(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[str]) -> list[CleanBlock]:
-    """Drop paragraphs that are mostly link text (teaser titles inside an article).
+    """Drop paragraphs, list items and tables that are mostly link text (teasers in an article).
 
     Only on prose pages: when such lines are a large share of the kept text, the page is a
     listing and they are its content.
     """
     settings = rules.main
     flags = [
-        block.kind == "paragraph"
+        block.kind in LINK_LINE_KINDS
         and len(block.text) >= settings.link_line_min_chars
         and block.link_chars >= settings.link_line_share * len(block.text)
         for block in blocks
