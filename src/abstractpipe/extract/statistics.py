@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from abstractpipe.patterns import grouped_alternation
+
 FIELDS = (
     "measure",
     "value",
@@ -111,8 +113,8 @@ _UNSIGNED = r"(?:\d+(?:\.\d+)?|\.\d+)"
 def _alternation(words: Iterable[str], *, ignore_case: bool = False) -> str:
     """Longest-first alternation of literal words (spaces match any whitespace)."""
     unique = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
-    parts = [re.escape(w).replace(r"\ ", r"\s+") for w in unique]
-    body = "|".join(parts) if parts else r"(?!x)x"
+    branches = [(w, re.escape(w).replace(r"\ ", r"\s+")) for w in unique]
+    body = grouped_alternation(branches, ignore_case=ignore_case) if branches else r"(?!x)x"
     return f"(?i:{body})" if ignore_case else f"(?:{body})"
 
 
