@@ -152,3 +152,25 @@ def test_dev_weighted_f1_on_a_subset(labeller: SectionLabeller) -> None:
         gold.extend(label.lower() for label in labels)
         predicted.extend(label for label, _ in labeller.label(sentences))
     assert score_labels(gold, predicted, LABELS)["weighted"] >= 0.90
+
+
+def test_features_are_linear_in_the_abstract_length() -> None:
+    """The statistics and anchor features were a scan per sentence: quadratic in long abstracts."""
+    pool = [
+        "We aimed to assess aspirin.",
+        "The OR was 1.5 (95% CI 1.1-2.0; P<0.01).",
+        "In conclusion, it helps.",
+    ]
+    short = [pool[index % 3] for index in range(500)]
+    started = time.perf_counter()
+    features = abstract_features(short)
+    short_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    abstract_features(short * 8)
+    long_seconds = time.perf_counter() - started
+    assert long_seconds < 8 * 3 * short_seconds + 0.05  # 8x the sentences, not 64x the time
+    first_stat, middle = features[1], features[250]
+    assert first_stat["since_stat=none"] == 1.0 and first_stat["earlier_stats=0"] == 1.0
+    assert (
+        middle["since_stat=2"] == 1.0 and middle["until_stat=2"] == 1.0 and middle["idx5=6|earlier=2"] == 1.0
+    )

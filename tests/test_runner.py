@@ -96,6 +96,44 @@ def test_parts_are_shards_sorted_by_id_and_one_worker_equals_two(corpus, tmp_pat
     assert timings["workers"] == 2 and timings["shards_run"] == SHARDS
 
 
+def test_the_processing_pass_reuses_the_observation_parse(
+    corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import abstractpipe.clean as clean_stage
+
+    raw, clean = corpus
+    parsed: list[str] = []
+    original = clean_stage.parse_page
+
+    def counting_parse(markup: str, is_html: bool, rules, site):  # type: ignore[no-untyped-def]
+        parsed.append(markup)
+        return original(markup, is_html, rules, site)
+
+    monkeypatch.setattr(clean_stage, "parse_page", counting_parse)
+    stale = tmp_path / ".state" / "observe" / "clean" / "00000.work"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left by an older run")
+    assert run(raw, tmp_path, "--workers", "1") == 0
+    assert output_bytes(tmp_path) == output_bytes(clean)
+    assert len(parsed) == 10 + 5 + 3  # once a page, in the observation pass
+    assert not list((tmp_path / ".state").rglob("*.work*"))  # removed once each shard is written
+
+
+def test_saved_work_round_trips_and_misses_read_as_none(tmp_path: Path) -> None:
+    from abstractpipe.workfile import WorkReader, WorkWriter
+
+    writer = WorkWriter(tmp_path / "w" / "00001.work")
+    writer.add("a", {"blocks": [1, 2]})
+    writer.add("b", "second")
+    writer.close()
+    reader = WorkReader(tmp_path / "w" / "00001.work")
+    assert reader.get("b") == "second" and reader.get("a") == {"blocks": [1, 2]} and reader.get("c") is None
+    reader.close()
+    assert WorkReader(tmp_path / "missing.work").get("a") is None
+    (tmp_path / "broken.work").write_bytes(b"xx")
+    assert WorkReader(tmp_path / "broken.work").get("a") is None
+
+
 def test_a_rerun_skips_every_shard_and_force_redoes_them(corpus, tmp_path: Path) -> None:
     raw, clean = corpus
     out = tmp_path / "out"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -296,6 +297,32 @@ def test_deterministic_and_fast(extractor: StatisticsExtractor) -> None:
     elapsed = time.perf_counter() - started
     assert elapsed < 2.0, f"{len(sentences)} sentences took {elapsed:.2f}s"
     assert first == [extractor.find(s, "en") for s in sentences]
+
+
+def test_interval_scan_matches_a_full_scan(extractor: StatisticsExtractor) -> None:
+    """``_intervals`` starts from the CI labels; it must find what scanning every position finds."""
+    rng = random.Random(6)
+    choices = [
+        ["", "OR ", "HR was ", "abc", "1.5", "2.3 ", "mm Hg", " mmHg", "kg ", "days", "d"],
+        ["", " ", "%", ", ", "; ", "(", "[", " (", "95% ", "90.5 % ", "95%"],
+        ["CI", "CIs", "Cl", "confidence interval", "置信区间为", "credible interval", "CI (Cl)", "ci"],
+        ["", ": ", " = ", " was ", ", ", "为", " ("],
+        ["1.2", "-0.5", "3", ".5"],
+        [" to ", "-", "–", ", ", "~", " and ", "至"],
+        ["2.5", "4", "-0.1"],
+        ["", ")", "%)", "])", "]", ")) ", " x"],
+    ]
+    english, chinese = seed_paragraphs()
+    texts = [english, chinese]
+    for _ in range(3000):
+        texts.append("".join(rng.choice(c) for _ in range(rng.randint(1, 4)) for c in choices))
+    found = 0
+    for text in texts:
+        work = normalise(text).text
+        expected = [(m.span(), m.groupdict()) for m in extractor._ci_re.finditer(work)]
+        assert [(m.span(), m.groupdict()) for m in extractor._intervals(work)] == expected, text
+        found += len(expected)
+    assert found > 3000
 
 
 # ---------------------------------------------------------------- dev sets

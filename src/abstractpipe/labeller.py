@@ -17,6 +17,7 @@ trained by ``scripts/train_labeller.py`` (which alone uses numpy).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gzip
 import importlib.resources
@@ -144,6 +145,10 @@ def abstract_features(sentences: Sequence[str]) -> list[dict[str, float]]:
     randomisation_at = [
         index for index, sentence in enumerate(sentences) if _RANDOMISATION_ANCHOR.search(sentence)
     ]
+    # Prefix sums and bisection keep the "before/after" counts linear in the abstract's length.
+    stats_before = list(itertools.accumulate(reports_statistics, initial=0))
+    anchors = [(aim_at, set(aim_at), "aim"), (conclusion_at, set(conclusion_at), "concl")]
+    anchors.append((randomisation_at, set(randomisation_at), "rand"))
     result: list[dict[str, float]] = []
     for index, sentence in enumerate(sentences):
         features = _own_features(sentence, tokens[index])
@@ -167,8 +172,8 @@ def abstract_features(sentences: Sequence[str]) -> list[dict[str, float]]:
             _context_words(tokens[index + 2], "nn:", FAR_CONTEXT_WEIGHT, features)
         # How many statistics-bearing sentences lie before and after: the global cue that
         # separates results from the conclusions that follow them.
-        later = _bucket(sum(reports_statistics[index + 1 :]), (1, 2, 3))
-        earlier = _bucket(sum(reports_statistics[:index]), (1, 2, 3))
+        later = _bucket(stats_before[count] - stats_before[index + 1], (1, 2, 3))
+        earlier = _bucket(stats_before[index], (1, 2, 3))
         features[f"later_stats={later}"] = 1.0
         features[f"earlier_stats={earlier}"] = 1.0
         features[f"stats_here={int(reports_statistics[index])}|later={min(later, 2)}"] = 1.0
@@ -176,9 +181,8 @@ def abstract_features(sentences: Sequence[str]) -> list[dict[str, float]]:
         if _OBJECTIVE_CUE.search(sentence):
             features["cue=objective"] = 1.0
             features[f"cue=objective|idx={min(index, 3)}"] = 1.0
-        _anchor_features(index, aim_at, "aim", features)
-        _anchor_features(index, conclusion_at, "concl", features)
-        _anchor_features(index, randomisation_at, "rand", features)
+        for positions, members, prefix in anchors:
+            _anchor_features(index, positions, members, prefix, features)
         result.append(features)
     return result
 
@@ -187,23 +191,25 @@ def _statistics_distance_features(
     index: int, count: int, statistics_at: list[int], into: dict[str, float]
 ) -> None:
     """Distance to the nearest statistics sentences, and near-edge positions crossed with their counts."""
-    before = [position for position in statistics_at if position < index]
-    after = [position for position in statistics_at if position > index]
-    since = str(_bucket(index - before[-1], (2, 3, 5))) if before else "none"
-    until = str(_bucket(after[0] - index, (2, 3, 5))) if after else "none"
+    before = bisect.bisect_left(statistics_at, index)  # how many lie before (sorted positions)
+    after = bisect.bisect_right(statistics_at, index)  # the first one after
+    since = str(_bucket(index - statistics_at[before - 1], (2, 3, 5))) if before else "none"
+    until = str(_bucket(statistics_at[after] - index, (2, 3, 5))) if after < len(statistics_at) else "none"
     into[f"since_stat={since}"] = 1.0
     into[f"until_stat={until}"] = 1.0
-    into[f"ridx5={min(count - 1 - index, 6)}|later={min(len(after), 2)}"] = 1.0
-    into[f"idx5={min(index, 6)}|earlier={min(len(before), 2)}"] = 1.0
+    into[f"ridx5={min(count - 1 - index, 6)}|later={min(len(statistics_at) - after, 2)}"] = 1.0
+    into[f"idx5={min(index, 6)}|earlier={min(before, 2)}"] = 1.0
 
 
-def _anchor_features(index: int, anchors: list[int], prefix: str, into: dict[str, float]) -> None:
+def _anchor_features(
+    index: int, anchors: list[int], members: set[int], prefix: str, into: dict[str, float]
+) -> None:
     """Where the sentence lies relative to the first anchor sentence (before, at, after, or none)."""
     if not anchors:
         into[prefix + "=none"] = 1.0
         return
     first = anchors[0]
-    relation = "at" if index in anchors else "before" if index < first else "after"
+    relation = "at" if index in members else "before" if index < first else "after"
     into[f"{prefix}={relation}"] = 1.0
     into[f"{prefix}={relation}|d={min(abs(index - first), 3)}"] = 1.0
 

@@ -15,7 +15,10 @@ Sharded runs (``abstractpipe.runner``) split that first pass across shards and
 processes: each shard calls ``begin_observation``, ``observe`` per page and
 ``dump_observation`` (its counts go to disk); one ``reduce_observations`` merges
 the shard files into the learned state; every shard task then
-``load_learned``s it.  ``learned_digest`` says which part of that state a shard
+``load_learned``s it.  A shard's observation may save per-page work
+(``save_work``, e.g. the parsed page) that its processing reuses
+(``reuse_work``), so a page is not parsed twice; only files, never documents,
+pass between the two.  ``learned_digest`` says which part of that state a shard
 depends on, so an incremental run redoes exactly the shards it changes.
 """
 
@@ -106,6 +109,16 @@ class Step:
     def learned_digest(self, sites: Iterable[str]) -> str:
         """A digest of the learned state that pages of ``sites`` depend on."""
         raise NotImplementedError(f"step {self.name} observes sites but cannot run sharded")
+
+    # -- per-page work the observation of a shard hands to its processing (optional) --
+
+    def save_work(self, path: Path | None) -> None:
+        """While observing one shard, ``observe`` may save per-page work to ``path`` for
+        ``process`` to reuse (a parse it would otherwise repeat); None closes the file."""
+
+    def reuse_work(self, path: Path | None) -> None:
+        """While processing one shard, ``process`` may reuse what was saved at ``path`` in
+        this run (the file may be missing); None closes it."""
 
     def input_fingerprint(self) -> str:
         """Digest of any input besides the config and the pages that changes this step's output

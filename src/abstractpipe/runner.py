@@ -203,15 +203,19 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         observer = steps[index]
         observer.begin_observation()
         _LOADED.pop(observer.name, None)
-        for ref in task.pages:
-            doc = run_page(steps[:index], document_for_file(raw_dir / ref.path, raw_dir), limits)
-            if doc.failed:
-                continue
-            try:
-                with WATCHDOG.deadline(limits.max_seconds_per_page):
-                    observer.observe(doc)
-            except (Exception, PageTimeout):  # the process pass quarantines it with the real reason
-                continue
+        observer.save_work(state.work_path(task.observer, task.number))
+        try:
+            for ref in task.pages:
+                doc = run_page(steps[:index], document_for_file(raw_dir / ref.path, raw_dir), limits)
+                if doc.failed:
+                    continue
+                try:
+                    with WATCHDOG.deadline(limits.max_seconds_per_page):
+                        observer.observe(doc)
+                except (Exception, PageTimeout):  # the process pass quarantines it with the real reason
+                    continue
+        finally:
+            observer.save_work(None)
         observer.dump_observation(state.observation_path(task.observer, task.number))
         write_json_atomic(state.observation_marker(task.observer, task.number), {"input": task.input_digest})
         return {
@@ -222,10 +226,17 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         }
 
     part = Path(task.out_dir) / "records" / part_name(task.number, task.compress)
-    with ShardWriter(part, task.compress) as writer:
-        for ref in task.pages:
-            writer.add(run_page(steps, document_for_file(raw_dir / ref.path, raw_dir), limits))
-        writer.commit()
+    observers = [step for step in steps if step.observes_site]
+    for step in observers:
+        step.reuse_work(state.work_path(step.name, task.number))
+    try:
+        with ShardWriter(part, task.compress) as writer:
+            for ref in task.pages:
+                writer.add(run_page(steps, document_for_file(raw_dir / ref.path, raw_dir), limits))
+            writer.commit()
+    finally:
+        for step in observers:
+            step.reuse_work(None)
     marker = {
         "number": task.number,
         "config": task.config_digest,
@@ -239,6 +250,8 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         "summary_lines": [line for step in steps for line in step.summary_lines()],
     }
     write_json_atomic(state.marker_path(task.number), marker)
+    for step in observers:  # the shard is done; a later run saves its own
+        state.work_path(step.name, task.number).unlink(missing_ok=True)
     return {
         **marker,
         "kind": "process",
@@ -404,6 +417,7 @@ def run_pipeline(
         log.warning(notice)
         notices.append(notice)
         state.reset()
+    state.clear_work()
     plans, files = plan_shards(raw_dir, shards, manifest.get("files") or {})
     state.save_manifest({"config_sha256": config_digest, "shards": shards, "files": files})
     records_dir = out_dir / "records"

@@ -33,6 +33,7 @@ from typing import Any
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import CANONICAL_SECTIONS, Block, Document, Section
+from abstractpipe.patterns import grouped_alternation
 from abstractpipe.pipeline import Step, register_step
 
 WEAK, MEDIUM, STRONG = 0, 1, 2
@@ -81,10 +82,11 @@ def _norm_label(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower().replace("’", "'"))
 
 
-def _alternation(labels: list[str]) -> str:
+def _alternation(labels: list[str], *, ignore_case: bool) -> str:
     # Longest first so "materials and methods" wins over "methods".
     ordered = sorted(set(labels), key=lambda s: (-len(s), s))
-    return "|".join(r"\s*".join(re.escape(part) for part in label.split()) for label in ordered)
+    branches = [(label.lstrip(), r"\s*".join(re.escape(part) for part in label.split())) for label in ordered]
+    return grouped_alternation(branches, ignore_case=ignore_case)
 
 
 @dataclass
@@ -150,12 +152,12 @@ class SectionRules:
         self.other_min_chars = int(rules.get("other_min_chars", 20))
         self.own_line_max_chars = int(rules.get("own_line_max_chars", 60))
 
-        en = _alternation(labels["en"])
-        zh = _alternation(labels["zh"])
-        en_markers = _alternation(rules["abstract_markers"].get("en") or [])
-        zh_markers = _alternation(rules["abstract_markers"].get("zh") or [])
-        en_keywords = _alternation(rules["keywords_markers"].get("en") or [])
-        zh_keywords = _alternation(rules["keywords_markers"].get("zh") or [])
+        en = _alternation(labels["en"], ignore_case=True)
+        zh = _alternation(labels["zh"], ignore_case=False)
+        en_markers = _alternation(rules["abstract_markers"].get("en") or [], ignore_case=True)
+        zh_markers = _alternation(rules["abstract_markers"].get("zh") or [], ignore_case=False)
+        en_keywords = _alternation(rules["keywords_markers"].get("en") or [], ignore_case=True)
+        zh_keywords = _alternation(rules["keywords_markers"].get("zh") or [], ignore_case=False)
         # tail: ":" | ". " before a capital | space before a capital | glued capital/digit
         self.en_header = re.compile(
             rf"(?<![A-Za-z])(?P<label>(?i:{en}))"
@@ -172,7 +174,9 @@ class SectionRules:
             rf"(?<![A-Za-z])(?P<label>(?i:{en_keywords}))(?P<tail>\s*[:：·]\s*|\s+(?=\S))"
         )
         self.zh_keywords = re.compile(rf"(?P<label>{zh_keywords})(?P<tail>\s*[:：·]\s*|[\s\u3000]+)")
-        stops = _alternation([w for ws in (rules.get("stop_labels") or {}).values() for w in ws])
+        stops = _alternation(
+            [w for ws in (rules.get("stop_labels") or {}).values() for w in ws], ignore_case=True
+        )
         self.stop = re.compile(rf"(?<![A-Za-z])(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|$)")
 
     def lookup(self, label: str) -> tuple[str, str] | None:

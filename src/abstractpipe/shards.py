@@ -111,6 +111,15 @@ class State:
     def observation_path(self, step: str, number: int) -> Path:
         return self.observations / step / f"{number:05d}.jsonl"
 
+    def work_path(self, step: str, number: int) -> Path:
+        """Per-page work a step's observation of a shard saved for its processing."""
+        return self.observations / step / f"{number:05d}.work"
+
+    def clear_work(self) -> None:
+        """Remove saved work: what a run reuses, it saved itself (code and config may have changed)."""
+        for path in self.observations.glob("*/*.work*"):
+            path.unlink(missing_ok=True)
+
     def observation_marker(self, step: str, number: int) -> Path:
         return self.observations / step / f"{number:05d}.done"
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from abstractpipe.patterns import grouped_alternation
 
 FIELDS = (
     "measure",
@@ -111,8 +113,8 @@ _UNSIGNED = r"(?:\d+(?:\.\d+)?|\.\d+)"
 def _alternation(words: Iterable[str], *, ignore_case: bool = False) -> str:
     """Longest-first alternation of literal words (spaces match any whitespace)."""
     unique = sorted({w for w in words if w}, key=lambda w: (-len(w), w))
-    parts = [re.escape(w).replace(r"\ ", r"\s+") for w in unique]
-    body = "|".join(parts) if parts else r"(?!x)x"
+    branches = [(w, re.escape(w).replace(r"\ ", r"\s+")) for w in unique]
+    body = grouped_alternation(branches, ignore_case=ignore_case) if branches else r"(?!x)x"
     return f"(?i:{body})" if ignore_case else f"(?:{body})"
 
 
@@ -216,6 +218,11 @@ class StatisticsExtractor:
             rf"(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?"
             rf"(?:\s*[\)\]](?=\s*[\)\]]))?"
         )
+        # Finding the intervals of a text: the label first, then the lead-in before it (see
+        # ``_intervals``).  The lead-in (unit, "%", punctuation, bracket, level) only uses these.
+        self._ci_label_re = re.compile(ci_label)
+        lead_chars = "".join(sorted(set("".join(r.get("value_units", [])))))
+        self._ci_lead_char_re = re.compile(rf"[\s\d.%,;:(\[{re.escape(lead_chars)}]")
         self._bare_ci_re = re.compile(
             rf"\s*[\(\[]\s*(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?\s*(?=[\)\];,])"
         )
@@ -429,7 +436,7 @@ class StatisticsExtractor:
             state.add_stat(stat, match.start("name"), end)
         # An interval with no name of its own continues the last estimate of the sentence:
         # "IRR was 0.38 [95% CI ...] for A and 0.07 (95% CI ...) for B".
-        for match in self._ci_re.finditer(work):
+        for match in self._intervals(work):
             ci_start = match.start()
             if state.claimed(ci_start, match.end()):
                 continue
@@ -443,6 +450,29 @@ class StatisticsExtractor:
             stat = {"measure": previous, "value": _to_float(value.group("value"))}
             end = self._attach_tail(state, stat, ci_start, with_ci=True, bare_ci=False)
             state.add_stat(stat, value_start, end)
+
+    def _intervals(self, work: str) -> Iterator[re.Match[str]]:
+        """The matches of ``_ci_re.finditer(work)``, without trying the pattern everywhere.
+
+        ``_ci_re`` starts with an optional lead-in, so a scan tries it at every position of
+        the text: that scan was most of the statistics stage.  Every match holds a CI label,
+        and the characters before the label all belong to the lead-in, so the next match
+        starts inside the run of lead-in characters that ends at some label.  Trying those
+        positions left to right, label by label, yields the same matches in the same order.
+        """
+        pos = 0  # the next match starts here or later
+        label = self._ci_label_re.search(work)
+        while label is not None:
+            start = label.start()
+            while start > pos and self._ci_lead_char_re.match(work, start - 1):
+                start -= 1
+            match = next(
+                (m for p in range(start, label.start() + 1) if (m := self._ci_re.match(work, p))), None
+            )
+            if match is not None:
+                yield match
+                pos = match.end()
+            label = self._ci_label_re.search(work, max(pos, label.start() + 1))
 
     def _tests(self, state: _State) -> None:
         work = state.text
