@@ -867,3 +867,24 @@ def test_html_link_list_items_and_link_tables_inside_an_article_go():
     page = extract_html(markup, RULES)
     assert "Related story" not in page.text and "今日推荐" not in page.text
     assert page.text.count(PROSE[3]) == 3
+
+
+def test_html_long_data_table_outweighs_a_list_of_notes():
+    # Forty rows of mostly linked names score like forty short blocks, not like one paragraph.
+    rows = "".join(
+        f"<tr><td>{1901 + i}</td><td><a href='/w/{i}'>Laureate Number{i}</a></td>"
+        f"<td><a href='/f'>Physiology or Medicine</a></td><td>for work on sleep and memory</td></tr>"
+        for i in range(40)
+    )
+    notes = "".join(
+        f"<li>In {1940 + i}, the prize was not awarded, as the committee found no candidate "
+        f"worthy of it; the money went to the fund (see <a href='/n/{i}'>note {i}</a>).</li>"
+        for i in range(3)
+    )
+    markup = (
+        "<html><body><div class='page'><div class='body'><h2>Laureates</h2>"
+        f"<table><tr><th>Year</th><th>Name</th><th>Field</th><th>Citation</th></tr>{rows}</table></div>"
+        f"<div class='notes'><ol>{notes}</ol></div></div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert "Laureate Number39" in page.text

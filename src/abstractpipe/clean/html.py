@@ -596,6 +596,15 @@ def _container_chain(block: CleanBlock) -> tuple[HtmlElement, ...]:
     return tuple(reversed(chain))
 
 
+def _row_points(table_text: str, settings: MainContentSettings) -> float:
+    points = 0.0
+    for row in table_text.split("\n"):
+        tokens = token_count(row)
+        if tokens >= settings.min_block_tokens:
+            points += 1.0 + min(tokens / settings.token_divisor, settings.max_length_points)
+    return points
+
+
 def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[str]) -> list[CleanBlock]:
     """Keep the blocks of the best-scoring container (and its strong siblings, and the h1 title)."""
     settings = rules.main
@@ -615,6 +624,10 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         points += min(
             punctuation_count(block.text) * settings.punctuation_weight, settings.max_punctuation_points
         )
+        if block.kind == "table":
+            # A data table is one block but many units of text: it scores as its rows would
+            # as blocks of their own, when that is more (long lists of laureates, products).
+            points = max(points, _row_points(block.text, settings))
         points *= 1.0 - min(1.0, block.link_chars / max(1, len(block.text)))
         for level, tag in enumerate(chain[:5]):
             share = 1.0 if level == 0 else 0.5 if level == 1 else 1.0 / (level * 3)
