@@ -751,7 +751,7 @@ def service_page() -> str:
     lead = "".join(f"<p>{text}</p>" for text in SERVICE_BLURBS[:3])
     small = "".join(
         f"<div class='band-{name}'><div class='inner-{name}'><h2>{name.title()}</h2>"
-        f"<p>{SERVICE_BLURBS[i % 4]} Ask about {name} today.</p></div></div>"
+        f"<p>{SERVICE_BLURBS[i % 4]} Ask about {name} today.</p></div></div><div>Follow us</div>"
         for i, name in enumerate(["audits", "training", "response", "cloud", "identity", "data"])
     )
     menu = "".join(f"<li><a href='/s/{i}'>Offer {i}</a></li>" for i in range(12))
@@ -765,7 +765,7 @@ def test_html_page_spread_over_small_sections_is_kept_whole():
     page = extract_html(service_page(), RULES)
     for name in ["audits", "training", "response", "cloud", "identity", "data"]:
         assert f"Ask about {name} today." in page.text
-    assert "Offer 3" not in page.text
+    assert "Offer 3" not in page.text and "Follow us" not in page.text
     assert page.counters["html_widened_main"] == 1
 
 

@@ -688,11 +688,17 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         if _tag_path(tag) == best_path or (score >= loose_floor and _name_path(tag) == best_names):
             chosen.add(key)
             counters["html_similar_containers"] += 1
+    kept_flags = [any(id(tag) in chosen for tag in block.ancestors) for block in blocks]
     wider = _widen_to_cover(blocks, token_counts, chosen, best, settings)
     if wider is not None:
-        chosen.add(id(wider))
+        # What widening adds: its headings and text, not bare fragments (avatar initials,
+        # "Follow", vote counts) between the sections.
         counters["html_widened_main"] += 1
-    kept_flags = [any(id(tag) in chosen for tag in block.ancestors) for block in blocks]
+        for index, block in enumerate(blocks):
+            if kept_flags[index] or not any(tag is wider for tag in block.ancestors):
+                continue
+            if block.kind == "heading" or token_counts[index] >= settings.widen_min_tokens:
+                kept_flags[index] = True
     _keep_title_and_labels(blocks, kept_flags, best)
     counters["blocks_outside_main"] += kept_flags.count(False)
     return [block for block, kept in zip(blocks, kept_flags, strict=True) if kept]

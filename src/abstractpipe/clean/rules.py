@@ -62,6 +62,7 @@ class MainContentSettings:
     min_best_score: float = 5.0
     cover_share: float = 0.5
     prose_min_tokens: int = 8
+    widen_min_tokens: int = 3
 
 
 @dataclass(frozen=True)
