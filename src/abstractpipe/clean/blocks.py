@@ -10,7 +10,6 @@ from typing import Any
 from abstractpipe.document import Block
 
 BLOCK_SEPARATOR = "\n\n"
-_SPACE_RE = re.compile(r"\s+")
 # CJK ideographs, kana and hangul each count as one token: no whitespace word counts in Chinese.
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 # One pass for token_count: a CJK character, or a run of other non-space characters.
@@ -85,7 +84,8 @@ class CleanedPage:
 
 def normalise_space(text: str) -> str:
     """Collapse every run of whitespace (NBSP and newlines included) to one space."""
-    return _SPACE_RE.sub(" ", text.replace("\u00a0", " ").replace("\u200b", "")).strip()
+    # str.split() splits on exactly the characters \s matches (NBSP among them), faster.
+    return " ".join(text.replace("\u200b", "").split())
 
 
 def fingerprint(text: str) -> str:

@@ -103,23 +103,39 @@ class CleanRules:
     repetition: RepetitionSettings
     rules: tuple[Rule, ...]
     sites: dict[str, SiteRules]
-    # class/id/role value -> attr_flags result; values repeat within and across pages.
+    # class/id/role value -> attr_flags result, and one token -> its flags: values repeat
+    # within a site, tokens ("row", "container", "post") across sites too.
     _attr_cache: dict[str, tuple[bool, bool, bool]] = field(default_factory=dict, compare=False, repr=False)
+    _token_cache: dict[str, tuple[bool, bool, bool]] = field(default_factory=dict, compare=False, repr=False)
 
     def attr_flags(self, key: str) -> tuple[bool, bool, bool]:
         """For space-separated class/id/role tokens: (boilerplate, boilerplate beyond weak tokens, content)."""
         flags = self._attr_cache.get(key)
         if flags is None:
-            tokens = key.lower().split()
-            boilerplate = [t for t in tokens if self.boilerplate_attr.search(t)]
-            flags = (
-                bool(boilerplate),
-                any(not self.weak_attr.search(t) for t in boilerplate),
-                any(self.content_attr.search(t) for t in tokens),
-            )
+            boilerplate = strong = content = False
+            for token in key.lower().split():
+                is_boilerplate, is_strong, is_content = self._token_flags(token)
+                boilerplate |= is_boilerplate
+                strong |= is_strong
+                content |= is_content
+            flags = (boilerplate, strong, content)
             if len(self._attr_cache) > 100_000:  # bound memory on long runs
                 self._attr_cache.clear()
             self._attr_cache[key] = flags
+        return flags
+
+    def _token_flags(self, token: str) -> tuple[bool, bool, bool]:
+        flags = self._token_cache.get(token)
+        if flags is None:
+            boilerplate = bool(self.boilerplate_attr.search(token))
+            flags = (
+                boilerplate,
+                boilerplate and not self.weak_attr.search(token),
+                bool(self.content_attr.search(token)),
+            )
+            if len(self._token_cache) > 100_000:
+                self._token_cache.clear()
+            self._token_cache[token] = flags
         return flags
 
     def names_boilerplate(self, key: str) -> bool:
