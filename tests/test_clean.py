@@ -888,3 +888,50 @@ def test_html_long_data_table_outweighs_a_list_of_notes():
     )
     page = extract_html(markup, RULES)
     assert "Laureate Number39" in page.text
+
+
+def test_html_opening_paragraphs_in_a_container_of_their_own_are_kept():
+    opening = "".join(f"<div class='zn-body__paragraph'>{text}</div>" for text in PROSE[:2])
+    rest = "".join(f"<div class='zn-body__paragraph'>{text} {text}</div>" for text in PROSE * 2)
+    markup = (
+        "<html><body><div class='promo'><h2>Most read</h2><p>A teaser paragraph about something "
+        f"else entirely, which readers of this site might like.</p></div><div class='l-container'>{opening}"
+        f"<div class='el__embedded'><img src='x.jpg'>Photo</div><div class='zn-body__read-all'>{rest}</div>"
+        "</div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.blocks[0].text == PROSE[0] and page.blocks[1].text == PROSE[1]
+    assert "teaser paragraph" not in page.text
+    assert page.counters["html_leading_prose_kept"] == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("By Bill Hoppe | Special to the Pioneer Press", "byline"),
+        ("By Jane Doe and John Roe", "byline"),
+        (
+            "PUBLISHED: November 19, 2019 at 8:59 pm | UPDATED: November 19, 2019 at 10:16 pm",
+            "published_stamp",
+        ),
+        ("New Delhi, News Nation Bureau | Updated : 19 November 2019, 09:01 AM", "published_stamp"),
+    ],
+)
+def test_bylines_and_publication_stamps_are_dropped(line: str, rule: str) -> None:
+    markup = f"<html><body><article><p>{line}</p><p>{PROSE[0]}</p><p>{PROSE[1]}</p></article></body></html>"
+    page = extract_html(markup, RULES)
+    assert line not in page.text
+    assert page.counters[f"dropped_rule:{rule}"] == 1
+
+
+def test_sentences_opening_with_by_or_updated_are_kept() -> None:
+    lines = [
+        "By Monday, most of the patients had been discharged from the ward.",
+        "Updated results were published in 2019 by the same group of investigators.",
+    ]
+    markup = (
+        "<html><body><article>"
+        + "".join(f"<p>{t}</p>" for t in [*lines, *PROSE])
+        + "</article></body></html>"
+    )
+    assert all(line in extract_html(markup, RULES).text for line in lines)

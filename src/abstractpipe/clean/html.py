@@ -699,6 +699,7 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
                 continue
             if block.kind == "heading" or token_counts[index] >= settings.widen_min_tokens:
                 kept_flags[index] = True
+    counters["html_leading_prose_kept"] += _keep_leading_prose(blocks, token_counts, kept_flags, settings)
     _keep_title_and_labels(blocks, kept_flags, best)
     counters["blocks_outside_main"] += kept_flags.count(False)
     return [block for block, kept in zip(blocks, kept_flags, strict=True) if kept]
@@ -744,6 +745,32 @@ def _widen_to_cover(
         if prose[key] >= settings.cover_share * page_prose:
             return tag if links[key] <= settings.max_link_share * chars[key] else None
     return None
+
+
+def _keep_leading_prose(
+    blocks: list[CleanBlock], token_counts: list[int], kept: list[bool], settings: MainContentSettings
+) -> int:
+    """Keep the run of prose paragraphs just before the first kept block (an article body split
+    over two containers: the opening paragraphs, then the rest). One other block (a caption,
+    an ad label) may interrupt the run; a heading ends it. Returns how many were added."""
+    if not any(kept):
+        return 0
+    added = interruptions = 0
+    for index in range(kept.index(True) - 1, -1, -1):
+        block = blocks[index]
+        if (
+            block.kind == "paragraph"
+            and token_counts[index] >= settings.prose_min_tokens
+            and block.link_chars <= PROSE_MAX_LINK_SHARE * len(block.text)
+        ):
+            kept[index] = True
+            added += 1
+            interruptions = 0
+        elif block.kind != "heading" and interruptions < 1:
+            interruptions += 1
+        else:
+            break
+    return added
 
 
 def _keep_title_and_labels(blocks: list[CleanBlock], kept: list[bool], best: HtmlElement) -> None:
