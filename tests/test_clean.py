@@ -832,6 +832,11 @@ def test_html_hidden_copies_of_the_visible_article_are_dropped():
         ("This slideshow requires JavaScript.", "script_notice"),
         ("Please enable JavaScript to view the comments.", "script_notice"),
         ("Share this on WhatsApp", "share_bar"),
+        ("Photo: Ringo H.W. Chiu, AP", "media_credit"),
+        ("Image copyright Getty Images", "media_credit"),
+        ("图片来源：新华社", "media_credit"),
+        ("Image caption", "media_label"),
+        ("video", "media_label"),
     ],
 )
 def test_ad_labels_script_notices_and_share_lines_are_dropped(line: str, rule: str) -> None:
@@ -845,6 +850,7 @@ def test_sentences_about_ads_and_javascript_are_kept() -> None:
     lines = [
         "The advert campaign ran for three weeks and reached many readers in the region.",
         "Researchers rewrote the JavaScript client, which now loads twice as fast as before.",
+        "Photographs of the lesions were reviewed by two dermatologists blinded to the arm.",
     ]
     markup = (
         "<html><body><article>"
@@ -910,6 +916,7 @@ def test_html_opening_paragraphs_in_a_container_of_their_own_are_kept():
     [
         ("By Bill Hoppe | Special to the Pioneer Press", "byline"),
         ("By Jane Doe and John Roe", "byline"),
+        ("September 10, 2018 | by Catherine", "byline"),
         (
             "PUBLISHED: November 19, 2019 at 8:59 pm | UPDATED: November 19, 2019 at 10:16 pm",
             "published_stamp",
