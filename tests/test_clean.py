@@ -837,6 +837,10 @@ def test_html_hidden_copies_of_the_visible_article_are_dropped():
         ("图片来源：新华社", "media_credit"),
         ("Image caption", "media_label"),
         ("video", "media_label"),
+        ("BUSINESS.SOHU.COM 2005年3月11日12:12 来源：[ 人民网 ]", "source_dateline"),
+        ("http://biz.163.com 2005-04-25 08:24:06 来源: 第一财经日报 网友评论 0 条", "source_dateline"),
+        ("原创版权禁止商业转载 授权>>", "reprint_notice"),
+        ("未经本网授权，不得转载、摘编或利用其它方式使用上述作品。", "reprint_notice"),
     ],
 )
 def test_ad_labels_script_notices_and_share_lines_are_dropped(line: str, rule: str) -> None:
@@ -851,6 +855,7 @@ def test_sentences_about_ads_and_javascript_are_kept() -> None:
         "The advert campaign ran for three weeks and reached many readers in the region.",
         "Researchers rewrote the JavaScript client, which now loads twice as fast as before.",
         "Photographs of the lesions were reviewed by two dermatologists blinded to the arm.",
+        "2019年3月起，研究者从三家医院招募患者，数据来源于电子病历系统，共纳入412例。",
     ]
     markup = (
         "<html><body><article>"
