@@ -947,3 +947,17 @@ def test_sentences_opening_with_by_or_updated_are_kept() -> None:
         + "</article></body></html>"
     )
     assert all(line in extract_html(markup, RULES).text for line in lines)
+
+
+def test_html_many_link_lines_after_an_article_go_when_its_prose_outweighs_them():
+    links = "".join(
+        f"<p><a href='/s{i}'>[头条] 第{i}条推荐新闻的标题：专家详解慢性腰痛患者如何坚持运动，点击查看详情</a></p>"
+        for i in range(6)
+    )
+    prose = "".join(f"<p>{text} {text}</p>" for text in PROSE)
+    page = extract_html(f"<html><body><article>{prose}{links}</article></body></html>", RULES)
+    assert "[头条]" not in page.text
+    assert page.counters["html_dropped_link_line"] == 6
+    # More link lines than prose: a listing with an introduction, the links stay.
+    listing = extract_html(f"<html><body><main><p>{PROSE[0]}</p>{links * 3}</main></body></html>", RULES)
+    assert "[头条] 第5条" in listing.text

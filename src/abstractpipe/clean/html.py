@@ -795,8 +795,8 @@ def _keep_title_and_labels(blocks: list[CleanBlock], kept: list[bool], best: Htm
 def _drop_link_lines(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[str]) -> list[CleanBlock]:
     """Drop paragraphs, list items and tables that are mostly link text (teasers in an article).
 
-    Only on prose pages: when such lines are a large share of the kept text, the page is a
-    listing and they are its content.
+    Only on prose pages: when such lines are a large share of the kept text and outweigh its
+    prose, the page is a listing and they are its content.
     """
     settings = rules.main
     flags = [
@@ -806,8 +806,20 @@ def _drop_link_lines(blocks: list[CleanBlock], rules: CleanRules, counters: Coun
         for block in blocks
     ]
     line_chars = sum(len(b.text) for b, flag in zip(blocks, flags, strict=True) if flag)
-    if not line_chars or line_chars > settings.link_line_max_page_share * sum(len(b.text) for b in blocks):
+    if not line_chars:
         return blocks
+    if line_chars > settings.link_line_max_page_share * sum(len(b.text) for b in blocks):
+        # Many link lines: a listing, unless the kept prose still outweighs them (an article
+        # followed by long link tables, as on old table-layout news pages).
+        prose_chars = sum(
+            len(b.text)
+            for b in blocks
+            if b.kind == "paragraph"
+            and b.link_chars <= PROSE_MAX_LINK_SHARE * len(b.text)
+            and token_count(b.text) >= settings.prose_min_tokens
+        )
+        if prose_chars < line_chars:
+            return blocks
     counters["html_dropped_link_line"] += sum(flags)
     return [b for b, flag in zip(blocks, flags, strict=True) if not flag]
 
