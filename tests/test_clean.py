@@ -961,3 +961,19 @@ def test_html_many_link_lines_after_an_article_go_when_its_prose_outweighs_them(
     # More link lines than prose: a listing with an introduction, the links stay.
     listing = extract_html(f"<html><body><main><p>{PROSE[0]}</p>{links * 3}</main></body></html>", RULES)
     assert "[头条] 第5条" in listing.text
+
+
+def test_html_article_of_nested_sections_is_kept_whole():
+    # Unclosed <section>s nest each part of the article inside the one before it; the deepest,
+    # longest part scores best, yet the article is all of them.
+    parts = [" ".join([text] * 2) for text in PROSE]
+    deep = "".join(f"<p>{text}</p>" for text in PROSE * 4)
+    markup = (
+        "<html><body><main><article><h1>Equipment guide</h1>"
+        f"<section><p>{parts[0]}</p><p>{parts[1]}</p><section><p>{parts[2]}</p><p>{parts[3]}</p>"
+        f"<section><section>{deep}</section></section></section></section>"
+        "</article></main></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert parts[0] in page.text and parts[3] in page.text
+    assert page.counters["html_widened_main"] == 1

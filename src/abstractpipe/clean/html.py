@@ -712,39 +712,58 @@ def _widen_to_cover(
     best: HtmlElement,
     settings: MainContentSettings,
 ) -> HtmlElement | None:
-    """The nearest ancestor of the best container holding most of the page's prose, when the
-    chosen containers hold less than that share (service and product pages spread their text
-    over many small sections, and the best one is only one of them)."""
+    """A container to keep besides the chosen ones, when they hold too little of the prose.
+
+    The nearest ``<article>`` around the best container, when the chosen containers hold
+    under ``article_cover_share`` of its prose (an article split into nested sections); else
+    the nearest ancestor holding ``cover_share`` of the page's prose, when the chosen ones
+    hold less than that (service and product pages spread their text over many sections).
+    Neither when it is link-heavy.
+    """
     prose_flags = [
         block.kind != "heading"
         and tokens >= settings.prose_min_tokens
         and block.link_chars <= PROSE_MAX_LINK_SHARE * len(block.text)
         for block, tokens in zip(blocks, token_counts, strict=True)
     ]
-    page_prose = covered = 0
+    article = next((tag for tag in best.iterancestors("article")), None)
+    page_prose = covered = article_prose = article_covered = 0
     for block, is_prose in zip(blocks, prose_flags, strict=True):
-        if is_prose:
-            page_prose += len(block.text)
-            if any(id(tag) in chosen for tag in block.ancestors):
-                covered += len(block.text)
+        if not is_prose:
+            continue
+        size = len(block.text)
+        in_chosen = any(id(tag) in chosen for tag in block.ancestors)
+        page_prose += size
+        covered += size if in_chosen else 0
+        if article is not None and any(tag is article for tag in block.ancestors):
+            article_prose += size
+            article_covered += size if in_chosen else 0
+    if article is not None and article_covered < settings.article_cover_share * article_prose:
+        return article if _link_share(blocks, article) <= settings.max_link_share else None
     if not page_prose or covered >= settings.cover_share * page_prose:
         return None  # the usual case: the chosen containers hold the prose
     # Only the best container's ancestors (below <body>) can be the wider one.
     candidates = {id(tag): tag for tag in best.iterancestors() if tag.tag not in ("body", "html")}
     prose: Counter[int] = Counter()
-    chars: Counter[int] = Counter()
-    links: Counter[int] = Counter()
     for block, is_prose in zip(blocks, prose_flags, strict=True):
-        for tag in block.ancestors:
-            key = id(tag)
-            if key in candidates:
-                chars[key] += len(block.text)
-                links[key] += block.link_chars
-                prose[key] += len(block.text) if is_prose else 0
+        if is_prose:
+            for tag in block.ancestors:
+                if id(tag) in candidates:
+                    prose[id(tag)] += len(block.text)
     for key, tag in candidates.items():  # nearest first
         if prose[key] >= settings.cover_share * page_prose:
-            return tag if links[key] <= settings.max_link_share * chars[key] else None
+            return tag if _link_share(blocks, tag) <= settings.max_link_share else None
     return None
+
+
+def _link_share(blocks: list[CleanBlock], container: HtmlElement) -> float:
+    """Share of link text in the blocks inside ``container``."""
+    chars = links = 0
+    for block in blocks:
+        if any(tag is container for tag in block.ancestors):
+            chars += len(block.text)
+            links += block.link_chars
+    return links / max(1, chars)
 
 
 def _keep_leading_prose(

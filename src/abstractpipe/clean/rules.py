@@ -61,6 +61,7 @@ class MainContentSettings:
     link_line_max_page_share: float = 0.2
     min_best_score: float = 5.0
     cover_share: float = 0.5
+    article_cover_share: float = 0.7
     prose_min_tokens: int = 8
     widen_min_tokens: int = 3
 
