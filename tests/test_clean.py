@@ -14,6 +14,8 @@ from abstractpipe.config import load_config
 from abstractpipe.document import Document, Source
 from abstractpipe.pipeline import observe_sites, run_steps
 
+from .conftest import SHARED, requires_shared
+
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "tests" / "fixtures" / "seeds"
 HTML_FIXTURES = REPO / "tests" / "fixtures" / "clean"
@@ -977,3 +979,67 @@ def test_html_article_of_nested_sections_is_kept_whole():
     page = extract_html(markup, RULES)
     assert parts[0] in page.text and parts[3] in page.text
     assert page.counters["html_widened_main"] == 1
+
+
+def _sample_lines() -> list[str]:
+    """Lines of the seed pages, the HTML fixtures, and examples of what the rules drop."""
+    lines: list[str] = []
+    for path in sorted((REPO / "tests" / "fixtures").rglob("*")):
+        if path.suffix in (".txt", ".html", ".htm"):
+            lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [
+        *lines,
+        "© 2024 Example Health",
+        "(C) 2019 Foo",
+        "Copyright 2020 Bar",
+        "All Rights Reserved.",
+        "We use cookies to improve your experience. Accept",
+        "Please enable JavaScript.",
+        "3 min read",
+        "版权所有 © 2005",
+        "未经授权不得复制",
+        "第 1 页/共 3 页",
+        "上一页 | 下一页",
+        "a | b | c | d",
+        "Posted on 12/3/2019",
+        "2005年3月11日 来源：人民网",
+        "ICP备05000001号",
+    ]
+
+
+def test_rules_with_needs_cannot_match_without_them():
+    # `needs` is a fast test in front of a rule's pattern: a wrong list would silently
+    # disable the rule, so every text the pattern matches must hold one of them.
+    rules = [r for r in RULES.rules if r.needs]
+    assert len(rules) >= 10
+    for line in _sample_lines():
+        for rule in rules:
+            if rule.pattern is not None and rule.pattern.search(line):
+                assert rule.may_match(line.lower()), (rule.name, line)
+
+
+def test_a_rule_is_not_tried_on_text_without_its_needs():
+    from abstractpipe.clean.rules import compile_rules as compile_clean
+
+    data = yaml.safe_load((REPO / "configs" / "clean.yaml").read_text(encoding="utf-8"))
+    data["rules"] = [{"name": "odd", "type": "block", "pattern": "abc", "needs": ["xyz"]}]
+    rules = compile_clean(data)
+    markup = f"<html><body><article><p>abc</p><p>abc xyz</p><p>{PROSE[0]}</p></article></body></html>"
+    page = extract_html(markup, rules)
+    assert "abc" in [b.text for b in page.blocks] and page.counters["dropped_rule:odd"] == 1
+
+
+@requires_shared
+def test_rules_with_needs_cannot_match_without_them_on_the_benchmark_pages():
+    import gzip
+    import json
+
+    rules = [r for r in RULES.rules if r.needs]
+    for path in sorted((SHARED / "eval" / "boilerplate").glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                page = json.loads(line)
+                for text in page["gold_text"].splitlines():
+                    for rule in rules:
+                        if rule.pattern is not None and rule.pattern.search(text):
+                            assert rule.may_match(text.lower()), (rule.name, text)

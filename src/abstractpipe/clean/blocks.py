@@ -22,7 +22,7 @@ _PUNCT_RE = re.compile(r"[,.;:!?，。；：！？、]")
 _TERMINAL_RE = re.compile(r"[.!?;。！？；…]['\"”’)）]*$")
 
 
-@dataclass
+@dataclass(slots=True)
 class CleanBlock:
     """One block of text with where it came from; ``text`` is whitespace-normalised."""
 

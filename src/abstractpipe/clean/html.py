@@ -202,6 +202,7 @@ def _elements(root: HtmlElement) -> list[HtmlElement]:
     return list(root.iter(etree.Element))  # elements only, filtered in C
 
 
+_MAIN_ELEMENTS = etree.XPath("//article | //main | //*[@role='main']")
 _WITH_MARKING_ATTRS = etree.XPath(".//*[@class or @id or @role or @hidden or @aria-hidden or @style]")
 
 
@@ -270,9 +271,8 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
     # Small forms (search, login, subscribe) go; a form wrapping the page (ASP.NET) or a
     # post (forums) stays. Measured after the other drops, so inputs and scripts do not count.
     dropped = _Dropper()
-    elements = _elements(root)
-    holders = _main_holders(elements)
-    small_tags = [tag for tag in elements if tag.tag in rules.drop_small_tags]
+    small_tags = list(root.iter(*rules.drop_small_tags)) if rules.drop_small_tags else []
+    holders = _main_holders(_MAIN_ELEMENTS(root)) if small_tags else set()
     all_chars = len(normalise_space(_text(_body(root), " "))) if small_tags else 0
     for tag in small_tags:
         if tag in dropped or id(tag) in holders:
@@ -325,19 +325,24 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
                 continue
         nested = any(id(parent) in candidate_ids for parent in tag.iterancestors())
         candidate_ids.add(id(tag))
-        candidates.append((tag, "" if nested else _signature(tag), _visible_chars(tag)))
+        # A nested candidate forms no group and mostly goes with the one holding it: its
+        # size is measured only if it is still there when its turn comes.
+        candidates.append((tag, "", -1) if nested else (tag, _signature(tag), _visible_chars(tag)))
     # Repeated containers of one kind (forum posts marked "comment") that together hold most
     # of the page are its content, not chrome. Not so for the items of one marked container
     # (the slides of a promo carousel): those do not form a group.
     group_chars: Counter[str] = Counter()
     group_sizes: Counter[str] = Counter()
     for _, signature, chars in candidates:
-        group_chars[signature] += chars
-        group_sizes[signature] += 1
+        if signature:
+            group_chars[signature] += chars
+            group_sizes[signature] += 1
     rivals: list[HtmlElement] | None = None
     for tag, signature, chars in candidates:
         if tag in dropped:
             continue
+        if chars < 0:
+            chars = _visible_chars(tag)
         grouped = group_chars[signature] if signature and group_sizes[signature] > 1 else 0
         protected = max(chars, grouped) > rules.protect_share * page_chars
         if protected and grouped <= rules.protect_share * page_chars:
@@ -423,7 +428,7 @@ def _signature(tag: HtmlElement) -> str:
     return str(tag.tag) + "." + ".".join(sorted(_DIGITS_RE.sub("", n.lower()) for n in names))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Flow:
     """Inline text gathered for one block-level element."""
 

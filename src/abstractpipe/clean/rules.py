@@ -32,6 +32,7 @@ class Rule:
     item_pattern: re.Pattern[str] | None = None
     min_share: float = 1.0
     min_run: int = 2
+    needs: tuple[str, ...] = ()  # lower-case; a text must contain one to be tried (fast test)
 
     def matches(self, block: CleanBlock) -> bool:
         if self.pattern is None:
@@ -40,7 +41,13 @@ class Rule:
             return False
         if self.kinds and block.kind not in self.kinds:
             return False
+        if self.needs and not self.may_match(block.text.lower()):
+            return False
         return bool(self.pattern.search(block.text))
+
+    def may_match(self, lowered: str) -> bool:
+        """False when the lower-cased text holds none of ``needs`` (the pattern cannot match)."""
+        return any(needed in lowered for needed in self.needs)
 
 
 @dataclass(frozen=True)
@@ -213,6 +220,7 @@ def _compile_rule(raw: Any, where: str) -> Rule:
         item_pattern=item_pattern,
         min_share=float(raw.get("min_share", 1.0)),
         min_run=int(raw.get("min_run", 2)),
+        needs=tuple(str(n).lower() for n in raw.get("needs") or ()),
     )
 
 
@@ -270,6 +278,7 @@ def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | 
     """For each block, the name of the first rule that drops it (None = kept)."""
     drops: list[str | None] = [None] * len(blocks)
     texts = [block.text for block in blocks]
+    lowered: list[str] | None = None  # made once, for the rules with ``needs``
     list_members: dict[int, list[int]] = {}
     for index, block in enumerate(blocks):
         if block.list_id is not None:
@@ -286,11 +295,15 @@ def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | 
             search, kinds = rule.pattern.search if rule.pattern else None, rule.kinds
             if search is None:
                 continue
+            needs = rule.needs
+            if needs and lowered is None:
+                lowered = [text.lower() for text in texts]
             for index, text in enumerate(texts):
                 if (
                     drops[index] is None
                     and len(text) <= max_chars
                     and (not kinds or blocks[index].kind in kinds)
+                    and (not needs or any(needed in lowered[index] for needed in needs))  # type: ignore[index]
                     and search(text)
                 ):
                     drops[index] = rule.name
