@@ -610,6 +610,17 @@ def _row_points(table_text: str, settings: MainContentSettings) -> float:
     return points
 
 
+@dataclass(slots=True)
+class _ContainerSums:
+    """What the blocks directly inside one container add up to (see choose_main)."""
+
+    chain: tuple[HtmlElement, ...]  # the container, then its ancestors
+    chars: int = 0
+    links: int = 0
+    points: float = 0.0
+    first_scored: int = -1  # index of its first block that scores
+
+
 def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[str]) -> list[CleanBlock]:
     """Keep the blocks of the best-scoring container (and its strong siblings, and the h1 title)."""
     settings = rules.main
@@ -618,11 +629,18 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     chars: Counter[int] = Counter()
     links: Counter[int] = Counter()
     token_counts = [token_count(block.text) for block in blocks]
-    for block, tokens in zip(blocks, token_counts, strict=True):
+    # Blocks are summed per nearest container first, then each container's sums go up its
+    # chain once: far fewer dictionary updates than one per block and ancestor.
+    groups: dict[int, _ContainerSums] = {}
+    for index, (block, tokens) in enumerate(zip(blocks, token_counts, strict=True)):
         chain = _container_chain(block)
-        for tag in chain:
-            chars[id(tag)] += len(block.text)
-            links[id(tag)] += block.link_chars
+        if not chain:
+            continue
+        group = groups.get(id(chain[0]))
+        if group is None:
+            group = groups[id(chain[0])] = _ContainerSums(chain)
+        group.chars += len(block.text)
+        group.links += block.link_chars
         if tokens < settings.min_block_tokens or block.kind == "heading":
             continue
         points = 1.0 + min(tokens / settings.token_divisor, settings.max_length_points)
@@ -633,13 +651,21 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
             # A data table is one block but many units of text: it scores as its rows would
             # as blocks of their own, when that is more (long lists of laureates, products).
             points = max(points, _row_points(block.text, settings))
-        points *= 1.0 - min(1.0, block.link_chars / max(1, len(block.text)))
-        for level, tag in enumerate(chain[:5]):
+        group.points += points * (1.0 - min(1.0, block.link_chars / max(1, len(block.text))))
+        if group.first_scored < 0:
+            group.first_scored = index
+    for group in groups.values():
+        for tag in group.chain:
+            chars[id(tag)] += group.chars
+            links[id(tag)] += group.links
+    # In document order of each container's first scored block: ties go to the first.
+    for group in sorted((g for g in groups.values() if g.first_scored >= 0), key=lambda g: g.first_scored):
+        for level, tag in enumerate(group.chain[:5]):
             share = 1.0 if level == 0 else 0.5 if level == 1 else 1.0 / (level * 3)
             if id(tag) not in scores:
                 scores[id(tag)] = 0.0
                 tags[id(tag)] = tag
-            scores[id(tag)] += points * share
+            scores[id(tag)] += group.points * share
     if not scores:
         return blocks
     final: dict[int, float] = {}
