@@ -1043,3 +1043,25 @@ def test_rules_with_needs_cannot_match_without_them_on_the_benchmark_pages():
                     for rule in rules:
                         if rule.pattern is not None and rule.pattern.search(text):
                             assert rule.may_match(text.lower()), (rule.name, text)
+
+
+def test_html_prose_before_the_page_title_is_not_taken_as_the_article_body():
+    markup = (
+        "<html><body><section class='site-intro'><h2>Research Help</h2><p>Making research accessible "
+        "to everyone, with simplified summaries for patients and carers.</p></section>"
+        f"<main><article><h1>Exercise and back pain</h1><p>{PROSE[0]}</p><p>{PROSE[1]}</p>"
+        f"<p>{PROSE[2]}</p></article></main></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.blocks[0].text == "Exercise and back pain"
+    assert "accessible" not in page.text
+
+
+def test_html_a_list_of_linked_keywords_stays_whole():
+    keywords = ["diabetes", "colchicine", "percutaneous coronary intervention", "inflammation"]
+    items = "".join(f"<li><a href='/k/{i}'>{k}</a></li>" for i, k in enumerate(keywords))
+    article = "".join(f"<p>{text}</p>" for text in PROSE * 2)
+    page = extract_html(
+        f"<html><body><article>{article}<h3>Keywords</h3><ul>{items}</ul></article></body></html>", RULES
+    )
+    assert [b.text for b in page.blocks if b.kind == "list_item"] == keywords

@@ -801,12 +801,16 @@ def _keep_leading_prose(
     blocks: list[CleanBlock], token_counts: list[int], kept: list[bool], settings: MainContentSettings
 ) -> int:
     """Keep the run of prose paragraphs just before the first kept block (an article body split
-    over two containers: the opening paragraphs, then the rest). One other block (a caption,
-    an ad label) may interrupt the run; a heading ends it. Returns how many were added."""
+    over two containers: the opening paragraphs, then the rest), unless the kept content opens
+    with the page title. One other block (a caption, an ad label) may interrupt the run; a heading
+    ends it. Returns how many were added."""
     if not any(kept):
         return 0
+    first = kept.index(True)
+    if blocks[first].kind == "heading" and blocks[first].level == 1:
+        return 0  # the content opens with the page title: what comes before it is site chrome
     added = interruptions = 0
-    for index in range(kept.index(True) - 1, -1, -1):
+    for index in range(first - 1, -1, -1):
         block = blocks[index]
         if (
             block.kind == "paragraph"
@@ -849,10 +853,25 @@ def _drop_link_lines(blocks: list[CleanBlock], rules: CleanRules, counters: Coun
     prose, the page is a listing and they are its content.
     """
     settings = rules.main
+    def linked(block: CleanBlock) -> bool:
+        return block.link_chars >= settings.link_line_share * len(block.text)
+
+    # A list goes whole or not at all: all its items links, of link-line length on average
+    # (related-story titles), not a list of short linked keywords with one long one.
+    items: dict[int, list[CleanBlock]] = {}
+    for block in blocks:
+        if block.kind == "list_item" and block.list_id is not None:
+            items.setdefault(block.list_id, []).append(block)
+    link_lists = {
+        list_id
+        for list_id, members in items.items()
+        if all(linked(b) for b in members)
+        and sum(len(b.text) for b in members) >= settings.link_line_min_chars * len(members)
+    }
     flags = [
-        block.kind in LINK_LINE_KINDS
-        and len(block.text) >= settings.link_line_min_chars
-        and block.link_chars >= settings.link_line_share * len(block.text)
+        block.list_id in link_lists
+        if block.kind == "list_item"
+        else block.kind in LINK_LINE_KINDS and len(block.text) >= settings.link_line_min_chars and linked(block)
         for block in blocks
     ]
     line_chars = sum(len(b.text) for b, flag in zip(blocks, flags, strict=True) if flag)
