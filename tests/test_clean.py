@@ -1065,3 +1065,18 @@ def test_html_a_list_of_linked_keywords_stays_whole():
         f"<html><body><article>{article}<h3>Keywords</h3><ul>{items}</ul></article></body></html>", RULES
     )
     assert [b.text for b in page.blocks if b.kind == "list_item"] == keywords
+
+
+def test_html_drops_do_not_depend_on_reused_element_ids():
+    # Dropped subtrees' element proxies were once remembered by id only; freed proxies' ids
+    # came back on other elements, which were then skipped as if dropped, now and then.
+    forms = "".join(
+        f"<form class='search'><div><span><i>Search {i}</i></span></div><input name='q{i}'></form>"
+        for i in range(40)
+    )
+    menus = "".join(f"<div class='menu-{i}'><a href='/{i}'>Section {i}</a></div>" for i in range(40))
+    article = "".join(f"<p>{text}</p>" for text in PROSE * 3)
+    markup = f"<html><body>{forms}{menus}<article>{article}</article></body></html>"
+    runs = {tuple(sorted(extract_html(markup, RULES).counters.items())) for _ in range(25)}
+    assert len(runs) == 1
+    assert dict(next(iter(runs)))["html_dropped_container"] == 40

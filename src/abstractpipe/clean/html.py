@@ -228,9 +228,14 @@ class _Dropper:
 
     def __init__(self) -> None:
         self.gone: set[int] = set()
+        # lxml makes element proxies on demand and frees them when unreferenced, and a freed
+        # proxy's id can be reused by a later one: holding the dropped ones keeps ids unique.
+        self._held: list[HtmlElement] = []
 
     def drop(self, tag: HtmlElement) -> None:
-        self.gone.update(id(node) for node in tag.iter())
+        nodes = list(tag.iter())
+        self._held.extend(nodes)
+        self.gone.update(map(id, nodes))
         drop_tree(tag)  # keeps the tail text, which belongs to the surrounding content
 
     def __contains__(self, tag: HtmlElement) -> bool:
@@ -730,7 +735,9 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
                 continue
             if block.kind == "heading" or token_counts[index] >= settings.widen_min_tokens:
                 kept_flags[index] = True
-    counters["html_leading_prose_kept"] += _keep_leading_prose(blocks, token_counts, kept_flags, settings)
+    leading = _keep_leading_prose(blocks, token_counts, kept_flags, settings)
+    if leading:  # no zero-valued counter keys: merged counters keep them only on some paths
+        counters["html_leading_prose_kept"] += leading
     _keep_title_and_labels(blocks, kept_flags, best)
     counters["blocks_outside_main"] += kept_flags.count(False)
     return [block for block, kept in zip(blocks, kept_flags, strict=True) if kept]
