@@ -860,6 +860,7 @@ def _drop_link_lines(blocks: list[CleanBlock], rules: CleanRules, counters: Coun
     prose, the page is a listing and they are its content.
     """
     settings = rules.main
+
     def linked(block: CleanBlock) -> bool:
         return block.link_chars >= settings.link_line_share * len(block.text)
 
@@ -878,7 +879,9 @@ def _drop_link_lines(blocks: list[CleanBlock], rules: CleanRules, counters: Coun
     flags = [
         block.list_id in link_lists
         if block.kind == "list_item"
-        else block.kind in LINK_LINE_KINDS and len(block.text) >= settings.link_line_min_chars and linked(block)
+        else block.kind in LINK_LINE_KINDS
+        and len(block.text) >= settings.link_line_min_chars
+        and linked(block)
         for block in blocks
     ]
     line_chars = sum(len(b.text) for b, flag in zip(blocks, flags, strict=True) if flag)
