@@ -842,6 +842,20 @@ def test_html_hidden_copies_of_the_visible_article_are_dropped():
         ("BUSINESS.SOHU.COM 2005年3月11日12:12 来源：[ 人民网 ]", "source_dateline"),
         ("http://biz.163.com 2005-04-25 08:24:06 来源: 第一财经日报 网友评论 0 条", "source_dateline"),
         ("原创版权禁止商业转载 授权>>", "reprint_notice"),
+        (
+            "Associated Press writers Alan Fram and Zeke Miller contributed to this report.",
+            "contributor_credit",
+        ),
+        ("Additional reporting by Joseph Hudak", "contributor_credit"),
+        (
+            'Need more space? Subscribe to our sister title "All About Space" Magazine for the latest news.',
+            "newsletter_promo",
+        ),
+        (
+            "Sign up for The Water Coolest today to get the free daily newsletter delivered daily.",
+            "newsletter_promo",
+        ),
+        ("Follow Newsbeat on Instagram, Facebook, Twitter and YouTube.", "follow_promo"),
         ("未经本网授权，不得转载、摘编或利用其它方式使用上述作品。", "reprint_notice"),
     ],
 )
@@ -857,6 +871,8 @@ def test_sentences_about_ads_and_javascript_are_kept() -> None:
         "The advert campaign ran for three weeks and reached many readers in the region.",
         "Researchers rewrote the JavaScript client, which now loads twice as fast as before.",
         "Photographs of the lesions were reviewed by two dermatologists blinded to the arm.",
+        "Patients who did not follow the protocol on two visits were excluded from the analysis.",
+        "Nurses from three wards contributed data, and the staff of each ward reviewed the forms.",
         "2019年3月起，研究者从三家医院招募患者，数据来源于电子病历系统，共纳入412例。",
     ]
     markup = (
