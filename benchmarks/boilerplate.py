@@ -461,15 +461,25 @@ def compare_parsers(args: argparse.Namespace) -> int:
     """Seconds to build each set's trees: the figures behind clean's choice of parser."""
     import lxml.html
 
+    from abstractpipe.clean.html import parse_tree
+
     builders: dict[str, Callable[[str], object]] = {
         "lxml.html": lambda html: lxml.html.document_fromstring(html.encode("utf-8", "replace")),
+        # What the clean stage builds: a plain lxml.etree tree from the HTML parser.
+        "lxml.etree (clean)": parse_tree,
     }
     try:
         from bs4 import BeautifulSoup
 
         builders["bs4 (lxml builder)"] = lambda html: BeautifulSoup(html, "lxml")
     except ImportError:
-        print("note: beautifulsoup4 not installed; timing lxml.html only")
+        print("note: beautifulsoup4 not installed; not timed")
+    try:
+        from selectolax.lexbor import LexborHTMLParser
+
+        builders["selectolax (lexbor)"] = LexborHTMLParser
+    except ImportError:
+        print("note: selectolax not installed; not timed")
     print(f"{'set':<14} {'parser':<20} {'pages':>5} {'seconds':>8} {'pages/s':>8}")
     for set_name in args.sets:
         pages = [r["html"] for r in read_pages(args.data_dir, set_name, args.limit)]
