@@ -198,10 +198,6 @@ def _inside(tag: HtmlElement, names: frozenset[str] | set[str]) -> bool:
     return any(parent.tag in names for parent in tag.iterancestors())
 
 
-def _elements(root: HtmlElement) -> list[HtmlElement]:
-    return list(root.iter(etree.Element))  # elements only, filtered in C
-
-
 _MAIN_ELEMENTS = etree.XPath("//article | //main | //*[@role='main']")
 _WITH_MARKING_ATTRS = etree.XPath(".//*[@class or @id or @role or @hidden or @aria-hidden or @style]")
 
@@ -266,7 +262,7 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
     """Remove elements that cannot hold main content, in place."""
     _rescue_body_from_head(root, counters)
     for tag in list(root.iter(*rules.drop_tags)):  # tag names filtered in C
-        if tag is root or not _attached(tag, root):  # inside one dropped already
+        if not _attached(tag, root):  # inside one dropped already (or the root itself)
             continue
         # An article's own <header> (title, authors, date) is content.
         if tag.tag == "header" and _inside(tag, {"article", "main"}):
