@@ -857,6 +857,11 @@ def test_html_hidden_copies_of_the_visible_article_are_dropped():
         ),
         ("Follow Newsbeat on Instagram, Facebook, Twitter and YouTube.", "follow_promo"),
         ("未经本网授权，不得转载、摘编或利用其它方式使用上述作品。", "reprint_notice"),
+        ("· 伊利公告称高管被正式批捕 · 官员称国资流失严重 · 权威部门解读四大价格", "dot_separated_titles"),
+        (
+            "〖没事〗回复: 《王丹：我们已经看到希望》 拿了人家的钱就是手软 (2005-10-01 10:09:00)",
+            "reply_teaser",
+        ),
         ("By Bill Hoppe | Special to the Pioneer Press", "byline"),
         ("By Jane Doe and John Roe", "byline"),
         ("September 10, 2018 | by Catherine", "byline"),
@@ -882,6 +887,8 @@ def test_sentences_that_resemble_boilerplate_lines_are_kept() -> None:
         "Patients who did not follow the protocol on two visits were excluded from the analysis.",
         "Nurses from three wards contributed data, and the staff of each ward reviewed the forms.",
         "By Monday, most of the patients had been discharged from the ward.",
+        "患者回复：《健康调查问卷》已于2005年全部收回，应答率为92%。",
+        "· 研究纳入412例患者。",
         "Updated results were published in 2019 by the same group of investigators.",
         "2019年3月起，研究者从三家医院招募患者，数据来源于电子病历系统，共纳入412例。",
     ]
