@@ -1080,3 +1080,17 @@ def test_html_drops_do_not_depend_on_reused_element_ids():
     runs = {tuple(sorted(extract_html(markup, RULES).counters.items())) for _ in range(25)}
     assert len(runs) == 1
     assert dict(next(iter(runs)))["html_dropped_container"] == 40
+
+
+def test_html_a_list_is_lifted_to_the_container_holding_it():
+    # An answer's long checklist scores above the answer itself; the answer is the unit.
+    checklist = "".join(f"<li>{text} {text}</li>" for text in PROSE * 2)
+    markup = (
+        "<html><body><div class='answer'><div class='prose'>"
+        f"<p>{PROSE[0]}</p><ul><li><p>{PROSE[1]}</p><ul>{checklist}</ul></li></ul><p>{PROSE[2]}</p>"
+        "</div></div><div class='side'><a href='/a'>Hot questions</a></div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.blocks[0].text == PROSE[0] and PROSE[2] in page.text
+    assert page.counters["html_list_lifted"] == 1
+    assert "Hot questions" not in page.text

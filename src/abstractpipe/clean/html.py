@@ -602,6 +602,24 @@ def _container_chain(block: CleanBlock) -> tuple[HtmlElement, ...]:
     return tuple(reversed(chain))
 
 
+_LIST_TAGS = frozenset({"ul", "ol", "dl", "li", "dd", "dt"})
+
+
+def _lift_out_of_list(
+    best: HtmlElement, chars: Counter[int], links: Counter[int], settings: MainContentSettings
+) -> HtmlElement | None:
+    """The block container around a best container that is a list (an answer's checklist
+    scored above the answer holding it), unless that container is link-heavy."""
+    if best.tag not in _LIST_TAGS:
+        return None
+    up = best.getparent()
+    while up is not None and up.tag in _LIST_TAGS:
+        up = up.getparent()
+    if up is None or up.tag in ("body", "html") or id(up) not in chars:
+        return None
+    return up if links[id(up)] <= settings.max_link_share * chars[id(up)] else None
+
+
 def _row_points(table_text: str, settings: MainContentSettings) -> float:
     points = 0.0
     for row in table_text.split("\n"):
@@ -690,6 +708,13 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     best = tags[best_key]
     if final[best_key] < settings.min_best_score:
         return blocks
+    lifted = _lift_out_of_list(best, chars, links, settings)
+    if lifted is not None:
+        # The block container holding the list takes the list's score (and its floors).
+        final[id(lifted)] = max(final.get(id(lifted), 0.0), final[best_key])
+        best, best_key = lifted, id(lifted)
+        tags[best_key] = lifted
+        counters["html_list_lifted"] += 1
     chosen = {best_key}
     best_parent = best.getparent()
     best_links = links[best_key] / max(1, chars[best_key])
