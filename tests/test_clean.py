@@ -1094,3 +1094,21 @@ def test_html_a_list_is_lifted_to_the_container_holding_it():
     assert page.blocks[0].text == PROSE[0] and PROSE[2] in page.text
     assert page.counters["html_list_lifted"] == 1
     assert "Hot questions" not in page.text
+
+
+def test_html_page_left_almost_empty_is_parsed_again_keeping_marked_containers():
+    # Forum posts in "comment" wrappers hold under half the page (link panels hold the rest),
+    # so they went as chrome with the panels and almost nothing was left.
+    def panel(name: str) -> str:
+        links = "".join(f"<a href='/{name}/{i}'>{name} entry number {i} of the site</a> " for i in range(25))
+        return f"<div class='{name}'>{links}</div>"
+
+    posts = "".join(
+        f"<div class='comment-{800 + i}_wrap'><p>{PROSE[i]} {PROSE[i + 1]}</p></div>" for i in range(2)
+    )
+    chrome = panel("sidebar") + panel("related") + panel("promo")
+    markup = f"<html><body>{chrome}<p>View in the app</p><div class='thread'>{posts}</div></body></html>"
+    page = extract_html(markup, RULES)
+    assert PROSE[0] in page.text and PROSE[2] in page.text
+    assert page.counters["html_fallback_kept_containers"] == 1
+    assert "entry number" not in page.text

@@ -258,8 +258,12 @@ def _rescue_body_from_head(root: HtmlElement, counters: Counter[str]) -> None:
         counters["html_body_moved_out_of_head"] += 1
 
 
-def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, counters: Counter[str]) -> None:
-    """Remove elements that cannot hold main content, in place."""
+def drop_non_content(
+    root: HtmlElement, rules: CleanRules, site: str | None, counters: Counter[str], containers: bool = True
+) -> int:
+    """Remove elements that cannot hold main content, in place; with ``containers`` False the
+    containers whose class/id/role looks like boilerplate stay. Returns the page's visible
+    characters before hidden and container drops."""
     _rescue_body_from_head(root, counters)
     for tag in list(root.iter(*rules.drop_tags)):  # tag names filtered in C
         if not _attached(tag, root):  # inside one dropped already (or the root itself)
@@ -311,7 +315,7 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
             dropped.drop(tag)
             counters["html_dropped_hidden"] += 1
             continue
-        key = _attr_key(tag)
+        key = _attr_key(tag) if containers else ""
         if not key:
             continue
         boilerplate, strong, _ = rules.attr_flags(key)
@@ -360,6 +364,7 @@ def drop_non_content(root: HtmlElement, rules: CleanRules, site: str | None, cou
             continue
         dropped.drop(tag)
         counters["html_dropped_container"] += 1
+    return page_chars
 
 
 def _is_hidden(tag: HtmlElement) -> bool:
@@ -924,6 +929,13 @@ def _drop_link_lines(blocks: list[CleanBlock], rules: CleanRules, counters: Coun
     return [b for b, flag in zip(blocks, flags, strict=True) if not flag]
 
 
+def _main_blocks(tree: HtmlElement, rules: CleanRules, counters: Counter[str]) -> list[CleanBlock]:
+    blocks = _Walker().walk(_body(tree))
+    counters["html_blocks_parsed"] += len(blocks)
+    blocks = choose_main(blocks, rules, counters)
+    return _drop_link_lines(blocks, rules, counters)
+
+
 def parse_html(
     markup: str, rules: CleanRules, site: str | None = None, counters: Counter[str] | None = None
 ) -> tuple[list[CleanBlock], dict[str, list[str]]]:
@@ -933,12 +945,19 @@ def parse_html(
     if tree is None:
         return [], {}
     page_meta = read_page_meta(tree, markup)
-    drop_non_content(tree, rules, site, counters)
-    root = _body(tree)
-    blocks = _Walker().walk(root)
-    counters["html_blocks_parsed"] += len(blocks)
-    blocks = choose_main(blocks, rules, counters)
-    blocks = _drop_link_lines(blocks, rules, counters)
+    page_chars = drop_non_content(tree, rules, site, counters)
+    blocks = _main_blocks(tree, rules, counters)
+    settings = rules.main
+    if page_chars >= settings.fallback_min_chars and (
+        sum(len(b.text) for b in blocks) < settings.fallback_share * page_chars
+    ):
+        # Almost nothing survived: the containers taken for chrome were the content (forum
+        # posts in "comment" wrappers). Parse again and keep every marked container.
+        counters["html_fallback_kept_containers"] += 1
+        tree = parse_tree(markup)
+        if tree is not None:
+            drop_non_content(tree, rules, site, Counter(), containers=False)
+            blocks = _main_blocks(tree, rules, Counter())
     for block in blocks:
         block.ancestors = ()  # release the tree
     return blocks, page_meta

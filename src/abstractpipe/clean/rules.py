@@ -77,6 +77,8 @@ class MainContentSettings:
     article_cover_share: float = 0.7
     prose_min_tokens: int = 8
     widen_min_tokens: int = 3
+    fallback_share: float = 0.04
+    fallback_min_chars: int = 1000
 
 
 @dataclass(frozen=True)
