@@ -1112,3 +1112,17 @@ def test_html_page_left_almost_empty_is_parsed_again_keeping_marked_containers()
     assert PROSE[0] in page.text and PROSE[2] in page.text
     assert page.counters["html_fallback_kept_containers"] == 1
     assert "entry number" not in page.text
+
+
+def test_html_customer_reviews_go_but_a_review_article_stays():
+    reviews = "".join(f"<div class='review'><p>{text} Five stars from me.</p></div>" for text in PROSE[:2])
+    product = "".join(f"<p>{text}</p>" for text in PROSE * 2)
+    markup = (
+        f"<html><body><div class='product'><h1>Shelf unit</h1>{product}</div>"
+        f"<div class='reviews'><h2>Reviews</h2>{reviews}</div></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert "Five stars" not in page.text and page.text.count(PROSE[3]) == 2
+    # One review as the article (a review site) is not a list of reviews.
+    single = f"<html><body><article class='review'><h1>Best laptops</h1>{product}</article></body></html>"
+    assert extract_html(single, RULES).text.count(PROSE[3]) == 2
