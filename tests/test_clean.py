@@ -1123,6 +1123,7 @@ def test_html_customer_reviews_go_but_a_review_article_stays():
     )
     page = extract_html(markup, RULES)
     assert "Five stars" not in page.text and page.text.count(PROSE[3]) == 2
+    assert page.counters["html_dropped_container"] == 1  # by its class, before scoring
     # One review as the article (a review site) is not a list of reviews.
     single = f"<html><body><article class='review'><h1>Best laptops</h1>{product}</article></body></html>"
     assert extract_html(single, RULES).text.count(PROSE[3]) == 2
