@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from abstractpipe.ingest import SIDECAR_SUFFIX, discover_inputs, split_record_path
+from abstractpipe.ingest import SIDECAR_SUFFIX, iter_inputs, split_record_path
 
 log = logging.getLogger("abstractpipe.shards")
 
@@ -38,9 +38,12 @@ MANIFEST = "manifest.json"
 HASH_CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageRef:
-    """What a shard needs to know about a page before reading it."""
+    """What a shard needs to know about a page before reading it.
+
+    Made per shard task from its ``ShardPlan.packed``; the driver holds none.
+    """
 
     id: str
     path: str  # relative to the raw root, POSIX separators
@@ -48,20 +51,42 @@ class PageRef:
     sha256: str  # of the page file and its sidecar
 
 
+EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+
+
 @dataclass
 class ShardPlan:
+    """One shard's pages, packed into one JSON string (sorted by (id, path)).
+
+    The driver holds every plan for the whole run; a string per shard instead of
+    objects per page keeps that to ~150 bytes a page, freed in one piece.
+    """
+
     number: int
-    pages: list[PageRef] = field(default_factory=list)  # sorted by (id, path)
+    packed: str = "[]"  # [[id, path, site, sha256], ...]
+    count: int = 0
+    digest: str = EMPTY_DIGEST  # content digest: changes when any of its pages (or sidecars) changes
+    sites: list[str] = field(default_factory=list)
 
     @property
-    def digest(self) -> str:
-        """Content digest of the shard: changes when any of its pages (or sidecars) changes."""
-        payload = "\n".join(f"{p.id}\t{p.path}\t{p.sha256}" for p in self.pages)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    def pages(self) -> list[PageRef]:
+        return unpack_pages(self.packed)
 
-    @property
-    def sites(self) -> list[str]:
-        return sorted({p.site for p in self.pages})
+
+def pack_plan(number: int, pages: list[tuple[str, str, str, str]]) -> ShardPlan:
+    pages.sort(key=lambda page: (page[0], page[1]))
+    payload = "\n".join(f"{doc_id}\t{path}\t{sha}" for doc_id, path, _, sha in pages)
+    return ShardPlan(
+        number,
+        packed=json.dumps(pages, ensure_ascii=False, separators=(",", ":")),
+        count=len(pages),
+        digest=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
+        sites=sorted({page[2] for page in pages}),
+    )
+
+
+def unpack_pages(packed: str) -> list[PageRef]:
+    return [PageRef(*page) for page in json.loads(packed)]
 
 
 def shard_of(doc_id: str, shards: int) -> int:
@@ -150,9 +175,11 @@ def plan_shards(
     sidecar size, sidecar mtime_ns, sha256]): a file whose size and mtime are
     unchanged is not read again.  Returns the plans and the new ``files``.
     """
-    plans = [ShardPlan(number) for number in range(shards)]
+    pending: list[list[tuple[str, str, str, str]]] = [[] for _ in range(shards)]
     files: dict[str, list[Any]] = {}
-    for doc in discover_inputs(raw_dir):
+    site_names: dict[str, str] = {}
+    # One Document at a time: holding them all peaked at ~2 KB a page in the driver.
+    for doc in iter_inputs(raw_dir):
         path = raw_dir / doc.source.path
         # A web-archive record ("crawl.warc.gz#570") is stamped and hashed through its archive,
         # once per archive: hashing a large crawl file once per record would dominate the run.
@@ -170,9 +197,12 @@ def plan_shards(
         sha = files[file_key][4]
         if archive:
             sha = hashlib.sha256(f"{sha}#{archive[1]}".encode("ascii")).hexdigest()
-        plans[shard_of(doc.id, shards)].pages.append(PageRef(doc.id, doc.source.path, doc.source.site, sha))
-    for plan in plans:
-        plan.pages.sort(key=lambda page: (page.id, page.path))
+        site = site_names.setdefault(doc.source.site, doc.source.site)
+        pending[shard_of(doc.id, shards)].append((doc.id, doc.source.path, site, sha))
+    plans = []
+    for number in range(shards):
+        plans.append(pack_plan(number, pending[number]))
+        pending[number] = []
     return plans, files
 
 
