@@ -47,7 +47,7 @@ from abstractpipe.shards import (
     State,
     file_sha256,
     part_name,
-    plan_shards,
+    plan_shards_into_manifest,
     unpack_pages,
     write_json_atomic,
 )
@@ -430,12 +430,17 @@ def run_pipeline(
             _warm_up(steps, raw_dir)
             executor.start()
         state.clear_work()
-        plans, files = plan_shards(raw_dir, shards, manifest.get("files") or {})
-        state.save_manifest({"config_sha256": config_digest, "shards": shards, "files": files})
+        plans = plan_shards_into_manifest(
+            raw_dir,
+            shards,
+            manifest.get("files") or {},
+            {"config_sha256": config_digest, "shards": shards},
+            state.manifest_path,
+        )
     except BaseException:
         executor.abort()
         raise
-    del manifest, files  # per-page entries: not held for the rest of the run
+    del manifest  # the last run's per-page entries: not held for the rest of the run
     records_dir = out_dir / "records"
     records_dir.mkdir(parents=True, exist_ok=True)
     for temp in records_dir.glob(".part-*.tmp"):  # left by a killed run

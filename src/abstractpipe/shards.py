@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,10 @@ class State:
         self.observations = self.root / "observe"
         self.learned = self.root / "learned"
 
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
     def load_manifest(self) -> dict[str, Any]:
         try:
             manifest = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
@@ -175,26 +180,67 @@ def plan_shards(
     sidecar size, sidecar mtime_ns, sha256]): a file whose size and mtime are
     unchanged is not read again.  Returns the plans and the new ``files``.
     """
-    pending: list[list[tuple[str, str, str, str]]] = [[] for _ in range(shards)]
     files: dict[str, list[Any]] = {}
+    return _plan(raw_dir, shards, known_files, files.__setitem__), files
+
+
+def plan_shards_into_manifest(
+    raw_dir: Path, shards: int, known_files: dict[str, list[Any]], manifest: dict[str, Any], path: Path
+) -> list[ShardPlan]:
+    """``plan_shards``, writing ``manifest`` with the new ``files`` to ``path`` as it goes.
+
+    The same bytes as ``write_json_atomic(path, {**manifest, "files": files})``, but no
+    entry is held: files are met in sorted path order, the order ``sort_keys`` gives.
+    """
+    head = {key: value for key, value in manifest.items() if key < "files"}
+    tail = {key: value for key, value in manifest.items() if key > "files"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temp.open("w", encoding="utf-8") as out:
+        out.write(_json(head)[:-1] + (", " if head else "") + '"files": {')
+        first = [True]
+
+        def add(key: str, entry: list[Any]) -> None:
+            out.write(("" if first[0] else ", ") + f"{_json(key)}: {_json(entry)}")
+            first[0] = False
+
+        plans = _plan(raw_dir, shards, known_files, add)
+        out.write("}" + (", " + _json(tail)[1:] if tail else "}"))
+    temp.replace(path)
+    return plans
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _plan(
+    raw_dir: Path,
+    shards: int,
+    known_files: dict[str, list[Any]],
+    add_file: Callable[[str, list[Any]], None],
+) -> list[ShardPlan]:
+    pending: list[list[tuple[str, str, str, str]]] = [[] for _ in range(shards)]
     site_names: dict[str, str] = {}
-    # One Document at a time: holding them all peaked at ~2 KB a page in the driver.
+    last_key, last_entry = None, None
+    # One Document at a time (holding them all peaked at ~1 KB a page in the driver), and
+    # each file's entry goes to ``add_file`` in discovery order, i.e. sorted by path.
     for doc in iter_inputs(raw_dir):
         path = raw_dir / doc.source.path
         # A web-archive record ("crawl.warc.gz#570") is stamped and hashed through its archive,
         # once per archive: hashing a large crawl file once per record would dominate the run.
+        # An archive's records (and a damaged archive's own entry) come one after another.
         archive = split_record_path(path)
         file_path, file_key = (
             (archive[0], str(archive[0].relative_to(raw_dir).as_posix()))
             if archive
-            else (
-                path,
-                doc.source.path,
-            )
+            else (path, doc.source.path)
         )
-        if file_key not in files:
-            files[file_key] = _file_entry(file_path, known_files.get(file_key))
-        sha = files[file_key][4]
+        if file_key != last_key:
+            last_key, last_entry = file_key, _file_entry(file_path, known_files.get(file_key))
+            add_file(file_key, last_entry)
+        assert last_entry is not None
+        sha = last_entry[4]
         if archive:
             sha = hashlib.sha256(f"{sha}#{archive[1]}".encode("ascii")).hexdigest()
         site = site_names.setdefault(doc.source.site, doc.source.site)
@@ -203,7 +249,7 @@ def plan_shards(
     for number in range(shards):
         plans.append(pack_plan(number, pending[number]))
         pending[number] = []
-    return plans, files
+    return plans
 
 
 def _file_entry(path: Path, known: list[Any] | None) -> list[Any]:
