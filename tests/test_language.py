@@ -198,3 +198,14 @@ def test_cached_results_equal_fresh_ones() -> None:
 
 def _rules() -> dict:
     return Config(data={"language": {"rules": "language.yaml"}}, base_dir=CONFIGS).load_rules("language.yaml")
+
+
+def test_the_cache_is_bounded_in_characters_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    import abstractpipe.language as language
+
+    monkeypatch.setattr(language, "CACHE_CHARS", 100)
+    detector = language.LanguageDetector(_rules())
+    texts = [f"Patients in group {n} were treated with aspirin for fever." for n in range(10)]
+    results = [detector.detect(t) for t in texts * 2]
+    assert detector.cached_chars <= 100 and len(detector.cache) <= 2
+    assert results == [language.LanguageDetector(_rules()).detect(t) for t in texts * 2]

@@ -327,3 +327,30 @@ def test_an_interrupted_run_resumed_gives_exactly_the_uninterrupted_records(
         if name != "run.json":  # holds the config, which differs in test_pause.seconds only
             assert output_bytes(out)[name] == data, name
     assert not list((out / "records").glob(".*.tmp"))
+
+
+def test_streamed_manifest_is_the_same_bytes_as_the_whole_one(tmp_path: Path) -> None:
+    import hashlib
+
+    from abstractpipe.shards import plan_shards, plan_shards_into_manifest, write_json_atomic
+
+    raw = tmp_path / "raw"
+    shutil.copytree(REPO / "raw", raw)
+    (raw / "a-b").mkdir()  # "a-b/x" sorts before "a/x" as a string: the order sort_keys uses
+    (raw / "a-b" / "x.txt").write_text("Aspirin reduced fever.\n", encoding="utf-8")
+    (raw / "a").mkdir()
+    (raw / "a" / "x.txt").write_text("Aspirin reduced pain.\n", encoding="utf-8")
+    plans, files = plan_shards(raw, 8, {})
+    header = {"config_sha256": "abc", "shards": 8}
+    write_json_atomic(tmp_path / "whole.json", {**header, "files": files})
+    streamed = plan_shards_into_manifest(raw, 8, {}, header, tmp_path / "streamed.json")
+    assert (tmp_path / "streamed.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
+    assert [(p.number, p.packed, p.digest, p.sites) for p in streamed] == [
+        (p.number, p.packed, p.digest, p.sites) for p in plans
+    ]
+    for plan in plans:  # the digest and sites of the pages as PageRefs, sorted by (id, path)
+        pages = plan.pages
+        assert [(p.id, p.path) for p in pages] == sorted((p.id, p.path) for p in pages)
+        payload = "\n".join(f"{p.id}\t{p.path}\t{p.sha256}" for p in pages)
+        assert plan.digest == hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        assert plan.sites == sorted({p.site for p in pages}) and plan.count == len(pages)

@@ -25,6 +25,8 @@ EXECUTORS = ("local", "dask")
 class Executor(Protocol):
     workers: int
 
+    def start(self) -> None: ...
+
     def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]: ...
 
     def abort(self) -> None: ...
@@ -62,6 +64,12 @@ class LocalExecutor:
                 initializer=_ignore_sigint,
             )
         return self._pool
+
+    def start(self) -> None:
+        """Start the worker processes now (with fork: they copy this process as it is now)."""
+        if self.workers > 1:
+            # One task makes the pool launch every worker (all at once under fork).
+            self._get_pool().submit(os.getpid).result()
 
     def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
         if self.workers == 1:
@@ -120,6 +128,9 @@ class DaskExecutor:
             )
             self.client = Client(self.cluster)
         self._futures: list[Any] = []
+
+    def start(self) -> None:
+        """The cluster's workers are already running."""
 
     def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
         from dask.distributed import as_completed as dask_as_completed

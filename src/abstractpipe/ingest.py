@@ -49,6 +49,7 @@ import os
 import re
 import unicodedata
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -331,8 +332,13 @@ def discover_inputs(raw_root: Path) -> list[Document]:
     even files the ingest step will reject, so they reach the quarantine.  A
     WARC/WET file becomes one Document per page record (see ``documents_for_warc``).
     """
+    return list(iter_inputs(raw_root))
+
+
+def iter_inputs(raw_root: Path) -> Iterator[Document]:
+    """``discover_inputs`` one Document at a time: only the sorted relative paths are held."""
     raw_root = Path(raw_root)
-    found: list[tuple[str, Path]] = []
+    found: list[str] = []
     for folder, dir_names, file_names in os.walk(raw_root):
         dir_names[:] = sorted(d for d in dir_names if not d.startswith("."))
         names = set(file_names)
@@ -341,16 +347,14 @@ def discover_inputs(raw_root: Path) -> list[Document]:
                 continue
             if name.endswith(SIDECAR_SUFFIX) and name[: -len(SIDECAR_SUFFIX)] in names:
                 continue
-            path = Path(folder) / name
-            found.append((path.relative_to(raw_root).as_posix(), path))
-    found.sort(key=lambda item: item[0])
-    docs: list[Document] = []
-    for _, path in found:
+            found.append((Path(folder) / name).relative_to(raw_root).as_posix())
+    found.sort()
+    for relative in found:
+        path = raw_root / relative
         if is_warc_name(path.name):
-            docs.extend(documents_for_warc(path, raw_root))
+            yield from documents_for_warc(path, raw_root)
         else:
-            docs.append(document_for_file(path, raw_root))
-    return docs
+            yield document_for_file(path, raw_root)
 
 
 # --- decoding --------------------------------------------------------------------------------

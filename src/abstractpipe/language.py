@@ -42,7 +42,8 @@ LANGDETECT_NON_LATIN = re.compile("[\u0300-\u1dff\u1f00-\U0010ffff]")  # from U+
 TRIALS = 7  # Detector.n_trial
 BULK_WORDS = 1024  # 32-bit random words drawn at a time (a quarter at first)
 LEADER_SHARE = 0.4  # see FastLangdetect._probabilities
-CACHE_SIZE = 50_000  # block texts remembered per detector
+CACHE_SIZE = 50_000  # block texts remembered per detector (then it starts again)
+CACHE_CHARS = 2_000_000  # ... or once they hold this many characters (a few MB)
 ANY_LETTER = re.compile(r"[^\W\d_]")
 LATIN_WORD = re.compile("[A-Za-z\u00c0-\u024f]+(?:'[A-Za-z]+)?")
 
@@ -240,6 +241,7 @@ class LanguageDetector:
         self.function_words = frozenset(str(w).lower() for w in rules.get("english_function_words", []))
         self.langdetect = FastLangdetect(_langdetect_factory())
         self.cache: dict[str, tuple[str, float]] = {}
+        self.cached_chars = 0
 
     def strip_identifiers(self, text: str) -> str:
         for pattern in self.identifiers:
@@ -249,11 +251,14 @@ class LanguageDetector:
     def detect(self, text: str) -> tuple[str, float]:
         # Page furniture and repeated headers recur across a site's pages: a
         # pure function of the text, so a cache cannot change any result.
+        # Bounded in characters as well as entries: 50,000 abstracts would be ~100 MB.
         result = self.cache.get(text)
         if result is None:
-            if len(self.cache) >= CACHE_SIZE:
+            if len(self.cache) >= CACHE_SIZE or self.cached_chars + len(text) > CACHE_CHARS:
                 self.cache.clear()
+                self.cached_chars = 0
             result = self.cache[text] = self._detect(text)
+            self.cached_chars += len(text)
         return result
 
     def _detect(self, text: str) -> tuple[str, float]:

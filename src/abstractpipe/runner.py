@@ -43,12 +43,12 @@ from abstractpipe.limits import WATCHDOG, Limits, PageTimeout, dom_depth_over
 from abstractpipe.pipeline import Step, build_steps
 from abstractpipe.schema import SCHEMA_VERSION
 from abstractpipe.shards import (
-    PageRef,
     ShardPlan,
     State,
     file_sha256,
     part_name,
-    plan_shards,
+    plan_shards_into_manifest,
+    unpack_pages,
     write_json_atomic,
 )
 from abstractpipe.write import ShardWriter, write_atomic, write_json
@@ -119,7 +119,8 @@ class ShardTask:
     config_digest: str
     raw_dir: str
     out_dir: str
-    pages: list[PageRef]
+    pages: str  # ShardPlan.packed: unpacked by the task, not held per page by the driver
+    page_count: int
     input_digest: str
     learned: dict[str, tuple[str, str]] = field(default_factory=dict)  # step -> (file, file digest)
     learned_digest: str = ""  # process: what the shard's sites depend on
@@ -205,7 +206,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         _LOADED.pop(observer.name, None)
         observer.save_work(state.work_path(task.observer, task.number))
         try:
-            for ref in task.pages:
+            for ref in unpack_pages(task.pages):
                 doc = run_page(steps[:index], document_for_file(raw_dir / ref.path, raw_dir), limits)
                 if doc.failed:
                     continue
@@ -221,7 +222,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         return {
             "kind": "observe",
             "number": task.number,
-            "pages": len(task.pages),
+            "pages": task.page_count,
             "peak_rss_mb": _peak_rss_mb(),
         }
 
@@ -231,7 +232,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         step.reuse_work(state.work_path(step.name, task.number))
     try:
         with ShardWriter(part, task.compress) as writer:
-            for ref in task.pages:
+            for ref in unpack_pages(task.pages):
                 writer.add(run_page(steps, document_for_file(raw_dir / ref.path, raw_dir), limits))
             writer.commit()
     finally:
@@ -242,7 +243,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         "config": task.config_digest,
         "input": task.input_digest,
         "learned": task.learned_digest,
-        "pages": len(task.pages),
+        "pages": task.page_count,
         "records": writer.records,
         "quarantine": writer.quarantine,
         "counters": {step.name: dict(sorted(step.counters.items())) for step in steps},
@@ -321,7 +322,7 @@ def _run_tasks(
 ) -> None:
     if not tasks:
         return
-    progress = Progress(label, sum(len(t.pages) for t in tasks), bar)
+    progress = Progress(label, sum(t.page_count for t in tasks), bar)
     try:
         for result in executor.run(run_shard_task, tasks):
             on_result(result)
@@ -346,10 +347,10 @@ def _observe_and_learn(
             continue
         # What the observation of a shard depends on: its pages and what earlier observers learned.
         earlier = _combined_digest([digest for _, digest in learned.values()])
-        wanted = {plan.number: _combined_digest([plan.digest, earlier]) for plan in plans if plan.pages}
+        wanted = {plan.number: _combined_digest([plan.digest, earlier]) for plan in plans if plan.count}
         todo = []
         for plan in plans:
-            if not plan.pages:
+            if not plan.count:
                 continue
             done = state.observation_marker(step.name, plan.number)
             try:
@@ -417,17 +418,33 @@ def run_pipeline(
         log.warning(notice)
         notices.append(notice)
         state.reset()
-    state.clear_work()
-    plans, files = plan_shards(raw_dir, shards, manifest.get("files") or {})
-    state.save_manifest({"config_sha256": config_digest, "shards": shards, "files": files})
+    _STEPS.clear()
+    _LOADED.clear()
+    _STEPS[config_digest] = steps
+    executor = make_executor(options.executor, options.workers, options.address)
+    try:
+        if options.executor == "local" and executor.workers > 1:
+            # Load the lazy models (spaCy, langdetect profiles) once, then fork the workers
+            # before the page list exists: each inherits the warm steps and none of the
+            # driver's per-page state (plan, manifest), and none loads a model itself.
+            _warm_up(steps, raw_dir)
+            executor.start()
+        state.clear_work()
+        plans = plan_shards_into_manifest(
+            raw_dir,
+            shards,
+            manifest.get("files") or {},
+            {"config_sha256": config_digest, "shards": shards},
+            state.manifest_path,
+        )
+    except BaseException:
+        executor.abort()
+        raise
+    del manifest  # the last run's per-page entries: not held for the rest of the run
     records_dir = out_dir / "records"
     records_dir.mkdir(parents=True, exist_ok=True)
     for temp in records_dir.glob(".part-*.tmp"):  # left by a killed run
         temp.unlink(missing_ok=True)
-
-    _STEPS.clear()
-    _LOADED.clear()
-    _STEPS[config_digest] = steps
 
     def make_task(kind: str, plan: ShardPlan, digest: str, learned: dict, **extra: Any) -> ShardTask:
         return ShardTask(
@@ -437,14 +454,14 @@ def run_pipeline(
             config_digest=config_digest,
             raw_dir=str(raw_dir.resolve()),
             out_dir=str(out_dir.resolve()),
-            pages=plan.pages,
+            pages=plan.packed,
+            page_count=plan.count,
             input_digest=digest,
             learned=learned,
             compress=compress,
             **extra,
         )
 
-    executor = make_executor(options.executor, options.workers, options.address)
     peaks: list[float] = []
     results: dict[int, dict[str, Any]] = {}
     markers: dict[int, dict[str, Any]] = {}
@@ -473,8 +490,6 @@ def run_pipeline(
             results[result["number"]] = result
             peaks.append(result["peak_rss_mb"])
 
-        if options.executor == "local" and executor.workers > 1 and todo:
-            _warm_up(steps, raw_dir)
         _run_tasks(executor, todo, "pages", options.progress, collect)
     except KeyboardInterrupt as exc:
         executor.abort()

@@ -62,7 +62,7 @@ def tokens(text: str, lang: str) -> list[str]:
     return [t.text for t in nlp(text) if not t.is_space]
 
 
-CHUNK_CACHE_SIZE = 200_000  # distinct chunks remembered per splitter
+CHUNK_CACHE_SIZE = 50_000  # distinct chunks remembered per splitter (~10 MB at most)
 
 
 def _matched_brackets(items: list[str], pairs: dict[str, str]) -> dict[int, int]:

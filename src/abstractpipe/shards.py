@@ -25,11 +25,12 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from abstractpipe.ingest import SIDECAR_SUFFIX, discover_inputs, split_record_path
+from abstractpipe.ingest import SIDECAR_SUFFIX, iter_inputs, split_record_path
 
 log = logging.getLogger("abstractpipe.shards")
 
@@ -38,9 +39,12 @@ MANIFEST = "manifest.json"
 HASH_CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageRef:
-    """What a shard needs to know about a page before reading it."""
+    """What a shard needs to know about a page before reading it.
+
+    Made per shard task from its ``ShardPlan.packed``; the driver holds none.
+    """
 
     id: str
     path: str  # relative to the raw root, POSIX separators
@@ -48,20 +52,42 @@ class PageRef:
     sha256: str  # of the page file and its sidecar
 
 
+EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+
+
 @dataclass
 class ShardPlan:
+    """One shard's pages, packed into one JSON string (sorted by (id, path)).
+
+    The driver holds every plan for the whole run; a string per shard instead of
+    objects per page keeps that to ~150 bytes a page, freed in one piece.
+    """
+
     number: int
-    pages: list[PageRef] = field(default_factory=list)  # sorted by (id, path)
+    packed: str = "[]"  # [[id, path, site, sha256], ...]
+    count: int = 0
+    digest: str = EMPTY_DIGEST  # content digest: changes when any of its pages (or sidecars) changes
+    sites: list[str] = field(default_factory=list)
 
     @property
-    def digest(self) -> str:
-        """Content digest of the shard: changes when any of its pages (or sidecars) changes."""
-        payload = "\n".join(f"{p.id}\t{p.path}\t{p.sha256}" for p in self.pages)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    def pages(self) -> list[PageRef]:
+        return unpack_pages(self.packed)
 
-    @property
-    def sites(self) -> list[str]:
-        return sorted({p.site for p in self.pages})
+
+def pack_plan(number: int, pages: list[tuple[str, str, str, str]]) -> ShardPlan:
+    pages.sort(key=lambda page: (page[0], page[1]))
+    payload = "\n".join(f"{doc_id}\t{path}\t{sha}" for doc_id, path, _, sha in pages)
+    return ShardPlan(
+        number,
+        packed=json.dumps(pages, ensure_ascii=False, separators=(",", ":")),
+        count=len(pages),
+        digest=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
+        sites=sorted({page[2] for page in pages}),
+    )
+
+
+def unpack_pages(packed: str) -> list[PageRef]:
+    return [PageRef(*page) for page in json.loads(packed)]
 
 
 def shard_of(doc_id: str, shards: int) -> int:
@@ -89,6 +115,10 @@ class State:
         self.markers = self.root / "shards"
         self.observations = self.root / "observe"
         self.learned = self.root / "learned"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
 
     def load_manifest(self) -> dict[str, Any]:
         try:
@@ -150,30 +180,76 @@ def plan_shards(
     sidecar size, sidecar mtime_ns, sha256]): a file whose size and mtime are
     unchanged is not read again.  Returns the plans and the new ``files``.
     """
-    plans = [ShardPlan(number) for number in range(shards)]
     files: dict[str, list[Any]] = {}
-    for doc in discover_inputs(raw_dir):
+    return _plan(raw_dir, shards, known_files, files.__setitem__), files
+
+
+def plan_shards_into_manifest(
+    raw_dir: Path, shards: int, known_files: dict[str, list[Any]], manifest: dict[str, Any], path: Path
+) -> list[ShardPlan]:
+    """``plan_shards``, writing ``manifest`` with the new ``files`` to ``path`` as it goes.
+
+    The same bytes as ``write_json_atomic(path, {**manifest, "files": files})``, but no
+    entry is held: files are met in sorted path order, the order ``sort_keys`` gives.
+    """
+    head = {key: value for key, value in manifest.items() if key < "files"}
+    tail = {key: value for key, value in manifest.items() if key > "files"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temp.open("w", encoding="utf-8") as out:
+        out.write(_json(head)[:-1] + (", " if head else "") + '"files": {')
+        first = [True]
+
+        def add(key: str, entry: list[Any]) -> None:
+            out.write(("" if first[0] else ", ") + f"{_json(key)}: {_json(entry)}")
+            first[0] = False
+
+        plans = _plan(raw_dir, shards, known_files, add)
+        out.write("}" + (", " + _json(tail)[1:] if tail else "}"))
+    temp.replace(path)
+    return plans
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _plan(
+    raw_dir: Path,
+    shards: int,
+    known_files: dict[str, list[Any]],
+    add_file: Callable[[str, list[Any]], None],
+) -> list[ShardPlan]:
+    pending: list[list[tuple[str, str, str, str]]] = [[] for _ in range(shards)]
+    site_names: dict[str, str] = {}
+    last_key, last_entry = None, None
+    # One Document at a time (holding them all peaked at ~1 KB a page in the driver), and
+    # each file's entry goes to ``add_file`` in discovery order, i.e. sorted by path.
+    for doc in iter_inputs(raw_dir):
         path = raw_dir / doc.source.path
         # A web-archive record ("crawl.warc.gz#570") is stamped and hashed through its archive,
         # once per archive: hashing a large crawl file once per record would dominate the run.
+        # An archive's records (and a damaged archive's own entry) come one after another.
         archive = split_record_path(path)
         file_path, file_key = (
             (archive[0], str(archive[0].relative_to(raw_dir).as_posix()))
             if archive
-            else (
-                path,
-                doc.source.path,
-            )
+            else (path, doc.source.path)
         )
-        if file_key not in files:
-            files[file_key] = _file_entry(file_path, known_files.get(file_key))
-        sha = files[file_key][4]
+        if file_key != last_key:
+            last_key, last_entry = file_key, _file_entry(file_path, known_files.get(file_key))
+            add_file(file_key, last_entry)
+        assert last_entry is not None
+        sha = last_entry[4]
         if archive:
             sha = hashlib.sha256(f"{sha}#{archive[1]}".encode("ascii")).hexdigest()
-        plans[shard_of(doc.id, shards)].pages.append(PageRef(doc.id, doc.source.path, doc.source.site, sha))
-    for plan in plans:
-        plan.pages.sort(key=lambda page: (page.id, page.path))
-    return plans, files
+        site = site_names.setdefault(doc.source.site, doc.source.site)
+        pending[shard_of(doc.id, shards)].append((doc.id, doc.source.path, site, sha))
+    plans = []
+    for number in range(shards):
+        plans.append(pack_plan(number, pending[number]))
+        pending[number] = []
+    return plans
 
 
 def _file_entry(path: Path, known: list[Any] | None) -> list[Any]:

@@ -56,13 +56,15 @@ class SiteRepetition:
 
     def dump(self, path: Path) -> None:
         """Write this shard's counts (first line: pages per site; then sorted [site, key, n]) and reset."""
-        lines = [json.dumps({"pages": dict(sorted(self.pages.items()))}, ensure_ascii=False)]
-        for site in sorted(self.occurrences):
-            counts = self.occurrences[site]
-            lines.extend(json.dumps([site, key, counts[key]], ensure_ascii=False) for key in sorted(counts))
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(path.name + ".tmp")
-        temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        # Line by line: a list of every line first held the shard's counts twice over.
+        with temp.open("w", encoding="utf-8", newline="\n") as out:
+            out.write(json.dumps({"pages": dict(sorted(self.pages.items()))}, ensure_ascii=False) + "\n")
+            for site in sorted(self.occurrences):
+                counts = self.occurrences[site]
+                for key in sorted(counts):
+                    out.write(json.dumps([site, key, counts[key]], ensure_ascii=False) + "\n")
         temp.replace(path)
         self.pages = Counter()
         self.occurrences = {}

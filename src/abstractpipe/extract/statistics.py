@@ -81,6 +81,7 @@ _FOLD.update(
     }
 )
 _FOLD_TABLE = str.maketrans(_FOLD)
+_ANY_DIGIT = re.compile(r"\d")  # any Unicode digit: a superset of what the patterns read
 
 # PDF-to-Markdown maths: commands that stand for a character, the rest are dropped.
 _LATEX_SYMBOLS = {
@@ -365,6 +366,10 @@ class StatisticsExtractor:
         """All statistics in ``text``, sorted by start then measure."""
         norm = normalise(text)
         work = norm.text
+        if _ANY_DIGIT.search(work) is None:
+            # Every statistic's value is read from digits (each value group needs a \d),
+            # so a text without one has none; half the texts asked, e.g. most headings.
+            return []
         state = _State(work)
         self._estimates(state)
         self._tests(state)
