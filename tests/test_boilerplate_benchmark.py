@@ -14,6 +14,7 @@ from benchmarks.boilerplate import (
     main,
     overlap_scores,
     parse_args,
+    run_page,
     tokenize,
 )
 
@@ -168,3 +169,20 @@ def test_our_extractor_runs_end_to_end_on_a_small_set(tmp_path: Path) -> None:
     assert body["precision"] == 1.0 and 0.8 < body["recall"] < 1.0
     if hasattr(os, "sched_getaffinity"):
         assert os.sched_getaffinity(0) == cpus_before  # the benchmark gives back the CPUs it pinned
+
+
+def test_tools_take_turns_going_first_and_are_reported_in_the_asked_order() -> None:
+    calls: list[str] = []
+
+    def tool(name: str):
+        def extract(html: str) -> str:
+            calls.append(name)
+            return html
+
+        return extract
+
+    tools = {name: tool(name) for name in ["a", "b", "c"]}
+    record = {"id": "p", "set": "s", "html": "x", "gold_text": "x"}
+    pages = [run_page(record, tools, turn=turn) for turn in range(3)]
+    assert calls == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+    assert all(list(page.results) == ["a", "b", "c"] for page in pages)
