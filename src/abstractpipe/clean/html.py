@@ -3,7 +3,10 @@
 Steps, in order, on one parse: read ``page_meta``; drop non-content elements
 (tags, hidden elements, site selectors, containers whose class/id/role looks
 like boilerplate); walk the tree into blocks; keep the best-scoring content
-container (plus the page's h1 title when it sits outside it).
+container with its strong siblings and containers of the same shape, widened when
+they hold too little of the page's prose, plus the page's h1 title when it sits
+outside it; drop mostly-link lines. A page left almost empty is parsed a second time
+keeping the containers that looked like boilerplate.
 
 The tree is lxml's own, not a BeautifulSoup tree built from lxml's parser events: building
 the bs4 tree took about 60% of the stage's time. It is a plain ``lxml.etree`` tree from the
@@ -646,7 +649,9 @@ class _ContainerSums:
 
 
 def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[str]) -> list[CleanBlock]:
-    """Keep the blocks of the best-scoring container (and its strong siblings, and the h1 title)."""
+    """Keep the blocks of the best-scoring container (lifted out of a list), its strong siblings,
+    containers at its tag path, a wider container when these hold too little prose, the run
+    of prose just before them, and the h1 title."""
     settings = rules.main
     scores: dict[int, float] = {}
     tags: dict[int, HtmlElement] = {}
