@@ -756,7 +756,7 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
             chosen.add(key)
             counters["html_similar_containers"] += 1
     kept_flags = [any(id(tag) in chosen for tag in block.ancestors) for block in blocks]
-    wider = _widen_to_cover(blocks, token_counts, chosen, best, settings)
+    wider = _widen_to_cover(blocks, token_counts, kept_flags, best, settings)
     if wider is not None:
         # What widening adds: its headings and text, not bare fragments (avatar initials,
         # "Follow", vote counts) between the sections.
@@ -777,7 +777,7 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
 def _widen_to_cover(
     blocks: list[CleanBlock],
     token_counts: list[int],
-    chosen: set[int],
+    kept: list[bool],
     best: HtmlElement,
     settings: MainContentSettings,
 ) -> HtmlElement | None:
@@ -797,11 +797,10 @@ def _widen_to_cover(
     ]
     article = next((tag for tag in best.iterancestors("article")), None)
     page_prose = covered = article_prose = article_covered = 0
-    for block, is_prose in zip(blocks, prose_flags, strict=True):
+    for block, is_prose, in_chosen in zip(blocks, prose_flags, kept, strict=True):
         if not is_prose:
             continue
         size = len(block.text)
-        in_chosen = any(id(tag) in chosen for tag in block.ancestors)
         page_prose += size
         covered += size if in_chosen else 0
         if article is not None and any(tag is article for tag in block.ancestors):
