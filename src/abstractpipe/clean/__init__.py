@@ -73,6 +73,23 @@ def filter_blocks(
     return kept
 
 
+def parse_page(markup: str, is_html: bool, rules: CleanRules, site: str | None) -> CleanedPage:
+    """Every block of one page before filtering, its metadata and the parse's counters."""
+    counters: Counter[str] = Counter()
+    if is_html:
+        blocks, page_meta = parse_html(markup, rules, site, counters)
+        return CleanedPage(blocks=blocks, page_meta=page_meta, counters=counters)
+    return CleanedPage(blocks=parse_text(markup, rules), counters=counters)
+
+
+def filter_page(
+    parsed: CleanedPage, rules: CleanRules, site: str | None, repetition: SiteRepetition | None
+) -> CleanedPage:
+    """A parsed page with its rule-matched and cross-page repeated blocks dropped."""
+    kept = filter_blocks(parsed.blocks, rules, site, repetition, parsed.counters)
+    return CleanedPage(blocks=kept, page_meta=parsed.page_meta, counters=parsed.counters)
+
+
 def extract_html(
     html: str,
     rules: CleanRules | dict[str, Any],
@@ -81,19 +98,7 @@ def extract_html(
 ) -> CleanedPage:
     """Main content of one HTML page (one parse)."""
     compiled = _as_rules(rules)
-    counters: Counter[str] = Counter()
-    blocks, page_meta = parse_html(html, compiled, site, counters)
-    kept = filter_blocks(blocks, compiled, site, repetition, counters)
-    return CleanedPage(blocks=kept, page_meta=page_meta, counters=counters)
-
-
-def parse_page(markup: str, is_html: bool, rules: CleanRules, site: str | None) -> CleanedPage:
-    """Every block of one page before filtering, its metadata and the parse's counters."""
-    counters: Counter[str] = Counter()
-    if is_html:
-        blocks, page_meta = parse_html(markup, rules, site, counters)
-        return CleanedPage(blocks=blocks, page_meta=page_meta, counters=counters)
-    return CleanedPage(blocks=parse_text(markup, rules), counters=counters)
+    return filter_page(parse_page(html, True, compiled, site), compiled, site, repetition)
 
 
 def extract_text(
@@ -104,9 +109,7 @@ def extract_text(
 ) -> CleanedPage:
     """Main content of one plain-text page dump."""
     compiled = _as_rules(rules)
-    counters: Counter[str] = Counter()
-    kept = filter_blocks(parse_text(text, compiled), compiled, site, repetition, counters)
-    return CleanedPage(blocks=kept, counters=counters)
+    return filter_page(parse_page(text, False, compiled, site), compiled, site, repetition)
 
 
 def _is_html(doc: Document) -> bool:
@@ -177,9 +180,7 @@ class CleanStep(Step):
         parsed = self._saved.get(_work_key(doc)) if self._saved is not None else None
         if parsed is None:
             parsed = parse_page(doc.markup, _is_html(doc), self.rules, site)
-        counters = parsed.counters
-        kept = filter_blocks(parsed.blocks, self.rules, site, self.repetition, counters)
-        page = CleanedPage(blocks=kept, page_meta=parsed.page_meta, counters=counters)
+        page = filter_page(parsed, self.rules, site, self.repetition)
         self.counters.update(page.counters)
         if not page.blocks:
             self.counters["no_main_content"] += 1
