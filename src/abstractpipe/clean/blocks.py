@@ -51,8 +51,8 @@ class CleanedPage:
     def body_text(self) -> str:
         """``text`` without the page title (a level-1 heading opening the content).
 
-        The record keeps the title in ``title`` as well; this is the article body alone, what
-        other extractors return (they report the title as metadata).
+        The record keeps the title in ``title`` as well; this is the article body alone, as
+        article-body gold data (scrapinghub's) has it.
         """
         blocks = self.blocks
         if blocks and blocks[0].kind == "heading" and blocks[0].level == 1:
