@@ -209,3 +209,27 @@ def test_the_cache_is_bounded_in_characters_too(monkeypatch: pytest.MonkeyPatch)
     results = [detector.detect(t) for t in texts * 2]
     assert detector.cached_chars <= 100 and len(detector.cache) <= 2
     assert results == [language.LanguageDetector(_rules()).detect(t) for t in texts * 2]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Plain ASCII text, 12 digits_and_underscores!",
+        "MSCs 在修复神经组织 (pwMS) 的自身免疫反应。",
+        "本研究では、カタカナ ｶﾀｶﾅ を検討した。",
+        "Ａｂｃ fullwidth, Ｚ９, ß, İstanbul, café, cafe\u0301, Ærø, ẞ, ḁ, ǅ, ɐ",
+        "digits ٣٤ ５ and letters α β κ Ж 한국어 𠀀 𝔸 \ud800 lone surrogate",
+        "× ÷ ± – — “quotes” \u00a0 \u2003 ¼ ² ª º",
+    ],
+)
+def test_script_counts_equal_the_plain_regex_counts(text: str) -> None:
+    from abstractpipe.language import ANY_LETTER, HAN, KANA, LATIN_LETTER, ScriptCounts, count_scripts
+
+    expected = ScriptCounts(
+        han=len(HAN.findall(text)),
+        kana=len(KANA.findall(text)),
+        latin=len(LATIN_LETTER.findall(text)),
+        letters=len(ANY_LETTER.findall(text)),
+    )
+    assert count_scripts(text) == expected

@@ -31,9 +31,8 @@ from abstractpipe.pipeline import Step, register_step
 
 HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 KANA = re.compile("[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
-LATIN_LETTER = re.compile(
-    "[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff\uff21-\uff3a\uff41-\uff5a]"
-)
+NON_ASCII_LATIN = "\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff\uff21-\uff3a\uff41-\uff5a"
+LATIN_LETTER = re.compile(f"[A-Za-z{NON_ASCII_LATIN}]")
 # langdetect's own text preparation (Detector.append, Detector.cleaning_text).
 MAX_TEXT_LENGTH = 10000
 RUN_OF_SPACES = re.compile(" +")
@@ -45,6 +44,11 @@ LEADER_SHARE = 0.4  # see FastLangdetect._probabilities
 CACHE_SIZE = 50_000  # block texts remembered per detector (then it starts again)
 CACHE_CHARS = 2_000_000  # ... or once they hold this many characters (a few MB)
 ANY_LETTER = re.compile(r"[^\W\d_]")
+# count_scripts counts LATIN_LETTER as ASCII_LETTERS + NON_ASCII_LATIN_LETTER, and
+# ANY_LETTER as ASCII_LETTERS + NON_ASCII_LETTER.
+ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+NON_ASCII_LATIN_LETTER = re.compile(f"[{NON_ASCII_LATIN}]")
+NON_ASCII_LETTER = re.compile(r"[^\W\d_\x00-\x7f]")
 LATIN_WORD = re.compile("[A-Za-z\u00c0-\u024f]+(?:'[A-Za-z]+)?")
 
 
@@ -214,11 +218,18 @@ class ScriptCounts:
 
 
 def count_scripts(text: str) -> ScriptCounts:
+    # ASCII letters are counted on the UTF-8 bytes (a non-ASCII character never
+    # encodes to an ASCII byte), the rest with regexes that skip ASCII: most
+    # blocks are plain ASCII and need no regex at all.
+    encoded = text.encode("utf-8", "surrogatepass")
+    ascii_letters = len(encoded) - len(encoded.translate(None, ASCII_LETTERS))
+    if len(encoded) == len(text):  # all ASCII: no Han, no kana, every letter Latin
+        return ScriptCounts(han=0, kana=0, latin=ascii_letters, letters=ascii_letters)
     return ScriptCounts(
-        han=len(HAN.findall(text)),
-        kana=len(KANA.findall(text)),
-        latin=len(LATIN_LETTER.findall(text)),
-        letters=len(ANY_LETTER.findall(text)),
+        han=HAN.subn("", text)[1],
+        kana=KANA.subn("", text)[1],
+        latin=ascii_letters + NON_ASCII_LATIN_LETTER.subn("", text)[1],
+        letters=ascii_letters + NON_ASCII_LETTER.subn("", text)[1],
     )
 
 
