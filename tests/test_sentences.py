@@ -281,9 +281,33 @@ def test_fast_english_path_gives_the_spans_of_whole_text_spacy() -> None:
     reference.use_spacy_for_whole_text = True
     texts = _corpus()
     assert len(texts) >= 20  # the fixtures alone; ../shared adds real preprints when present
+    prepared = SentenceSplitter(rules)
+    prepared.prepare(texts)  # every chunk tokenised in one spaCy call
+    assert len(prepared.chunk_tokens) > 1000
     for text in texts:
         for lang in ("en", "other"):
-            assert fast.split(text, lang) == reference.split(text, lang), text[:200]
+            expected = reference.split(text, lang)
+            assert fast.split(text, lang) == expected, text[:200]
+            assert prepared.split(text, lang) == expected, text[:200]
+
+
+def test_chunks_tokenised_together_get_their_tokens_alone() -> None:
+    from abstractpipe.sentences import english_tokenizer
+
+    rules = Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml")
+    splitter = SentenceSplitter(rules)
+    tokenizer = english_tokenizer().tokenizer
+    # spaCy's special cases (":)", "a.m.", "'s", "n't", "C++" ...) glued to the
+    # ends of chunks: the one place where its cuts could look across chunks.
+    specials = sorted(key for key in tokenizer.rules if key.strip())
+    chunks = [f"{a}{b}." for a, b in zip(specials, reversed(specials), strict=True)]
+    chunks += [f"({a}" for a in specials] + [f"{a})" for a in specials] + [f"x.{a}" for a in specials]
+    chunks += [c for text in TRICKY_ENGLISH for c in text.split()]
+    splitter.prepare([" ".join(chunks)])
+    tokenised = {c: p for c, p in splitter.chunk_tokens.items() if c in set(chunks)}
+    assert len(tokenised) > len(specials)
+    for chunk, pieces in tokenised.items():
+        assert pieces == tuple((t.idx, t.idx + len(t.text)) for t in tokenizer(chunk)), chunk
 
 
 def test_fast_english_tokens_equal_spacy_tokens_where_the_rules_look() -> None:

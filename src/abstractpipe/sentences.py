@@ -9,9 +9,10 @@ English: spaCy's blank English tokenizer, then rules over its tokens: a
 sentence ends at a terminator unless it closes an abbreviation ("et al.",
 "Fig."), sits inside a matched bracket pair, is a list number ("1."), or is
 followed by a lower-case word.  spaCy cuts each whitespace-free chunk on its
-own, so a chunk is tokenised once per process and remembered, and a chunk with
-no period, terminator, bracket or closer (most words) is not tokenised at all:
-the rules cannot see inside it.  The spans equal those of tokenising the whole
+own, so a chunk is tokenised once per process and remembered (a page's new
+chunks in one spaCy call, joined by line breaks), and a chunk with no period,
+terminator, bracket or closer (most words) is not tokenised at all: the rules
+cannot see inside it.  The spans equal those of tokenising the whole
 text (``use_spacy_for_whole_text``, checked in the tests).  Chinese: a sentence ends after a stop
 character (。！？；!?;) or "……", closing quotes and brackets included.  A line
 that starts with a list marker starts a new sentence in both.  Rules live in
@@ -63,6 +64,21 @@ def tokens(text: str, lang: str) -> list[str]:
 
 
 CHUNK_CACHE_SIZE = 50_000  # distinct chunks remembered per splitter (~10 MB at most)
+# Chunks tokenised together are joined by this: a whitespace token of its own.
+CHUNK_SEPARATOR = "\n"
+
+
+def _separator_is_inert(tokenizer: Any) -> bool:
+    """Whether spaCy cuts every chunk of ``CHUNK_SEPARATOR.join(chunks)`` as it cuts it alone.
+
+    spaCy splits a text at whitespace and cuts each piece on its own; the one
+    step that looks across pieces applies the special cases (tokenizer
+    exceptions) to runs of tokens.  A run crossing a separator would have to
+    hold the separator's own token, so none can unless a special case's text
+    holds the separator (longer than it: one that is just the separator only
+    ever matches the separator token).
+    """
+    return not any(CHUNK_SEPARATOR in key and key != CHUNK_SEPARATOR for key in tokenizer.rules)
 
 
 def _matched_brackets(items: list[str], pairs: dict[str, str]) -> dict[int, int]:
@@ -114,6 +130,7 @@ class SentenceSplitter:
         self.significant_chunk = re.compile(rf"(?<!\S)\S*?[{re.escape(''.join(sorted(significant)))}]\S*")
         self.chunk_tokens: dict[str, tuple[tuple[int, int], ...]] = {}
         self.use_spacy_for_whole_text = False  # True: the reference path (tests compare both)
+        self.batch_chunks: bool | None = None  # may ``prepare`` join chunks (known once spaCy is loaded)
 
         stop_chars = str(chinese.get("stop_characters", "。！？；!?;"))
         sequences = [str(s) for s in chinese.get("stop_sequences", ["……"])]
@@ -127,9 +144,53 @@ class SentenceSplitter:
         self.zh_list_item = re.compile(chinese.get("list_item_pattern", r"^\s*[•\-*]\s*"), re.MULTILINE)
         self.protected = [re.compile(p) for p in rules.get("protected_patterns", [])]
 
+    @staticmethod
+    def is_chinese(text: str, lang: str) -> bool:
+        """Whether ``split`` uses the Chinese rules for this text (else the English ones)."""
+        return lang == "zh" or (lang not in ("en", "zh") and re.search("[。！？]", text) is not None)
+
+    def prepare(self, texts: list[str]) -> None:
+        """Tokenise the new significant chunks of these texts in one spaCy call (speed only).
+
+        One call per chunk costs more in spaCy's per-call overhead than in the
+        cutting itself; joined by ``CHUNK_SEPARATOR`` each chunk gets the tokens
+        it gets alone (``_separator_is_inert``), so the spans do not change.
+        """
+        from spacy.attrs import IDX, LENGTH
+
+        tokenizer = english_tokenizer().tokenizer
+        if self.batch_chunks is None:
+            self.batch_chunks = _separator_is_inert(tokenizer)
+        if self.use_spacy_for_whole_text or not self.batch_chunks:
+            return
+        known = self.chunk_tokens
+        new = list(
+            dict.fromkeys(c for t in texts for c in self.significant_chunk.findall(t) if c not in known)
+        )
+        if len(new) < 2:
+            return
+        if len(known) + len(new) > CHUNK_CACHE_SIZE:
+            known.clear()
+        pieces: list[list[tuple[int, int]]] = [[] for _ in new]
+        index = 0
+        start = 0  # offset of chunk ``index`` in the joined text
+        # Offsets and lengths straight from the Doc: no Token objects.
+        for offset, length in tokenizer(CHUNK_SEPARATOR.join(new)).to_array([IDX, LENGTH]).tolist():
+            while offset >= start + len(new[index]):
+                start += len(new[index]) + len(CHUNK_SEPARATOR)
+                index += 1
+            if offset >= start:  # not the separator
+                pieces[index].append((offset - start, offset - start + length))
+        for chunk, chunk_pieces in zip(new, pieces, strict=True):
+            # spaCy's tokens of a whitespace-free chunk tile it; anything else
+            # would be a surprise: that chunk is then tokenised alone.
+            ends = [0] + [piece_end for _, piece_end in chunk_pieces]
+            if [piece_start for piece_start, _ in chunk_pieces] == ends[:-1] and ends[-1] == len(chunk):
+                known[chunk] = tuple(chunk_pieces)
+
     def split(self, text: str, lang: str) -> list[tuple[int, int]]:
         """Sentence spans (start, end) in ``text``: trimmed, non-empty, in order."""
-        chinese = lang == "zh" or (lang not in ("en", "zh") and re.search("[。！？]", text) is not None)
+        chinese = self.is_chinese(text, lang)
         list_item = self.zh_list_item if chinese else self.en_list_item
         protected = self._protected_positions(text)
         spans: list[tuple[int, int]] = []
@@ -342,19 +403,22 @@ class SentencesStep(Step):
     def process(self, doc: Document) -> Document:
         sentences: list[Sentence] = []
         sections = sorted(doc.sections, key=lambda s: (s.start, s.end))
+        pieces: list[tuple[int, str, int, str, str | None]] = []  # block, text, offset, lang, key
         for block_index, block in enumerate(doc.blocks):
             overlapping = [s for s in sections if s.start < block.end and s.end > block.start]
-            pieces: list[tuple[int, int, str, str | None]]
             if overlapping:
-                pieces = [
-                    (max(block.start, s.start), min(block.end, s.end), s.lang, s.key) for s in overlapping
-                ]
+                for s in overlapping:
+                    start, end = max(block.start, s.start), min(block.end, s.end)
+                    pieces.append((block_index, doc.text[start:end], start, s.lang, s.key))
             else:
-                pieces = [(block.start, block.end, block.lang, None)]
-            for start, end, lang, key in pieces:
-                for s_start, s_end in self.splitter.split(doc.text[start:end], lang):
-                    sentences.append(Sentence(start + s_start, start + s_end, lang, key, block_index))
-                    self.counters[f"sentences_{lang}"] += 1
+                pieces.append((block_index, doc.text[block.start : block.end], block.start, block.lang, None))
+        self.splitter.prepare(
+            [text for _, text, _, lang, _ in pieces if not self.splitter.is_chinese(text, lang)]
+        )
+        for block_index, text, start, lang, key in pieces:
+            for s_start, s_end in self.splitter.split(text, lang):
+                sentences.append(Sentence(start + s_start, start + s_end, lang, key, block_index))
+                self.counters[f"sentences_{lang}"] += 1
         sentences.sort(key=lambda s: (s.start, s.end))
         doc.sentences.extend(sentences)
         return doc
