@@ -165,15 +165,37 @@ def test_fast_langdetect_equals_langdetect_exactly() -> None:
         assert fast.english_probability(text, 0) == _langdetect_english(text), text
 
 
+def test_texts_judged_together_equal_langdetect_exactly() -> None:
+    """Many texts at once go side by side (``_lockstep``); each result is still langdetect's."""
+    from abstractpipe.language import LOCKSTEP_MIN_TEXTS, FastLangdetect, _langdetect_factory
+
+    fast = FastLangdetect(_langdetect_factory())
+    lines = [line.strip() for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()]
+    texts = VARIED_TEXTS + [line for line in lines if line][:60] + ["", "12 34", "a" * 3000, "ab" * 40]
+    expected = [_langdetect_english(text) for text in texts]
+    assert fast.english_probabilities(texts, 0) == expected
+    # the smallest group that goes side by side, and the largest that does not
+    for size in (LOCKSTEP_MIN_TEXTS, LOCKSTEP_MIN_TEXTS - 1):
+        assert fast.english_probabilities(texts[:size], 0) == expected[:size]
+
+
+def test_blocks_judged_together_equal_one_at_a_time() -> None:
+    from abstractpipe.language import LanguageDetector
+
+    texts = [*VARIED_TEXTS, "Methods", "背景", *VARIED_TEXTS[:4]]
+    together = LanguageDetector(_rules()).detect_many(texts)
+    assert together == [LanguageDetector(_rules()).detect(t) for t in texts]
+
+
 def test_english_by_function_words_does_not_need_langdetect(monkeypatch: pytest.MonkeyPatch) -> None:
     from abstractpipe.language import LanguageDetector
 
     detector = LanguageDetector(_rules())
 
-    def refuse(text: str, seed: int) -> float:
-        raise AssertionError(f"langdetect asked about {text!r}")
+    def refuse(texts: list[str], seed: int) -> list[float]:
+        raise AssertionError(f"langdetect asked about {texts!r}")
 
-    monkeypatch.setattr(detector.langdetect, "english_probability", refuse)
+    monkeypatch.setattr(detector.langdetect, "english_probabilities", refuse)
     lang, confidence = detector.detect(
         "The patients who were treated with the drug had fewer relapses than those on placebo."
     )

@@ -5,7 +5,7 @@ characters even when it carries Latin abbreviations ("采用 ELISA 法检测 IL-
 Japanese by its kana.  Latin-script text is English when it is short (headers,
 titles, captions: "Methods", "Key Findings") or when enough of its words are
 English function words; only the rest goes to langdetect, through
-``FastLangdetect`` (its exact scores, computed with numpy).  Results are cached
+``FastLangdetect`` (its exact scores, computed with numpy; a page's blocks together).  Results are cached
 per block text.  Blocks without letters once URLs and DOIs are removed are
 "other".  All thresholds live in ``configs/language.yaml``.
 """
@@ -13,6 +13,7 @@ per block text.  Blocks without letters once URLs and DOIs are removed are
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,8 +40,15 @@ RUN_OF_SPACES = re.compile(" +")
 LANGDETECT_LATIN = re.compile("[A-z]")  # its test is 'A' <= ch <= 'z'
 LANGDETECT_NON_LATIN = re.compile("[\u0300-\u1dff\u1f00-\U0010ffff]")  # from U+0300, not U+1Exx
 TRIALS = 7  # Detector.n_trial
-BULK_WORDS = 1024  # 32-bit random words drawn at a time (a quarter at first)
-LEADER_SHARE = 0.4  # see FastLangdetect._probabilities
+BULK_WORDS = 1024  # 32-bit random words drawn at a time (a text's 7 trials take ~1,000)
+DRAWS_AHEAD = 200  # factor rows made at a time by _alone (a trial takes ~150 draws)
+LEADER_SHARE = 0.4  # see FastLangdetect._alone
+# Texts langdetect judges together go side by side when there are this many
+# (a shared check costs ~2.5 times a check alone).  The lockstep sums with
+# numpy's left-to-right accumulate, which is Python's float sum() before 3.12
+# only (3.12 compensates rounding): later Pythons check each text alone.
+LOCKSTEP_MIN_TEXTS = 5
+LOCKSTEP = sys.version_info < (3, 12)
 CACHE_SIZE = 50_000  # block texts remembered per detector (then it starts again)
 CACHE_CHARS = 2_000_000  # ... or once they hold this many characters (a few MB)
 ANY_LETTER = re.compile(r"[^\W\d_]")
@@ -66,10 +74,11 @@ class FastLangdetect:
 
     ``Detector._detect_block`` multiplies 55 language probabilities one n-gram at
     a time in a Python loop; here each run of updates between two convergence
-    checks is one numpy product, over the same random draws (a
-    ``random.Random`` seeded and called exactly as langdetect does) and the
-    same floating-point operations in the same order, so results equal
+    checks is one numpy product, over the same random draws (``_DrawStream``)
+    and the same floating-point operations in the same order, so results equal
     ``Detector.get_probabilities()`` exactly (``tests/test_language.py``).
+    Several texts given together (a page's blocks) are worked side by side,
+    each check of all of them in the same numpy calls (``_lockstep``).
     """
 
     def __init__(self, factory: DetectorFactory) -> None:
@@ -84,11 +93,18 @@ class FastLangdetect:
 
     def english_probability(self, text: str, seed: int) -> float:
         """Probability of "en" as langdetect reports it (0.0 when at or below its 0.1 cut-off)."""
-        ngrams = self._ngrams(self._prepare(text))
-        if not ngrams:
-            return 0.0  # langdetect raises "No features in text"
-        english = float(self._probabilities(ngrams, seed)[self.english])
-        return english if english > Detector.PROB_THRESHOLD else 0.0
+        return self.english_probabilities([text], seed)[0]
+
+    def english_probabilities(self, texts: list[str], seed: int) -> list[float]:
+        """``english_probability`` of each text, each judged on its own (faster together)."""
+        grams = [self._ngrams(self._prepare(text)) for text in texts]
+        # langdetect raises "No features in text" on a text without n-grams: 0.0.
+        found = iter(self._probabilities_many([g for g in grams if g], seed))
+        results: list[float] = []
+        for ngrams in grams:
+            english = float(next(found)[self.english]) if ngrams else 0.0
+            results.append(english if english > Detector.PROB_THRESHOLD else 0.0)
+        return results
 
     @staticmethod
     def _prepare(text: str) -> str:
@@ -136,45 +152,40 @@ class FastLangdetect:
                     result.append(gram)
         return result
 
-    def _probabilities(self, ngrams: list[str], seed: int) -> np.ndarray:
+    def _probabilities_many(self, texts: list[list[str]], seed: int) -> list[np.ndarray]:
+        """langdetect's 55 probabilities for each text's n-grams (none empty)."""
         index: dict[str, int] = {}
-        positions = np.array([index.setdefault(w, len(index)) for w in ngrams])
-        table = np.stack([self._row(w) for w in index])
-        random = Random(seed)
-        count = len(ngrams)
-        shift = 32 - count.bit_length()
+        streams = [
+            _DrawStream(np.array([index.setdefault(w, len(index)) for w in ngrams]), seed) for ngrams in texts
+        ]
+        if not streams:
+            return []
+        table = np.stack([self._row(w) for w in index])  # the texts' n-grams' rows
+        if LOCKSTEP and len(streams) >= LOCKSTEP_MIN_TEXTS:
+            return self._lockstep(streams, table)
+        return [self._alone(stream, table) for stream in streams]
+
+    def _alone(self, stream: _DrawStream, table: np.ndarray) -> np.ndarray:
+        """One text's trials: one numpy product per run of updates."""
         total = np.zeros(self.languages)
         for _ in range(TRIALS):
-            alpha = Detector.ALPHA_DEFAULT + random.gauss(0.0, 1.0) * Detector.ALPHA_WIDTH
-            factors = (alpha / Detector.BASE_FREQ) + table
-            # random.choice(ngrams) is ngrams[getrandbits(k)], redrawn while >= count:
-            # draw the 32-bit words in bulk, keep the accepted ones, and rewind the
-            # generator to just after the last word used.
-            state = random.getstate()
-            words = np.empty(0, dtype=np.uint32)
-            accepted = np.empty(0, dtype=np.int64)
-            # rows[1 + j] is the factor row of draw j; the current probabilities sit
-            # in rows[used], the slot of a draw already applied (rows[0] at first),
-            # so each run of updates is one product over consecutive rows.
+            weight = stream.start_trial()
+            # rows[1 + j] is the factor row of the trial's draw j; the current
+            # probabilities sit in rows[used], the slot of a draw already applied
+            # (rows[0] at first), so each run of updates is one product over
+            # consecutive rows.
             rows = np.full((1, self.languages), 1.0 / self.languages)
             used = 0  # updates applied so far
-            available = 0  # accepted draws so far
             last = 0  # index of the last update applied, langdetect's ``i``
             updates = 1  # one update and a check at i = 0, then a check every 5
             leader = 0  # index of the largest probability at the last full check
             while True:
-                if used + updates > available:
-                    bulk = BULK_WORDS if len(words) else BULK_WORDS // 4
-                    fresh = random.getrandbits(32 * bulk).to_bytes(4 * bulk, "little")
-                    words = np.concatenate([words, np.frombuffer(fresh, dtype="<u4")])
-                    draws = words >> shift
-                    accepted = np.flatnonzero(draws < count)
-                    available = len(accepted)
-                    grown = np.empty((len(accepted) + 1, self.languages))
-                    grown[1:] = factors[positions[draws[accepted]]]
+                if used + updates >= len(rows):
+                    drawn = table[stream.draws(used + DRAWS_AHEAD)]
+                    grown = np.empty((len(drawn) + 1, self.languages))
+                    np.add(weight, drawn, out=grown[1:])  # langdetect's factor: weight + p
                     grown[used] = rows[used]
                     rows = grown
-                    continue
                 # Rows multiply in order, ((prob * f1) * f2) ..., as langdetect's loop.
                 product = np.multiply.reduce(rows[used : used + updates + 1], axis=0)
                 values = product.tolist()
@@ -196,17 +207,164 @@ class FastLangdetect:
                     break
                 last += 5
                 updates = 5
-            consumed = int(accepted[used - 1]) + 1
-            random.setstate(state)
-            random.getrandbits(32 * consumed)
+            stream.end_trial(used)
             total += rows[used] / TRIALS
         return total
+
+    def _lockstep(self, streams: list[_DrawStream], table: np.ndarray) -> list[np.ndarray]:
+        """Several texts' trials side by side, each check of all of them in the same numpy calls.
+
+        One text's ~200 checks cost mostly numpy's per-call overhead on 55
+        numbers.  The texts are independent, so at every tick each unfinished
+        one makes its next check, one row each, with the operations of
+        ``_alone`` in the same order: the product of the probabilities and the
+        next five factors (a trial's first check has one factor, after four
+        factors of exactly 1.0: x * 1.0 == x), the left-to-right sum,
+        the division, and max(p / s) > threshold as "some p / s > threshold".
+        """
+        languages = self.languages
+        checks = -(-Detector.ITERATION_LIMIT // 5)  # a trial's last check is i = 5 * checks
+        width = 4 + 1 + 5 * checks  # four padding columns, then the most draws a trial uses
+        totals = [np.zeros(languages) for _ in streams]
+        active = list(range(len(streams)))  # text of each row
+        count = len(active)
+        # probs[k, 0]: row k's probabilities; probs[k, 1:]: the factors of its next check.
+        probs = np.empty((count, 6, languages))
+        rows = np.zeros((count, width), dtype=np.intp)  # table row of each draw, after the padding
+        weights = np.empty(count)
+        begun = [0] * count  # tick of the current trial's first check
+        starting: list[int] = []  # rows whose trial's first check is the next one
+        tick = 0
+
+        def start(k: int) -> bool:
+            """Row k's text starts its next trial at ``tick`` (False: it has had them all)."""
+            stream = streams[active[k]]
+            if stream.trial == TRIALS:
+                return False
+            weights[k] = stream.start_trial()
+            rows[k, 4:] = stream.draws(width - 4)
+            probs[k, 0] = 1.0 / languages
+            begun[k] = tick
+            starting.append(k)
+            return True
+
+        for k in range(count):
+            start(k)
+        keep = list(range(count))
+        while keep:
+            if len(keep) < count:
+                active = [active[k] for k in keep]
+                begun = [begun[k] for k in keep]
+                starting = [keep.index(k) for k in starting]
+                probs, rows, weights = probs[keep], rows[keep], weights[keep]
+                count = len(keep)
+            # rows.flat[base + 5 * tick]: the columns of every row's check at ``tick``.
+            base = (np.arange(count) * width - 5 * np.array(begun))[:, None] + np.arange(5)
+            horizon = min(begun) + checks  # the first tick at which a trial makes its last check
+            factors, current = probs[:, 1:], probs[:, 0]
+            scale = weights[:, None, None]
+            product = np.empty((count, languages))
+            sums = np.empty((count, languages))
+            flat = rows.ravel()
+            while True:
+                np.add(table[flat.take(base + 5 * tick)], scale, out=factors)  # weight + p
+                if starting:
+                    factors[starting, :4] = 1.0
+                    starting = []
+                np.multiply.reduce(probs, axis=1, out=product)
+                np.add.accumulate(product, axis=1, out=sums)
+                np.divide(product, sums[:, -1:], out=current)
+                if np.maximum.reduce(current, axis=None) > Detector.CONV_THRESHOLD or tick == horizon:
+                    break
+                tick += 1
+            ended = np.maximum.reduce(current, axis=1) > Detector.CONV_THRESHOLD
+            tick += 1  # the next trials start at the next tick
+            keep = []
+            for k in range(count):
+                if ended[k] or tick - 1 == begun[k] + checks:
+                    stream = streams[active[k]]
+                    stream.end_trial(1 + 5 * (tick - 1 - begun[k]))
+                    totals[active[k]] += current[k] / TRIALS
+                    if not start(k):
+                        continue
+                keep.append(k)
+        return totals
 
     def _row(self, ngram: str) -> np.ndarray:
         row = self.rows.get(ngram)
         if row is None:
             row = self.rows[ngram] = np.array(self.word_probs[ngram], dtype=np.float64)
         return row
+
+
+class _CountingRandom(Random):
+    """A ``random.Random`` that counts its ``random()`` calls (``gauss`` draws through them)."""
+
+    calls = 0
+
+    def random(self) -> float:
+        self.calls += 1
+        return super().random()
+
+
+class _DrawStream:
+    """langdetect's random numbers for one text: per trial a ``gauss``, then the draws.
+
+    langdetect seeds one generator, then per trial calls ``gauss`` once and
+    ``random.choice(ngrams)`` (``ngrams[getrandbits(k)]``, redrawn while >=
+    count) until the trial ends.  Each ``getrandbits(k)`` (k <= 32) takes one
+    32-bit word of the generator's stream and each ``random()`` two.  The
+    draws are read from a second generator with the same seed, drawn ahead in
+    bulk (a trial's length is not known in advance); langdetect's own generator
+    makes the ``gauss`` calls and skips the words the trial's draws used, so
+    neither is ever rewound.
+    """
+
+    def __init__(self, positions: np.ndarray, seed: int) -> None:
+        self.positions = positions  # n-gram index -> row of the n-gram table
+        self.count = len(positions)
+        self.shift = 32 - self.count.bit_length()
+        self.random = _CountingRandom(seed)  # langdetect's generator, for gauss
+        self.ahead = Random(seed)  # the same words, drawn in bulk
+        self.words = np.empty(0, dtype=np.uint32)
+        self.accepted = np.empty(0, dtype=np.intp)  # stream positions of accepted draws
+        self.rows = np.empty(0, dtype=np.intp)  # table row of each accepted draw
+        self.offset = 0  # stream position of the current trial's first draw
+        self.first = 0  # index in ``accepted`` of the current trial's first draw
+        self.trial = 0  # trials ended
+
+    def start_trial(self) -> float:
+        """langdetect's gauss starting a trial, as its weight: alpha / BASE_FREQ."""
+        calls = self.random.calls
+        alpha = Detector.ALPHA_DEFAULT + self.random.gauss(0.0, 1.0) * Detector.ALPHA_WIDTH
+        self.offset += 2 * (self.random.calls - calls)
+        self._extend(self.offset + 1)
+        self.first = int(np.searchsorted(self.accepted, self.offset))
+        return alpha / Detector.BASE_FREQ
+
+    def draws(self, needed: int) -> np.ndarray:
+        """Table rows of the trial's first ``needed`` draws."""
+        while len(self.accepted) - self.first < needed:
+            self._extend(len(self.words) + 1)
+        return self.rows[self.first : self.first + needed]
+
+    def end_trial(self, used: int) -> None:
+        """The trial used its first ``used`` draws: langdetect's generator skips their words."""
+        end = int(self.accepted[self.first + used - 1]) + 1
+        self.random.getrandbits(32 * (end - self.offset))
+        self.offset = end
+        self.trial += 1
+
+    def _extend(self, length: int) -> None:
+        """Draw words in bulk until the stream holds at least ``length``."""
+        if len(self.words) >= length:
+            return
+        while len(self.words) < length:
+            fresh = self.ahead.getrandbits(32 * BULK_WORDS).to_bytes(4 * BULK_WORDS, "little")
+            self.words = np.concatenate([self.words, np.frombuffer(fresh, dtype="<u4")])
+        draws = self.words >> self.shift
+        self.accepted = np.flatnonzero(draws < self.count)
+        self.rows = self.positions[draws[self.accepted]]
 
 
 @dataclass(frozen=True)
@@ -260,19 +418,42 @@ class LanguageDetector:
         return text
 
     def detect(self, text: str) -> tuple[str, float]:
+        return self.detect_many([text])[0]
+
+    def detect_many(self, texts: list[str]) -> list[tuple[str, float]]:
+        """``detect`` of each text; those only langdetect can judge go to it together (faster)."""
         # Page furniture and repeated headers recur across a site's pages: a
         # pure function of the text, so a cache cannot change any result.
-        # Bounded in characters as well as entries: 50,000 abstracts would be ~100 MB.
-        result = self.cache.get(text)
-        if result is None:
-            if len(self.cache) >= CACHE_SIZE or self.cached_chars + len(text) > CACHE_CHARS:
-                self.cache.clear()
-                self.cached_chars = 0
-            result = self.cache[text] = self._detect(text)
-            self.cached_chars += len(text)
-        return result
+        results: dict[str, tuple[str, float]] = {}
+        undecided: dict[str, str] = {}  # text -> its identifier-free form, for langdetect
+        for text in texts:
+            if text in results or text in undecided:
+                continue
+            decided = self.cache.get(text) or self._decide(text)
+            if isinstance(decided, str):
+                undecided[text] = decided
+            else:
+                results[text] = decided
+        if undecided:
+            probabilities = self.langdetect.english_probabilities(list(undecided.values()), self.seed)
+            for text, english_prob in zip(undecided, probabilities, strict=True):
+                results[text] = _from_english_probability(english_prob)
+        for text, result in results.items():
+            self._remember(text, result)
+        return [results[text] for text in texts]
 
-    def _detect(self, text: str) -> tuple[str, float]:
+    def _remember(self, text: str, result: tuple[str, float]) -> None:
+        # Bounded in characters as well as entries: 50,000 abstracts would be ~100 MB.
+        if text in self.cache:
+            return
+        if len(self.cache) >= CACHE_SIZE or self.cached_chars + len(text) > CACHE_CHARS:
+            self.cache.clear()
+            self.cached_chars = 0
+        self.cache[text] = result
+        self.cached_chars += len(text)
+
+    def _decide(self, text: str) -> tuple[str, float] | str:
+        """The result, or (when only langdetect can tell) the identifier-free text it must judge."""
         text = self.strip_identifiers(text)
         counts = count_scripts(text)
         if counts.letters == 0:
@@ -293,9 +474,9 @@ class LanguageDetector:
                 return "zh", round(han_share * certainty, 4)
             if counts.latin < self.short_max_letters:
                 return "en", round(self.short_confidence * (1.0 - han_share), 4)
-        return self._detect_latin(text, counts.latin)
+        return self._decide_latin(text, counts.latin)
 
-    def _detect_latin(self, text: str, latin_letters: int) -> tuple[str, float]:
+    def _decide_latin(self, text: str, latin_letters: int) -> tuple[str, float] | str:
         if latin_letters < self.short_min_letters:
             return "other", 0.6
         if latin_letters < self.short_max_letters:
@@ -307,13 +488,13 @@ class LanguageDetector:
             # the stage's cost); the confidence grows with the share instead.
             share = min(1.0, function_share / self.typical_function_word_share)
             return "en", round(0.5 + 0.5 * share, 4)
-        english_prob = self._english_probability(text)
-        if english_prob >= 0.5:
-            return "en", round(english_prob, 4)
-        return "other", round(1.0 - english_prob, 4)
+        return text
 
-    def _english_probability(self, text: str) -> float:
-        return self.langdetect.english_probability(text, self.seed)
+
+def _from_english_probability(english_prob: float) -> tuple[str, float]:
+    if english_prob >= 0.5:
+        return "en", round(english_prob, 4)
+    return "other", round(1.0 - english_prob, 4)
 
 
 @lru_cache(maxsize=1)
@@ -335,7 +516,8 @@ class LanguageStep(Step):
         self.detector = LanguageDetector(self.load_stage_rules())
 
     def process(self, doc: Document) -> Document:
-        for block in doc.blocks:
-            block.lang, block.lang_confidence = self.detector.detect(doc.block_text(block))
+        results = self.detector.detect_many([doc.block_text(block) for block in doc.blocks])
+        for block, (lang, confidence) in zip(doc.blocks, results, strict=True):
+            block.lang, block.lang_confidence = lang, confidence
             self.counters[f"blocks_{block.lang}"] += 1
         return doc
