@@ -187,6 +187,33 @@ def test_blocks_judged_together_equal_one_at_a_time() -> None:
     assert together == [LanguageDetector(_rules()).detect(t) for t in texts]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        *VARIED_TEXTS,
+        "",
+        " ",
+        "a",
+        "AB CD  EFG hij KLm nOP",
+        "  leading and trailing spaces  ",
+        "IL-6, TNF-α; MSCs (pwMS) — “quoted” … 中文 and ÉCOLE d’été Ştiinţă ș ț Ạ Ỹ",
+        "x\ny\tz\u2003w\u00a0v",
+        "ＡＢ ｶﾀｶﾅ カタカナ 한국어 ㄅㄆ",
+    ],
+)
+def test_ngrams_equal_langdetects(text: str) -> None:
+    from abstractpipe.language import FastLangdetect, _langdetect_factory
+
+    detector = _langdetect_factory().create()
+    detector.append(text)
+    detector.cleaning_text()
+    fast = FastLangdetect(_langdetect_factory())
+    prepared = fast._prepare(text)
+    assert prepared == detector.text
+    assert fast._ngrams(prepared) == detector._extract_ngrams()
+    assert fast._ngrams(prepared) == detector._extract_ngrams()  # words now remembered
+
+
 def test_english_by_function_words_does_not_need_langdetect(monkeypatch: pytest.MonkeyPatch) -> None:
     from abstractpipe.language import LanguageDetector
 

@@ -50,6 +50,7 @@ LEADER_SHARE = 0.4  # see FastLangdetect._alone
 LOCKSTEP_MIN_TEXTS = 5
 LOCKSTEP = sys.version_info < (3, 12)
 CACHE_SIZE = 50_000  # block texts remembered per detector (then it starts again)
+WORD_CACHE_SIZE = 200_000  # words whose n-grams langdetect's stand-in remembers (~20 MB at most)
 CACHE_CHARS = 2_000_000  # ... or once they hold this many characters (a few MB)
 ANY_LETTER = re.compile(r"[^\W\d_]")
 # count_scripts counts LATIN_LETTER as ASCII_LETTERS + NON_ASCII_LATIN_LETTER, and
@@ -89,7 +90,9 @@ class FastLangdetect:
         # n-gram -> its row of 55 probabilities, built on first use (the whole
         # table as one array would cost ~40 MB per worker).
         self.rows: dict[str, np.ndarray] = {}
-        self.normalized: dict[str, str] = {}
+        self.normalized: dict[str, str] = {}  # character -> NGram.normalize(character)
+        self.translation: dict[int, str] = {}  # the same, for str.translate
+        self.word_grams: dict[str, tuple[str, ...]] = {}  # normalised word (+ " ") -> its n-grams
 
     def english_probability(self, text: str, seed: int) -> float:
         """Probability of "en" as langdetect reports it (0.0 when at or below its 0.1 cut-off)."""
@@ -118,16 +121,39 @@ class FastLangdetect:
         return text
 
     def _ngrams(self, text: str) -> list[str]:
-        """``Detector._extract_ngrams`` with each character normalised once per process."""
-        normalized = self.normalized
+        """``Detector._extract_ngrams``, one space-separated word at a time.
+
+        langdetect's n-gram state starts afresh after every space (after the
+        first, a run of spaces adds nothing), so a text's n-grams are those of
+        each word, with the space that follows it when one does: a word's are
+        made once per process and remembered.
+        """
+        missing = set(text).difference(self.normalized)
+        for char in missing:
+            self.normalized[char] = NGram.normalize(char)
+            self.translation[ord(char)] = self.normalized[char]
+        words = text.translate(self.translation).split(" ")
+        known = self.word_grams
+        if len(known) >= WORD_CACHE_SIZE:
+            known.clear()
+        result: list[str] = []
+        last = len(words) - 1
+        for index, word in enumerate(words):
+            if word:
+                key = word + " " if index < last else word
+                grams = known.get(key)
+                if grams is None:
+                    grams = known[key] = self._word_ngrams(key)
+                result.extend(grams)
+        return result
+
+    def _word_ngrams(self, word: str) -> tuple[str, ...]:
+        """langdetect's n-grams of one normalised word, from a fresh state (as after a space)."""
         known = self.word_probs
         result: list[str] = []
         grams = " "
         capital = False
-        for original in text:
-            char = normalized.get(original)
-            if char is None:
-                char = normalized[original] = NGram.normalize(original)
+        for char in word:
             last = grams[-1]
             if last == " ":
                 grams = " "
@@ -150,7 +176,7 @@ class FastLangdetect:
                 gram = grams[-size:]
                 if gram != " " and gram in known:
                     result.append(gram)
-        return result
+        return tuple(result)
 
     def _probabilities_many(self, texts: list[list[str]], seed: int) -> list[np.ndarray]:
         """langdetect's 55 probabilities for each text's n-grams (none empty)."""
