@@ -306,8 +306,12 @@ def test_chunks_tokenised_together_get_their_tokens_alone() -> None:
     splitter.prepare([" ".join(chunks)])
     tokenised = {c: p for c, p in splitter.chunk_tokens.items() if c in set(chunks)}
     assert len(tokenised) > len(specials)
+    alone = SentenceSplitter(rules)  # one chunk at a time, as english_tokens does on a miss
     for chunk, pieces in tokenised.items():
+        # the full English pipeline's tokens: lexical attributes never change a cut
         assert pieces == tuple((t.idx, t.idx + len(t.text)) for t in tokenizer(chunk)), chunk
+        alone.english_tokens(chunk, 0, len(chunk))
+        assert alone.chunk_tokens[chunk] == pieces, chunk
 
 
 def test_fast_english_tokens_equal_spacy_tokens_where_the_rules_look() -> None:
