@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abstractpipe.cli import main
 from abstractpipe.config import load_config
@@ -248,6 +250,68 @@ def test_dom_depth_estimate_follows_html_nesting_rules() -> None:
     assert dom_depth_over(flat, 10) is None
     assert dom_depth_over("<div>" * 30 + "</div>" * 30, 20) == 21
     assert dom_depth_over("<script>" + "<div>" * 50 + "</script>" + "<i>x</i>" * 30, 20) is None
+
+
+def _reference_depth_over(markup: str, limit: int) -> int | None:
+    """The estimate spelled out plainly (a list scan per end tag): what the fast one must say."""
+    import re
+
+    from abstractpipe.limits import RAW_TEXT, SELF_CLOSING_SIBLINGS, VOID_ELEMENTS
+
+    stack: list[str] = []
+    for match in re.finditer(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*?(/?)>", RAW_TEXT.sub("", markup)):
+        closing, name, self_closed = match.group(1), match.group(2).lower(), match.group(3)
+        if closing:
+            if name in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(name) :]
+        elif not (name in VOID_ELEMENTS or self_closed):
+            if name in SELF_CLOSING_SIBLINGS and stack and stack[-1] == name:
+                stack.pop()
+            stack.append(name)
+            if len(stack) > limit:
+                return len(stack)
+    return None
+
+
+TAG_SOUP = st.lists(
+    st.sampled_from(
+        [
+            "<div>",
+            "</div>",
+            "<DIV class=a>",
+            "</Div >",
+            "<p>",
+            "</p>",
+            "<li>",
+            "<br>",
+            "<br/>",
+            "<img src=x />",
+            "<span>",
+            "</span>",
+            "</b>",
+            "<a href='/x/'>",
+            "</a>",
+            "<script>",
+            "</script>",
+            "<!--",
+            "-->",
+            "<x:y>",
+            "</x:y>",
+            "text",
+            ">",
+            "<",
+            "/",
+        ]
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TAG_SOUP, st.integers(0, 12))
+def test_dom_depth_estimate_matches_the_plain_reference(parts: list[str], limit: int) -> None:
+    markup = "".join(parts)
+    assert dom_depth_over(markup, limit) == _reference_depth_over(markup, limit)
 
 
 def _run_in_subprocess(raw: Path, out: Path, workers: int, seconds: float) -> subprocess.Popen:
