@@ -393,6 +393,23 @@ def test_an_interrupted_run_resumed_gives_exactly_the_uninterrupted_records(
     assert not list((out / "records").glob(".*.tmp"))
 
 
+def test_planning_spools_pages_to_disk_with_the_same_plans(tmp_path: Path, monkeypatch) -> None:
+    from abstractpipe import shards
+
+    raw = tmp_path / "raw"
+    shutil.copytree(REPO / "raw", raw)
+    held, _ = shards.plan_shards(raw, 3, {}, tmp_path / "held")
+    monkeypatch.setattr(shards, "SPOOL_ROWS", 2)  # rows go to the spool files every two pages
+    spooled, _ = shards.plan_shards(raw, 3, {}, tmp_path / "spooled")
+    assert [(p.number, p.pages, p.count, p.digest, p.sites) for p in spooled] == [
+        (p.number, p.pages, p.count, p.digest, p.sites) for p in held
+    ]
+    assert sum(p.count for p in spooled) == 10
+    assert sorted(f.name for f in (tmp_path / "spooled").iterdir()) == [
+        f"{p.number:05d}.jsonl" for p in spooled if p.count
+    ]  # spool files are gone once read
+
+
 def test_streamed_manifest_is_the_same_bytes_as_the_whole_one(tmp_path: Path) -> None:
     import hashlib
 
@@ -404,13 +421,13 @@ def test_streamed_manifest_is_the_same_bytes_as_the_whole_one(tmp_path: Path) ->
     (raw / "a-b" / "x.txt").write_text("Aspirin reduced fever.\n", encoding="utf-8")
     (raw / "a").mkdir()
     (raw / "a" / "x.txt").write_text("Aspirin reduced pain.\n", encoding="utf-8")
-    plans, files = plan_shards(raw, 8, {})
+    plans, files = plan_shards(raw, 8, {}, tmp_path / "plan-whole")
     header = {"config_sha256": "abc", "shards": 8}
     write_json_atomic(tmp_path / "whole.json", {**header, "files": files})
-    streamed = plan_shards_into_manifest(raw, 8, {}, header, tmp_path / "streamed.json")
+    streamed = plan_shards_into_manifest(raw, 8, {}, header, tmp_path / "streamed.json", tmp_path / "plan")
     assert (tmp_path / "streamed.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
-    assert [(p.number, p.packed, p.digest, p.sites) for p in streamed] == [
-        (p.number, p.packed, p.digest, p.sites) for p in plans
+    assert [(p.number, p.pages, p.digest, p.sites) for p in streamed] == [
+        (p.number, p.pages, p.digest, p.sites) for p in plans
     ]
     for plan in plans:  # the digest and sites of the pages as PageRefs, sorted by (id, path)
         pages = plan.pages

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import resource
+import shutil
 import sys
 import time
 from collections import Counter
@@ -48,7 +49,7 @@ from abstractpipe.shards import (
     file_sha256,
     part_name,
     plan_shards_into_manifest,
-    unpack_pages,
+    read_pages,
     write_json_atomic,
 )
 from abstractpipe.write import ShardWriter, write_atomic, write_json
@@ -119,7 +120,7 @@ class ShardTask:
     config_digest: str
     raw_dir: str
     out_dir: str
-    pages: str  # ShardPlan.packed: unpacked by the task, not held per page by the driver
+    pages: str  # ShardPlan.file: read by the task, not held per page by the driver
     page_count: int
     input_digest: str
     learned: dict[str, tuple[str, str]] = field(default_factory=dict)  # step -> (file, file digest)
@@ -206,7 +207,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         _LOADED.pop(observer.name, None)
         observer.save_work(state.work_path(task.observer, task.number))
         try:
-            for ref in unpack_pages(task.pages):
+            for ref in read_pages(task.pages):
                 doc = run_page(steps[:index], document_for_file(raw_dir / ref.path, raw_dir), limits)
                 if doc.failed:
                     continue
@@ -232,7 +233,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         step.reuse_work(state.work_path(step.name, task.number))
     try:
         with ShardWriter(part, task.compress) as writer:
-            for ref in unpack_pages(task.pages):
+            for ref in read_pages(task.pages):
                 writer.add(run_page(steps, document_for_file(raw_dir / ref.path, raw_dir), limits))
             writer.commit()
     finally:
@@ -436,6 +437,7 @@ def run_pipeline(
             manifest.get("files") or {},
             {"config_sha256": config_digest, "shards": shards},
             state.manifest_path,
+            state.plan_dir,
         )
     except BaseException:
         executor.abort()
@@ -454,7 +456,7 @@ def run_pipeline(
             config_digest=config_digest,
             raw_dir=str(raw_dir.resolve()),
             out_dir=str(out_dir.resolve()),
-            pages=plan.packed,
+            pages=plan.file,
             page_count=plan.count,
             input_digest=digest,
             learned=learned,
@@ -499,6 +501,7 @@ def run_pipeline(
         raise
     executor.close()
     markers.update(results)
+    shutil.rmtree(state.plan_dir, ignore_errors=True)  # this run's page lists: the next run plans anew
 
     expected = {part_name(plan.number, compress) for plan in plans}
     for stale in [*records_dir.glob("part-*.jsonl"), *records_dir.glob("part-*.jsonl.gz")]:

@@ -9,6 +9,7 @@ part n+1, and the parts read in order are sorted by id as one file would be.
 State lives in ``<out>/.state/``::
 
     manifest.json             config hash, shard count, content hash of every page
+    plan/00007.jsonl          the pages of shard 7 in this run, sorted by (id, path)
     shards/00007.json         completion marker of shard 7: its input and learned-state
                               digests, counters, timings and quarantine lines
     observe/<step>/00007.jsonl  what a site-observing step counted in shard 7
@@ -43,7 +44,7 @@ HASH_CHUNK = 1 << 20
 class PageRef:
     """What a shard needs to know about a page before reading it.
 
-    Made per shard task from its ``ShardPlan.packed``; the driver holds none.
+    Read by each shard task from its plan file; the driver holds none.
     """
 
     id: str
@@ -53,41 +54,55 @@ class PageRef:
 
 
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+# Page rows the planner holds before appending them to their shards' spool files: planning
+# memory stays the same for a thousand pages or a million.
+SPOOL_ROWS = 2000
 
 
 @dataclass
 class ShardPlan:
-    """One shard's pages, packed into one JSON string (sorted by (id, path)).
+    """One shard's pages: a file of rows sorted by (id, path), and what the driver needs to know.
 
-    The driver holds every plan for the whole run; a string per shard instead of
-    objects per page keeps that to ~150 bytes a page, freed in one piece.
+    The driver holds no per-page state for a shard, only its count, digest and sites;
+    the task reads its pages from ``file``.
     """
 
     number: int
-    packed: str = "[]"  # [[id, path, site, sha256], ...]
+    file: str = ""  # JSON lines [id, path, site, sha256]; "" for an empty shard
     count: int = 0
     digest: str = EMPTY_DIGEST  # content digest: changes when any of its pages (or sidecars) changes
     sites: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> list[PageRef]:
-        return unpack_pages(self.packed)
+        return read_pages(self.file)
 
 
-def pack_plan(number: int, pages: list[tuple[str, str, str, str]]) -> ShardPlan:
+def pack_plan(number: int, pages: list[tuple[str, str, str, str]], path: Path) -> ShardPlan:
+    """Sort a shard's rows, write them to ``path`` (not when empty) and describe them."""
+    if not pages:
+        return ShardPlan(number)
     pages.sort(key=lambda page: (page[0], page[1]))
     payload = "\n".join(f"{doc_id}\t{path}\t{sha}" for doc_id, path, _, sha in pages)
+    path.write_text(
+        "".join(json.dumps(page, ensure_ascii=False, separators=(",", ":")) + "\n" for page in pages),
+        encoding="utf-8",
+    )
     return ShardPlan(
         number,
-        packed=json.dumps(pages, ensure_ascii=False, separators=(",", ":")),
+        file=str(path),
         count=len(pages),
         digest=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
         sites=sorted({page[2] for page in pages}),
     )
 
 
-def unpack_pages(packed: str) -> list[PageRef]:
-    return [PageRef(*page) for page in json.loads(packed)]
+def read_pages(file: str) -> list[PageRef]:
+    """The pages of a plan file, in order ([] for an empty shard's "")."""
+    if not file:
+        return []
+    with open(file, encoding="utf-8") as rows:
+        return [PageRef(*json.loads(row)) for row in rows]
 
 
 def shard_of(doc_id: str, shards: int) -> int:
@@ -141,6 +156,10 @@ class State:
     def observation_path(self, step: str, number: int) -> Path:
         return self.observations / step / f"{number:05d}.jsonl"
 
+    @property
+    def plan_dir(self) -> Path:
+        return self.root / "plan"
+
     def work_path(self, step: str, number: int) -> Path:
         """Per-page work a step's observation of a shard saved for its processing."""
         return self.observations / step / f"{number:05d}.work"
@@ -172,20 +191,25 @@ def write_json_atomic(path: Path, value: Any) -> None:
 
 
 def plan_shards(
-    raw_dir: Path, shards: int, known_files: dict[str, list[Any]]
+    raw_dir: Path, shards: int, known_files: dict[str, list[Any]], plan_dir: Path
 ) -> tuple[list[ShardPlan], dict]:
-    """Every page under ``raw_dir`` in its shard, with content hashes.
+    """Every page under ``raw_dir`` in its shard, with content hashes; plan files go to ``plan_dir``.
 
     ``known_files`` is the previous manifest's ``files`` (path -> [size, mtime_ns,
     sidecar size, sidecar mtime_ns, sha256]): a file whose size and mtime are
     unchanged is not read again.  Returns the plans and the new ``files``.
     """
     files: dict[str, list[Any]] = {}
-    return _plan(raw_dir, shards, known_files, files.__setitem__), files
+    return _plan(raw_dir, shards, known_files, files.__setitem__, plan_dir), files
 
 
 def plan_shards_into_manifest(
-    raw_dir: Path, shards: int, known_files: dict[str, list[Any]], manifest: dict[str, Any], path: Path
+    raw_dir: Path,
+    shards: int,
+    known_files: dict[str, list[Any]],
+    manifest: dict[str, Any],
+    path: Path,
+    plan_dir: Path,
 ) -> list[ShardPlan]:
     """``plan_shards``, writing ``manifest`` with the new ``files`` to ``path`` as it goes.
 
@@ -204,7 +228,7 @@ def plan_shards_into_manifest(
             out.write(("" if first[0] else ", ") + f"{_json(key)}: {_json(entry)}")
             first[0] = False
 
-        plans = _plan(raw_dir, shards, known_files, add)
+        plans = _plan(raw_dir, shards, known_files, add, plan_dir)
         out.write("}" + (", " + _json(tail)[1:] if tail else "}"))
     temp.replace(path)
     return plans
@@ -219,8 +243,11 @@ def _plan(
     shards: int,
     known_files: dict[str, list[Any]],
     add_file: Callable[[str, list[Any]], None],
+    plan_dir: Path,
 ) -> list[ShardPlan]:
-    pending: list[list[tuple[str, str, str, str]]] = [[] for _ in range(shards)]
+    shutil.rmtree(plan_dir, ignore_errors=True)  # a plan is this run's alone
+    plan_dir.mkdir(parents=True)
+    spool = _Spool(plan_dir)
     site_names: dict[str, str] = {}
     last_key, last_entry = None, None
     # One Document at a time (holding them all peaked at ~1 KB a page in the driver), and
@@ -244,12 +271,45 @@ def _plan(
         if archive:
             sha = hashlib.sha256(f"{sha}#{archive[1]}".encode("ascii")).hexdigest()
         site = site_names.setdefault(doc.source.site, doc.source.site)
-        pending[shard_of(doc.id, shards)].append((doc.id, doc.source.path, site, sha))
-    plans = []
-    for number in range(shards):
-        plans.append(pack_plan(number, pending[number]))
-        pending[number] = []
-    return plans
+        spool.add(shard_of(doc.id, shards), (doc.id, doc.source.path, site, sha))
+    spool.flush()
+    return [
+        pack_plan(number, spool.read(number), plan_dir / f"{number:05d}.jsonl") for number in range(shards)
+    ]
+
+
+class _Spool:
+    """Page rows appended to one file per shard, at most ``SPOOL_ROWS`` of them held at a time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.held: dict[int, list[str]] = {}
+        self.rows = 0
+
+    def _path(self, number: int) -> Path:
+        return self.folder / f"{number:05d}.spool"
+
+    def add(self, number: int, row: tuple[str, str, str, str]) -> None:
+        self.held.setdefault(number, []).append(json.dumps(row, ensure_ascii=False) + "\n")
+        self.rows += 1
+        if self.rows >= SPOOL_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        for number, rows in self.held.items():
+            with self._path(number).open("a", encoding="utf-8") as out:
+                out.writelines(rows)
+        self.held, self.rows = {}, 0
+
+    def read(self, number: int) -> list[tuple[str, str, str, str]]:
+        """The shard's rows, and its spool file removed."""
+        path = self._path(number)
+        if not path.is_file():
+            return []
+        with path.open(encoding="utf-8") as rows:
+            pages = [tuple(json.loads(row)) for row in rows]
+        path.unlink()
+        return pages  # type: ignore[return-value]
 
 
 def _file_entry(path: Path, known: list[Any] | None) -> list[Any]:
