@@ -410,25 +410,36 @@ def test_planning_spools_pages_to_disk_with_the_same_plans(tmp_path: Path, monke
     ]  # spool files are gone once read
 
 
-def test_streamed_manifest_is_the_same_bytes_as_the_whole_one(tmp_path: Path) -> None:
+def test_file_list_is_streamed_in_path_order_and_read_forward(tmp_path: Path, monkeypatch) -> None:
     import hashlib
 
-    from abstractpipe.shards import plan_shards, plan_shards_into_manifest, write_json_atomic
+    from abstractpipe import shards
+    from abstractpipe.shards import State, plan_shards, plan_shards_into_state
 
     raw = tmp_path / "raw"
     shutil.copytree(REPO / "raw", raw)
-    (raw / "a-b").mkdir()  # "a-b/x" sorts before "a/x" as a string: the order sort_keys uses
+    (raw / "a-b").mkdir()  # "a-b/x" sorts before "a/x" as a string, and is met first
     (raw / "a-b" / "x.txt").write_text("Aspirin reduced fever.\n", encoding="utf-8")
     (raw / "a").mkdir()
     (raw / "a" / "x.txt").write_text("Aspirin reduced pain.\n", encoding="utf-8")
     plans, files = plan_shards(raw, 8, {}, tmp_path / "plan-whole")
+    state = State(tmp_path / "out")
     header = {"config_sha256": "abc", "shards": 8}
-    write_json_atomic(tmp_path / "whole.json", {**header, "files": files})
-    streamed = plan_shards_into_manifest(raw, 8, {}, header, tmp_path / "streamed.json", tmp_path / "plan")
-    assert (tmp_path / "streamed.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
+    streamed = plan_shards_into_state(raw, 8, header, state)
+    rows = [json.loads(line) for line in state.files_path.read_text(encoding="utf-8").splitlines()]
+    assert rows == [[key, files[key]] for key in sorted(files)]  # every file, sorted by path
+    assert state.load_manifest() == header
     assert [(p.number, p.pages, p.digest, p.sites) for p in streamed] == [
         (p.number, p.pages, p.digest, p.sites) for p in plans
     ]
+    # The next run reads the list forward: no unchanged file is hashed again, a changed one is.
+    (raw / "a" / "x.txt").write_text("Aspirin reduced more pain.\n", encoding="utf-8")
+    hashed: list[str] = []
+    real_sha256 = shards.file_sha256
+    monkeypatch.setattr(shards, "file_sha256", lambda path: hashed.append(path.name) or real_sha256(path))
+    again = plan_shards_into_state(raw, 8, header, state)
+    assert hashed == ["x.txt"]
+    assert sum(a.digest != p.digest for a, p in zip(again, streamed, strict=True)) == 1
     for plan in plans:  # the digest and sites of the pages as PageRefs, sorted by (id, path)
         pages = plan.pages
         assert [(p.id, p.path) for p in pages] == sorted((p.id, p.path) for p in pages)

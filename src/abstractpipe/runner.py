@@ -48,7 +48,7 @@ from abstractpipe.shards import (
     State,
     file_sha256,
     part_name,
-    plan_shards_into_manifest,
+    plan_shards_into_state,
     read_pages,
     write_json_atomic,
 )
@@ -431,18 +431,12 @@ def run_pipeline(
             _warm_up(steps, raw_dir)
             executor.start()
         state.clear_work()
-        plans = plan_shards_into_manifest(
-            raw_dir,
-            shards,
-            manifest.get("files") or {},
-            {"config_sha256": config_digest, "shards": shards},
-            state.manifest_path,
-            state.plan_dir,
+        plans = plan_shards_into_state(
+            raw_dir, shards, {"config_sha256": config_digest, "shards": shards}, state
         )
     except BaseException:
         executor.abort()
         raise
-    del manifest  # the last run's per-page entries: not held for the rest of the run
     records_dir = out_dir / "records"
     records_dir.mkdir(parents=True, exist_ok=True)
     for temp in records_dir.glob(".part-*.tmp"):  # left by a killed run

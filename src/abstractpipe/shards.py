@@ -8,7 +8,9 @@ part n+1, and the parts read in order are sorted by id as one file would be.
 
 State lives in ``<out>/.state/``::
 
-    manifest.json             config hash, shard count, content hash of every page
+    manifest.json             config hash and shard count of the last run
+    files.jsonl               [path, [size, mtime_ns, sidecar size, sidecar mtime_ns, sha256]]
+                              of every input file, sorted by path (read forward, never held)
     plan/00007.jsonl          the pages of shard 7 in this run, sorted by (id, path)
     shards/00007.json         completion marker of shard 7: its input and learned-state
                               digests, counters, timings and quarantine lines
@@ -37,6 +39,7 @@ log = logging.getLogger("abstractpipe.shards")
 
 STATE_DIR = ".state"
 MANIFEST = "manifest.json"
+FILES = "files.jsonl"
 HASH_CHUNK = 1 << 20
 
 
@@ -135,6 +138,10 @@ class State:
     def manifest_path(self) -> Path:
         return self.root / MANIFEST
 
+    @property
+    def files_path(self) -> Path:
+        return self.root / FILES
+
     def load_manifest(self) -> dict[str, Any]:
         try:
             manifest = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
@@ -190,58 +197,86 @@ def write_json_atomic(path: Path, value: Any) -> None:
     temp.replace(path)
 
 
+class KnownFiles:
+    """The previous run's file entries, read forward in step with discovery.
+
+    Both lists are sorted by path (discovery walks in that order), so a lookup only ever
+    moves forward and no entry is held: an incremental run over a million files needs no
+    more memory than one over ten.  A path asked for out of order is simply not found
+    (its file is hashed again), so a wrong order costs time, never correctness.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._rows = path.open(encoding="utf-8") if path is not None and path.is_file() else None
+        self._key: str | None = None
+        self._entry: list[Any] | None = None
+        self._advance()
+
+    def _advance(self) -> None:
+        self._key, self._entry = None, None
+        if self._rows is None:
+            return
+        try:
+            line = next(self._rows)
+            key, entry = json.loads(line)
+            if isinstance(key, str) and isinstance(entry, list) and len(entry) == 5:
+                self._key, self._entry = key, entry
+                return
+        except (StopIteration, ValueError, TypeError):
+            pass
+        self.close()  # the end, or a damaged list: the rest is hashed again
+
+    def get(self, key: str) -> list[Any] | None:
+        while self._key is not None and self._key < key:
+            self._advance()
+        return self._entry if self._key == key else None
+
+    def close(self) -> None:
+        if self._rows is not None:
+            self._rows.close()
+            self._rows = None
+
+
 def plan_shards(
-    raw_dir: Path, shards: int, known_files: dict[str, list[Any]], plan_dir: Path
+    raw_dir: Path, shards: int, known_files: dict[str, list[Any]] | KnownFiles, plan_dir: Path
 ) -> tuple[list[ShardPlan], dict]:
     """Every page under ``raw_dir`` in its shard, with content hashes; plan files go to ``plan_dir``.
 
-    ``known_files`` is the previous manifest's ``files`` (path -> [size, mtime_ns,
-    sidecar size, sidecar mtime_ns, sha256]): a file whose size and mtime are
-    unchanged is not read again.  Returns the plans and the new ``files``.
+    ``known_files`` gives the previous run's entry of a path ([size, mtime_ns, sidecar
+    size, sidecar mtime_ns, sha256]): a file whose size and mtime are unchanged is not
+    read again.  Returns the plans and the new entries (held: for tests and small folders).
     """
     files: dict[str, list[Any]] = {}
     return _plan(raw_dir, shards, known_files, files.__setitem__, plan_dir), files
 
 
-def plan_shards_into_manifest(
-    raw_dir: Path,
-    shards: int,
-    known_files: dict[str, list[Any]],
-    manifest: dict[str, Any],
-    path: Path,
-    plan_dir: Path,
+def plan_shards_into_state(
+    raw_dir: Path, shards: int, manifest: dict[str, Any], state: State
 ) -> list[ShardPlan]:
-    """``plan_shards``, writing ``manifest`` with the new ``files`` to ``path`` as it goes.
-
-    The same bytes as ``write_json_atomic(path, {**manifest, "files": files})``, but no
-    entry is held: files are met in sorted path order, the order ``sort_keys`` gives.
-    """
-    head = {key: value for key, value in manifest.items() if key < "files"}
-    tail = {key: value for key, value in manifest.items() if key > "files"}
+    """``plan_shards`` for a run: the previous ``files.jsonl`` read and the new one written as
+    they go (no entry held), then ``manifest`` saved."""
+    path = state.files_path
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temp.open("w", encoding="utf-8") as out:
-        out.write(_json(head)[:-1] + (", " if head else "") + '"files": {')
-        first = [True]
+    known = KnownFiles(path)
+    try:
+        with temp.open("w", encoding="utf-8") as out:
 
-        def add(key: str, entry: list[Any]) -> None:
-            out.write(("" if first[0] else ", ") + f"{_json(key)}: {_json(entry)}")
-            first[0] = False
+            def add(key: str, entry: list[Any]) -> None:
+                out.write(json.dumps([key, entry], ensure_ascii=False) + "\n")
 
-        plans = _plan(raw_dir, shards, known_files, add, plan_dir)
-        out.write("}" + (", " + _json(tail)[1:] if tail else "}"))
+            plans = _plan(raw_dir, shards, known, add, state.plan_dir)
+    finally:
+        known.close()
     temp.replace(path)
+    state.save_manifest(manifest)
     return plans
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def _plan(
     raw_dir: Path,
     shards: int,
-    known_files: dict[str, list[Any]],
+    known_files: dict[str, list[Any]] | KnownFiles,
     add_file: Callable[[str, list[Any]], None],
     plan_dir: Path,
 ) -> list[ShardPlan]:
