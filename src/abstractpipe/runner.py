@@ -188,6 +188,30 @@ def _check_ingested(doc: Document, limits: Limits) -> None:
         _fail(doc, f"markup nested deeper than limits.max_dom_depth ({depth} > {limits.max_dom_depth})")
 
 
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim  # glibc only; elsewhere nothing to do
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim() if sys.platform.startswith("linux") else None
+
+
+def release_free_memory() -> None:
+    """Give the heap's free pages back to the OS before a shard starts.
+
+    Pages of different sizes leave glibc's heap fragmented: a worker's resident memory
+    then crept up by a few MB per 10,000 pages although Python's own allocations stayed
+    flat (tracemalloc).  Trimming between shards keeps it flat; it costs well under a
+    millisecond per shard.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def _peak_rss_mb() -> float:
     # ru_maxrss is in KiB on Linux.
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -195,6 +219,7 @@ def _peak_rss_mb() -> float:
 
 def run_shard_task(task: ShardTask) -> dict[str, Any]:
     """Module-level so a process pool or a Dask worker can run it."""
+    release_free_memory()
     steps = _worker_steps(task)
     limits = Limits.from_config(task.config.section("limits"))
     raw_dir = Path(task.raw_dir)
