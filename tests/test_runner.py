@@ -245,6 +245,35 @@ def test_pages_over_a_limit_are_quarantined_with_the_reason(tmp_path: Path) -> N
     assert (stats["records"], stats["quarantined_by_stage"]) == (1, {"limits": 3})
 
 
+def test_each_page_depth_is_estimated_once_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import abstractpipe.runner as runner_module
+
+    raw = tmp_path / "raw"
+    shutil.copytree(REPO / "raw", raw)
+    deep = (
+        "<html><body>" + "<div>" * 40 + "<p>Deep text about aspirin.</p>" + "</div>" * 40 + "</body></html>"
+    )
+    (raw / "site").mkdir()
+    (raw / "site" / "deep.html").write_text(deep, encoding="utf-8")
+    estimated: list[int] = []
+    real_estimate = runner_module.dom_depth_over
+
+    def counting(markup: str, limit: int) -> int | None:
+        estimated.append(limit)
+        return real_estimate(markup, limit)
+
+    monkeypatch.setattr(runner_module, "dom_depth_over", counting)
+    out = tmp_path / "out"
+    args = ["run", str(REPO / "configs" / "default.yaml"), "--raw", str(raw), "--out", str(out)]
+    assert main([*args, "--workers", "1", "--set", "limits.max_dom_depth=30"]) == 1
+    html_pages = 6  # five sample HTML pages and the deep one
+    assert len(estimated) == html_pages  # in the observation pass only
+    quarantine = [json.loads(x) for x in (out / "quarantine.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(q["path"], q["stage"]) for q in quarantine] == [("site/deep.html", "limits")]
+    assert "(31 > 30)" in quarantine[0]["error"]
+    assert not list((out / ".state").rglob("*.work*"))  # the verdicts go with the shard's other work
+
+
 def test_dom_depth_estimate_follows_html_nesting_rules() -> None:
     flat = "<ul>" + "<li>item" * 500 + "</ul>" + "<p>para" * 500 + "<br>" * 500
     assert dom_depth_over(flat, 10) is None

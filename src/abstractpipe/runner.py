@@ -156,8 +156,21 @@ def _fail(doc: Document, error: str) -> Document:
     return doc
 
 
-def run_page(steps: Sequence[Step], doc: Document, limits: Limits) -> Document:
-    """One page through ``steps`` under the limits; never raises for a bad page."""
+def run_page(
+    steps: Sequence[Step],
+    doc: Document,
+    limits: Limits,
+    depth_known: dict[str, str] | None = None,
+    depth_found: dict[str, str] | None = None,
+) -> Document:
+    """One page through ``steps`` under the limits; never raises for a bad page.
+
+    The DOM-depth estimate reads the whole markup, so a shard pays it once: its
+    observation pass puts its verdict on each page it checked into ``depth_found``
+    (path -> reason, "" when within the limit), and its processing pass, given them
+    as ``depth_known``, trusts a page's verdict instead of estimating again.  A page
+    without one (not checked: e.g. it timed out first) is estimated.
+    """
     try:
         size = os.stat(doc.source.absolute_path).st_size
     except OSError:
@@ -173,7 +186,7 @@ def run_page(steps: Sequence[Step], doc: Document, limits: Limits) -> Document:
                 stage = step.name
                 doc = next(step(iter((doc,))))
                 if step.name == "ingest" and not doc.failed:
-                    _check_ingested(doc, limits)
+                    _check_ingested(doc, limits, depth_known, depth_found)
     except PageTimeout:
         return _fail(
             doc, f"over limits.max_seconds_per_page ({limits.max_seconds_per_page:g} s) in stage {stage}"
@@ -181,11 +194,33 @@ def run_page(steps: Sequence[Step], doc: Document, limits: Limits) -> Document:
     return doc
 
 
-def _check_ingested(doc: Document, limits: Limits) -> None:
+def _check_ingested(
+    doc: Document, limits: Limits, depth_known: dict[str, str] | None, depth_found: dict[str, str] | None
+) -> None:
     if len(doc.raw) > limits.max_page_bytes:
         _fail(doc, f"page too large after gunzip: {len(doc.raw)} bytes > limits.max_page_bytes")
-    elif doc.source.format == "html" and (depth := dom_depth_over(doc.markup, limits.max_dom_depth)):
-        _fail(doc, f"markup nested deeper than limits.max_dom_depth ({depth} > {limits.max_dom_depth})")
+    elif doc.source.format != "html":
+        return
+    elif depth_known is not None and doc.source.path in depth_known:
+        if depth_known[doc.source.path]:
+            _fail(doc, depth_known[doc.source.path])
+    else:
+        depth = dom_depth_over(doc.markup, limits.max_dom_depth)
+        reason = f"markup nested deeper than limits.max_dom_depth ({depth} > {limits.max_dom_depth})"
+        if depth:
+            _fail(doc, reason)
+        if depth_found is not None:
+            depth_found[doc.source.path] = reason if depth else ""
+
+
+def _read_depth_verdicts(path: Path) -> dict[str, str] | None:
+    """What this run's observation of the shard found too deep; None when it did not observe it
+    (its observation was kept from an earlier run, whose work files are gone)."""
+    try:
+        verdicts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return verdicts if isinstance(verdicts, dict) else None
 
 
 def _load_malloc_trim() -> Callable[[int], int] | None:
@@ -231,9 +266,15 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
         observer.begin_observation()
         _LOADED.pop(observer.name, None)
         observer.save_work(state.work_path(task.observer, task.number))
+        depth_verdicts: dict[str, str] = {}
         try:
             for ref in read_pages(task.pages):
-                doc = run_page(steps[:index], document_for_file(raw_dir / ref.path, raw_dir), limits)
+                doc = run_page(
+                    steps[:index],
+                    document_for_file(raw_dir / ref.path, raw_dir),
+                    limits,
+                    depth_found=depth_verdicts,
+                )
                 if doc.failed:
                     continue
                 try:
@@ -243,6 +284,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
                     continue
         finally:
             observer.save_work(None)
+        write_json_atomic(state.depth_path(task.number), depth_verdicts)  # once every page is checked
         observer.dump_observation(state.observation_path(task.observer, task.number))
         write_json_atomic(state.observation_marker(task.observer, task.number), {"input": task.input_digest})
         return {
@@ -256,10 +298,12 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
     observers = [step for step in steps if step.observes_site]
     for step in observers:
         step.reuse_work(state.work_path(step.name, task.number))
+    depth_known = _read_depth_verdicts(state.depth_path(task.number)) if observers else None
     try:
         with ShardWriter(part, task.compress) as writer:
             for ref in read_pages(task.pages):
-                writer.add(run_page(steps, document_for_file(raw_dir / ref.path, raw_dir), limits))
+                doc = document_for_file(raw_dir / ref.path, raw_dir)
+                writer.add(run_page(steps, doc, limits, depth_known))
             writer.commit()
     finally:
         for step in observers:
@@ -279,6 +323,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
     write_json_atomic(state.marker_path(task.number), marker)
     for step in observers:  # the shard is done; a later run saves its own
         state.work_path(step.name, task.number).unlink(missing_ok=True)
+    state.depth_path(task.number).unlink(missing_ok=True)
     return {
         **marker,
         "kind": "process",

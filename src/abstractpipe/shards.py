@@ -171,6 +171,10 @@ class State:
         """Per-page work a step's observation of a shard saved for its processing."""
         return self.observations / step / f"{number:05d}.work"
 
+    def depth_path(self, number: int) -> Path:
+        """Pages the observation of a shard found nested too deep (work of this run, like ``.work``)."""
+        return self.observations / "limits" / f"{number:05d}.work.json"
+
     def clear_work(self) -> None:
         """Remove saved work: what a run reuses, it saved itself (code and config may have changed)."""
         for path in self.observations.glob("*/*.work*"):
