@@ -27,6 +27,7 @@ from langdetect.utils.ngram import NGram
 
 from abstractpipe.config import PACKAGE_CONFIG_DIR
 from abstractpipe.document import Document
+from abstractpipe.langprofiles import NgramTable, load_ngram_table
 from abstractpipe.pipeline import Step, register_step
 
 HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
@@ -50,11 +51,17 @@ LATIN_WORD = re.compile("[A-Za-z\u00c0-\u024f]+(?:'[A-Za-z]+)?")
 
 @lru_cache(maxsize=1)
 def _langdetect_factory() -> DetectorFactory:
-    # A private factory: profiles load once per process, and no other code's
-    # settings of the global langdetect factory can change our results.
+    """langdetect's own detector factory: the reference the tests compare with."""
     factory = DetectorFactory()
     factory.load_profile(PROFILES_DIRECTORY)
     return factory
+
+
+@lru_cache(maxsize=1)
+def _ngram_table() -> NgramTable:
+    # Loaded once per process (before workers fork); no other code's settings of the
+    # global langdetect factory can change our results.
+    return load_ngram_table(PROFILES_DIRECTORY)
 
 
 class FastLangdetect:
@@ -68,14 +75,13 @@ class FastLangdetect:
     ``Detector.get_probabilities()`` exactly (``tests/test_language.py``).
     """
 
-    def __init__(self, factory: DetectorFactory) -> None:
-        self.factory = factory
-        self.word_probs = factory.word_lang_prob_map
-        self.english = factory.langlist.index("en")
-        self.languages = len(factory.langlist)
-        # n-gram -> its row of 55 probabilities, built on first use (the whole
-        # table as one array would cost ~40 MB per worker).
-        self.rows: dict[str, np.ndarray] = {}
+    def __init__(self, table: NgramTable) -> None:
+        # The profiles as a sparse table (``langprofiles``): ~10 MB instead of langdetect's
+        # ~60 MB of lists, and each text's rows built when it needs them.
+        self.table = table
+        self.word_probs = table.index  # the n-grams langdetect knows
+        self.english = table.languages.index("en")
+        self.languages = table.width
         self.normalized: dict[str, str] = {}
 
     def english_probability(self, text: str, seed: int) -> float:
@@ -135,7 +141,7 @@ class FastLangdetect:
     def _probabilities(self, ngrams: list[str], seed: int) -> np.ndarray:
         index: dict[str, int] = {}
         positions = np.array([index.setdefault(w, len(index)) for w in ngrams])
-        table = np.stack([self._row(w) for w in index])
+        table = self.table.rows(list(index))
         random = Random(seed)
         count = len(ngrams)
         shift = 32 - count.bit_length()
@@ -198,12 +204,6 @@ class FastLangdetect:
             total += rows[used] / TRIALS
         return total
 
-    def _row(self, ngram: str) -> np.ndarray:
-        row = self.rows.get(ngram)
-        if row is None:
-            row = self.rows[ngram] = np.array(self.word_probs[ngram], dtype=np.float64)
-        return row
-
 
 @dataclass(frozen=True)
 class ScriptCounts:
@@ -239,7 +239,7 @@ class LanguageDetector:
         self.function_word_share = float(rules.get("english_function_word_share", 0.12))
         self.typical_function_word_share = float(rules.get("english_typical_function_word_share", 0.3))
         self.function_words = frozenset(str(w).lower() for w in rules.get("english_function_words", []))
-        self.langdetect = FastLangdetect(_langdetect_factory())
+        self.langdetect = FastLangdetect(_ngram_table())
         self.cache: dict[str, tuple[str, float]] = {}
         self.cached_chars = 0
 
