@@ -7,8 +7,18 @@ and 2 workers and reads pages/s (over the run's own ``total_seconds``) and the
 peak RSS of a worker from ``timings.json``.  trafilatura (``bench`` extra)
 extracts the same HTML pages in this process, one core.
 
+Two like-for-like rows go with it, both one worker against trafilatura on exactly
+the same pages:
+
+- ``HTML pages only``: the corpus's HTML pages alone (trafilatura reads no text
+  dumps, and those cost the pipeline less than HTML pages);
+- ``real pages``: the 264 pages of ``../shared/eval/boilerplate/`` (news, blogs,
+  forums, products, Chinese sites: each one unseen, so no cache flatters the
+  pipeline), written to a temporary folder; skipped when ``../shared`` is absent.
+
     .venv/bin/python benchmarks/throughput.py                     # 1,000 and 10,000 pages
     .venv/bin/python benchmarks/throughput.py --sizes 300 --workers 1,2
+    .venv/bin/python benchmarks/throughput.py --sizes 1000 --workers 1 --no-real
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -26,6 +37,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SITES = 100
+REAL_PAGES = REPO.parent / "shared" / "eval" / "boilerplate"
 
 
 def sample_pages() -> list[tuple[str, bytes]]:
@@ -73,6 +85,29 @@ def run_ours(raw: Path, out: Path, workers: int) -> dict:
     }
 
 
+def html_only(raw: Path, html: list[Path], folder: Path) -> Path:
+    """A raw folder holding only the corpus's HTML pages (hard links: no copies)."""
+    for path in html:
+        target = folder / path.relative_to(raw)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(path, target)
+    return folder
+
+
+def real_pages(folder: Path) -> list[Path]:
+    """The evaluation set's real HTML pages as files, one folder per set; [] without ../shared."""
+    pages = []
+    for source in sorted(REAL_PAGES.glob("*.jsonl.gz")):
+        with gzip.open(source, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                page = json.loads(line)
+                path = folder / f"{page['set']}" / f"{page['id']}.html"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(page["html"], encoding="utf-8")
+                pages.append(path)
+    return pages
+
+
 def run_trafilatura(pages: list[Path]) -> dict | None:
     try:
         import trafilatura
@@ -97,9 +132,40 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,10000", help="corpus sizes in pages (default: 1000,10000)")
     parser.add_argument("--workers", default="1,2", help="worker counts (default: 1,2)")
     parser.add_argument("--trafilatura-pages", type=int, default=1000, help="HTML pages for trafilatura")
+    parser.add_argument("--no-real", action="store_true", help="skip the real-pages row")
     args = parser.parse_args()
     rows = []
-    for size in [int(s) for s in args.sizes.split(",")]:
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    def add_peer_rows(name: str, folder: Path, html: list[Path], out: Path) -> None:
+        """Ours, one worker, on ``folder``, then trafilatura on the same HTML pages.
+
+        Ours is also run on the first page alone: the difference is the cost of the other
+        pages without the run's fixed start-up (imports, models, planning), which a few
+        hundred pages cannot amortise but a batch job does; trafilatura's import is not
+        timed either.
+        """
+        ours = run_ours(folder, out, 1)
+        shutil.rmtree(out)
+        alone = out.with_name(out.name + "-one")
+        one = html_only(html[0].parent.parent, html[:1], alone.with_name(alone.name + "-raw"))
+        fixed = run_ours(one, alone, 1)["seconds"]
+        shutil.rmtree(alone)
+        traf = run_trafilatura(html)
+        ours_ms = 1000 * ours["seconds"] / ours["pages"]
+        marginal_ms = 1000 * (ours["seconds"] - fixed) / max(ours["pages"] - 1, 1)
+        rows.append(
+            (f"abstractpipe, 1 worker, {name}", ours["pages"], 1000 / ours_ms, ours_ms, None, ours["rss"])
+        )
+        if traf:
+            ms = 1000 * traf["seconds"] / traf["pages"]
+            rows.append(
+                (f"trafilatura.extract, {name}, 1 core", traf["pages"], 1000 / ms, ms, None, traf["rss"])
+            )
+            peers.append((name, traf["pages"], ours_ms, marginal_ms, ms))
+
+    peers: list[tuple[str, int, float, float, float]] = []
+    for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
             raw = Path(folder) / "raw"
             html = build_corpus(raw, size)
@@ -120,7 +186,7 @@ def main() -> int:
                     )
                 )
                 shutil.rmtree(out)
-            if size == min(int(s) for s in args.sizes.split(",")):
+            if size == min(sizes):
                 traf = run_trafilatura(html[: args.trafilatura_pages])
                 if traf:
                     rate = traf["pages"] / traf["seconds"]
@@ -134,12 +200,35 @@ def main() -> int:
                             traf["rss"],
                         )
                     )
+                only = html_only(raw, html[: args.trafilatura_pages], Path(folder) / "html-only")
+                add_peer_rows(
+                    "HTML pages only", only, html[: args.trafilatura_pages], Path(folder) / "out-html"
+                )
         print(f"done {size}", file=sys.stderr)
+    if not args.no_real and REAL_PAGES.is_dir():
+        with tempfile.TemporaryDirectory() as folder:
+            pages = real_pages(Path(folder) / "raw")
+            add_peer_rows(f"real pages ({len(pages)})", Path(folder) / "raw", pages, Path(folder) / "out")
+        print("done real pages", file=sys.stderr)
+    elif not args.no_real:
+        print(f"{REAL_PAGES} is absent: no real-pages row", file=sys.stderr)
     print("| run | pages | pages/s | ms/page per core | speed-up | peak RSS/worker (MB) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, pages, rate, ms, speedup, rss in rows:
         shown = f"{speedup:.2f}x" if speedup else ""
         print(f"| {name} | {pages} | {rate:.1f} | {ms:.1f} | {shown} | {rss:.0f} |")
+    if peers:
+        print()
+        print(
+            "| same pages, one core | pages | abstractpipe ms/page (whole run) | abstractpipe ms/page "
+            "(without start-up) | trafilatura ms/page | speed / trafilatura (whole run, without start-up) |"
+        )
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, pages, ours_ms, marginal_ms, traf_ms in peers:
+            print(
+                f"| {name} | {pages} | {ours_ms:.1f} | {marginal_ms:.1f} | {traf_ms:.1f} "
+                f"| {traf_ms / ours_ms:.2f}x, {traf_ms / marginal_ms:.2f}x |"
+            )
     return 0
 
 

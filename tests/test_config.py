@@ -79,3 +79,13 @@ def test_package_config_dir_falls_back_to_the_installed_copy(tmp_path: Path, mon
     (checkout / "configs" / "default.yaml").write_text("pipeline: []\n", encoding="utf-8")
     monkeypatch.setattr(config_module, "__file__", str(checkout / "src" / "abstractpipe" / "config.py"))
     assert config_module._package_config_dir() == checkout / "configs"
+
+
+def test_rule_files_read_the_same_through_libyaml_and_pure_python(default_config_path: Path) -> None:
+    import yaml
+
+    from abstractpipe.config import load_yaml
+
+    for path in sorted(default_config_path.parent.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert load_yaml(text) == yaml.safe_load(text), path.name

@@ -455,3 +455,18 @@ def test_ingest_is_deterministic(config: Config) -> None:
         return [(d.id, d.source.sha256, d.source.encoding, d.markup) for d in step(discover_inputs(RAW))]
 
     assert run() == run()
+
+
+def test_pages_are_discovered_in_the_string_order_of_their_paths(tmp_path: Path) -> None:
+    from abstractpipe.ingest import iter_inputs
+
+    for relative in ["a/x.txt", "a-b/x.txt", "a.txt", "ab/c/d.txt", "ab/c-d.txt", "b.txt", "a/b/c.html"]:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("Aspirin reduced fever.\n", encoding="utf-8")
+    (tmp_path / "a" / "b" / "c.html.json").write_text("{}", encoding="utf-8")  # a sidecar: not a page
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "x.txt").write_text("hidden\n", encoding="utf-8")
+    (tmp_path / "link").symlink_to(tmp_path / "a")  # a link to a folder is not walked (as os.walk)
+    paths = [doc.source.path for doc in iter_inputs(tmp_path)]
+    assert paths == sorted(paths)  # "a-b/x.txt" < "a.txt" < "a/b/c.html": plain string order
+    assert paths == ["a-b/x.txt", "a.txt", "a/b/c.html", "a/x.txt", "ab/c-d.txt", "ab/c/d.txt", "b.txt"]

@@ -155,9 +155,9 @@ def _langdetect_english(text: str) -> float:
 
 
 def test_fast_langdetect_equals_langdetect_exactly() -> None:
-    from abstractpipe.language import FastLangdetect, _langdetect_factory
+    from abstractpipe.language import FastLangdetect, _ngram_table
 
-    fast = FastLangdetect(_langdetect_factory())
+    fast = FastLangdetect(_ngram_table())
     lines = [line.strip() for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()]
     texts = VARIED_TEXTS + [line for line in lines if line][:120]
     assert len(texts) > 60
@@ -167,9 +167,9 @@ def test_fast_langdetect_equals_langdetect_exactly() -> None:
 
 def test_texts_judged_together_equal_langdetect_exactly() -> None:
     """Many texts at once go side by side (``_lockstep``); each result is still langdetect's."""
-    from abstractpipe.language import LOCKSTEP_MIN_TEXTS, FastLangdetect, _langdetect_factory
+    from abstractpipe.language import LOCKSTEP_MIN_TEXTS, FastLangdetect, _ngram_table
 
-    fast = FastLangdetect(_langdetect_factory())
+    fast = FastLangdetect(_ngram_table())
     lines = [line.strip() for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()]
     texts = VARIED_TEXTS + [line for line in lines if line][:60] + ["", "12 34", "a" * 3000, "ab" * 40]
     expected = [_langdetect_english(text) for text in texts]
@@ -202,16 +202,33 @@ def test_blocks_judged_together_equal_one_at_a_time() -> None:
     ],
 )
 def test_ngrams_equal_langdetects(text: str) -> None:
-    from abstractpipe.language import FastLangdetect, _langdetect_factory
+    from abstractpipe.language import FastLangdetect, _langdetect_factory, _ngram_table
 
     detector = _langdetect_factory().create()
     detector.append(text)
     detector.cleaning_text()
-    fast = FastLangdetect(_langdetect_factory())
+    fast = FastLangdetect(_ngram_table())
     prepared = fast._prepare(text)
     assert prepared == detector.text
     assert fast._ngrams(prepared) == detector._extract_ngrams()
     assert fast._ngrams(prepared) == detector._extract_ngrams()  # words now remembered
+
+
+def test_compact_profile_table_holds_langdetects_numbers() -> None:
+    import numpy as np
+
+    from abstractpipe.language import _langdetect_factory, _ngram_table
+
+    factory, table = _langdetect_factory(), _ngram_table()
+    assert table.languages == factory.langlist
+    assert list(table.index) == list(factory.word_lang_prob_map)
+    grams = list(factory.word_lang_prob_map)
+    for start in range(0, len(grams), 5000):  # every row, in batches
+        batch = grams[start : start + 5000]
+        expected = np.array([factory.word_lang_prob_map[g] for g in batch])
+        assert np.array_equal(table.rows(batch), expected)
+    assert table.rows([]).shape == (0, table.width)
+    assert np.array_equal(table.rows(["a", "a"])[0], table.rows(["a", "a"])[1])  # repeats are fine
 
 
 def test_english_by_function_words_does_not_need_langdetect(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abstractpipe.cli import main
 from abstractpipe.config import load_config
@@ -243,11 +245,102 @@ def test_pages_over_a_limit_are_quarantined_with_the_reason(tmp_path: Path) -> N
     assert (stats["records"], stats["quarantined_by_stage"]) == (1, {"limits": 3})
 
 
+def test_each_page_depth_is_estimated_once_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import abstractpipe.runner as runner_module
+
+    raw = tmp_path / "raw"
+    shutil.copytree(REPO / "raw", raw)
+    deep = (
+        "<html><body>" + "<div>" * 40 + "<p>Deep text about aspirin.</p>" + "</div>" * 40 + "</body></html>"
+    )
+    (raw / "site").mkdir()
+    (raw / "site" / "deep.html").write_text(deep, encoding="utf-8")
+    estimated: list[int] = []
+    real_estimate = runner_module.dom_depth_over
+
+    def counting(markup: str, limit: int) -> int | None:
+        estimated.append(limit)
+        return real_estimate(markup, limit)
+
+    monkeypatch.setattr(runner_module, "dom_depth_over", counting)
+    out = tmp_path / "out"
+    args = ["run", str(REPO / "configs" / "default.yaml"), "--raw", str(raw), "--out", str(out)]
+    assert main([*args, "--workers", "1", "--set", "limits.max_dom_depth=30"]) == 1
+    html_pages = 6  # five sample HTML pages and the deep one
+    assert len(estimated) == html_pages  # in the observation pass only
+    quarantine = [json.loads(x) for x in (out / "quarantine.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(q["path"], q["stage"]) for q in quarantine] == [("site/deep.html", "limits")]
+    assert "(31 > 30)" in quarantine[0]["error"]
+    assert not list((out / ".state").rglob("*.work*"))  # the verdicts go with the shard's other work
+
+
 def test_dom_depth_estimate_follows_html_nesting_rules() -> None:
     flat = "<ul>" + "<li>item" * 500 + "</ul>" + "<p>para" * 500 + "<br>" * 500
     assert dom_depth_over(flat, 10) is None
     assert dom_depth_over("<div>" * 30 + "</div>" * 30, 20) == 21
     assert dom_depth_over("<script>" + "<div>" * 50 + "</script>" + "<i>x</i>" * 30, 20) is None
+
+
+def _reference_depth_over(markup: str, limit: int) -> int | None:
+    """The estimate spelled out plainly (a list scan per end tag): what the fast one must say."""
+    import re
+
+    from abstractpipe.limits import RAW_TEXT, SELF_CLOSING_SIBLINGS, VOID_ELEMENTS
+
+    stack: list[str] = []
+    for match in re.finditer(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*?(/?)>", RAW_TEXT.sub("", markup)):
+        closing, name, self_closed = match.group(1), match.group(2).lower(), match.group(3)
+        if closing:
+            if name in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(name) :]
+        elif not (name in VOID_ELEMENTS or self_closed):
+            if name in SELF_CLOSING_SIBLINGS and stack and stack[-1] == name:
+                stack.pop()
+            stack.append(name)
+            if len(stack) > limit:
+                return len(stack)
+    return None
+
+
+TAG_SOUP = st.lists(
+    st.sampled_from(
+        [
+            "<div>",
+            "</div>",
+            "<DIV class=a>",
+            "</Div >",
+            "<p>",
+            "</p>",
+            "<li>",
+            "<br>",
+            "<br/>",
+            "<img src=x />",
+            "<span>",
+            "</span>",
+            "</b>",
+            "<a href='/x/'>",
+            "</a>",
+            "<script>",
+            "</script>",
+            "<!--",
+            "-->",
+            "<x:y>",
+            "</x:y>",
+            "text",
+            ">",
+            "<",
+            "/",
+        ]
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TAG_SOUP, st.integers(0, 12))
+def test_dom_depth_estimate_matches_the_plain_reference(parts: list[str], limit: int) -> None:
+    markup = "".join(parts)
+    assert dom_depth_over(markup, limit) == _reference_depth_over(markup, limit)
 
 
 def _run_in_subprocess(raw: Path, out: Path, workers: int, seconds: float) -> subprocess.Popen:
@@ -329,25 +422,53 @@ def test_an_interrupted_run_resumed_gives_exactly_the_uninterrupted_records(
     assert not list((out / "records").glob(".*.tmp"))
 
 
-def test_streamed_manifest_is_the_same_bytes_as_the_whole_one(tmp_path: Path) -> None:
-    import hashlib
-
-    from abstractpipe.shards import plan_shards, plan_shards_into_manifest, write_json_atomic
+def test_planning_spools_pages_to_disk_with_the_same_plans(tmp_path: Path, monkeypatch) -> None:
+    from abstractpipe import shards
 
     raw = tmp_path / "raw"
     shutil.copytree(REPO / "raw", raw)
-    (raw / "a-b").mkdir()  # "a-b/x" sorts before "a/x" as a string: the order sort_keys uses
+    held, _ = shards.plan_shards(raw, 3, {}, tmp_path / "held")
+    monkeypatch.setattr(shards, "SPOOL_ROWS", 2)  # rows go to the spool files every two pages
+    spooled, _ = shards.plan_shards(raw, 3, {}, tmp_path / "spooled")
+    assert [(p.number, p.pages, p.count, p.digest, p.sites) for p in spooled] == [
+        (p.number, p.pages, p.count, p.digest, p.sites) for p in held
+    ]
+    assert sum(p.count for p in spooled) == 10
+    assert sorted(f.name for f in (tmp_path / "spooled").iterdir()) == [
+        f"{p.number:05d}.jsonl" for p in spooled if p.count
+    ]  # spool files are gone once read
+
+
+def test_file_list_is_streamed_in_path_order_and_read_forward(tmp_path: Path, monkeypatch) -> None:
+    import hashlib
+
+    from abstractpipe import shards
+    from abstractpipe.shards import State, plan_shards, plan_shards_into_state
+
+    raw = tmp_path / "raw"
+    shutil.copytree(REPO / "raw", raw)
+    (raw / "a-b").mkdir()  # "a-b/x" sorts before "a/x" as a string, and is met first
     (raw / "a-b" / "x.txt").write_text("Aspirin reduced fever.\n", encoding="utf-8")
     (raw / "a").mkdir()
     (raw / "a" / "x.txt").write_text("Aspirin reduced pain.\n", encoding="utf-8")
-    plans, files = plan_shards(raw, 8, {})
+    plans, files = plan_shards(raw, 8, {}, tmp_path / "plan-whole")
+    state = State(tmp_path / "out")
     header = {"config_sha256": "abc", "shards": 8}
-    write_json_atomic(tmp_path / "whole.json", {**header, "files": files})
-    streamed = plan_shards_into_manifest(raw, 8, {}, header, tmp_path / "streamed.json")
-    assert (tmp_path / "streamed.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
-    assert [(p.number, p.packed, p.digest, p.sites) for p in streamed] == [
-        (p.number, p.packed, p.digest, p.sites) for p in plans
+    streamed = plan_shards_into_state(raw, 8, header, state)
+    rows = [json.loads(line) for line in state.files_path.read_text(encoding="utf-8").splitlines()]
+    assert rows == [[key, files[key]] for key in sorted(files)]  # every file, sorted by path
+    assert state.load_manifest() == header
+    assert [(p.number, p.pages, p.digest, p.sites) for p in streamed] == [
+        (p.number, p.pages, p.digest, p.sites) for p in plans
     ]
+    # The next run reads the list forward: no unchanged file is hashed again, a changed one is.
+    (raw / "a" / "x.txt").write_text("Aspirin reduced more pain.\n", encoding="utf-8")
+    hashed: list[str] = []
+    real_sha256 = shards.file_sha256
+    monkeypatch.setattr(shards, "file_sha256", lambda path: hashed.append(path.name) or real_sha256(path))
+    again = plan_shards_into_state(raw, 8, header, state)
+    assert hashed == ["x.txt"]
+    assert sum(a.digest != p.digest for a, p in zip(again, streamed, strict=True)) == 1
     for plan in plans:  # the digest and sites of the pages as PageRefs, sorted by (id, path)
         pages = plan.pages
         assert [(p.id, p.path) for p in pages] == sorted((p.id, p.path) for p in pages)

@@ -332,3 +332,33 @@ def test_fast_english_tokens_equal_spacy_tokens_where_the_rules_look() -> None:
         ")",
         "and  so on",
     ]
+
+
+def test_english_tokenizer_starts_afresh_past_its_vocabulary_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import abstractpipe.sentences as sentences_module
+
+    words = [f"(unseen{n}x.)" for n in range(40)]
+    reference = sentences_module.english_tokenizer().tokenizer
+    expected = [[t.text for t in reference(w)] for w in words]
+    first = sentences_module.english_tokenizer()
+    monkeypatch.setattr(sentences_module, "ENGLISH_VOCAB_LIMIT", len(first.vocab) + 10)
+    fresh = [f"(novel{n}y.)" for n in range(40)]  # words the vocabulary has not seen: it grows
+    tokens = [[t.text for t in sentences_module.english_tokenize(w)] for w in fresh]
+    assert tokens == [[t.replace("unseen", "novel").replace("x", "y") for t in e] for e in expected]
+    assert sentences_module.english_tokenizer() is not first  # rebuilt once past the limit
+    again = [[t.text for t in sentences_module.english_tokenize(w)] for w in words]
+    assert again == expected  # and a fresh pipeline tokenises as the old one did
+
+
+def test_chunk_tokenizer_starts_afresh_past_the_vocabulary_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import abstractpipe.sentences as sentences_module
+
+    first = sentences_module.chunk_tokenizer()
+    monkeypatch.setattr(sentences_module, "ENGLISH_VOCAB_LIMIT", len(first.vocab) + 10)
+    splitter = SentenceSplitter(Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml"))
+    text = " ".join(f"(chunk{n}z.)" for n in range(40))  # new words: the vocabulary grows
+    splitter.prepare([text])
+    assert sentences_module.chunk_tokenizer() is not first  # rebuilt once past the limit
+    reference = SentenceSplitter(Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml"))
+    reference.use_spacy_for_whole_text = True
+    assert splitter.split(text, "en") == reference.split(text, "en")

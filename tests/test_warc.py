@@ -256,10 +256,10 @@ def test_archive_records_are_planned_through_their_archive(tmp_path: Path) -> No
     raw = tmp_path / "raw"
     raw.mkdir()
     write_crawl(raw / "crawl.warc.gz")
-    plans, files = plan_shards(raw, 4, {})
+    plans, files = plan_shards(raw, 4, {}, tmp_path / "plan")
     pages = [page for plan in plans for page in plan.pages]
     assert len(pages) >= 2 and all("#" in page.path for page in pages)
     assert list(files) == ["crawl.warc.gz"]  # one stamp and one hash for the whole archive
     assert len({page.sha256 for page in pages}) == len(pages)  # yet each record has its own content key
-    again, _ = plan_shards(raw, 4, files)
+    again, _ = plan_shards(raw, 4, files, tmp_path / "plan")
     assert [p.sha256 for plan in again for p in plan.pages] == [p.sha256 for p in pages]

@@ -336,25 +336,53 @@ def discover_inputs(raw_root: Path) -> list[Document]:
 
 
 def iter_inputs(raw_root: Path) -> Iterator[Document]:
-    """``discover_inputs`` one Document at a time: only the sorted relative paths are held."""
+    """``discover_inputs`` one Document at a time, in the order of their relative paths.
+
+    The folder is walked one directory listing at a time, never holding the whole
+    list of paths: a directory's entries are visited in the order of the path strings
+    they begin (a folder ``a`` begins ``a/``, which sorts after a file or folder
+    ``a-b``), so the pages come in plain string order of their relative paths.
+    """
     raw_root = Path(raw_root)
-    found: list[str] = []
-    for folder, dir_names, file_names in os.walk(raw_root):
-        dir_names[:] = sorted(d for d in dir_names if not d.startswith("."))
-        names = set(file_names)
-        for name in file_names:
-            if is_skipped_name(name):
-                continue
-            if name.endswith(SIDECAR_SUFFIX) and name[: -len(SIDECAR_SUFFIX)] in names:
-                continue
-            found.append((Path(folder) / name).relative_to(raw_root).as_posix())
-    found.sort()
-    for relative in found:
+    for relative in _sorted_relative_paths(raw_root, ""):
         path = raw_root / relative
         if is_warc_name(path.name):
             yield from documents_for_warc(path, raw_root)
         else:
             yield document_for_file(path, raw_root)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _sorted_relative_paths(root: Path, prefix: str) -> Iterator[str]:
+    try:
+        with os.scandir(root / prefix if prefix else root) as scan:
+            # (name, is a folder, is a link to a folder): like os.walk, links to folders
+            # are neither pages nor walked into
+            entries = [(entry.name, _is_dir(entry), entry.is_symlink()) for entry in scan]
+    except OSError:
+        return
+    names = {name for name, is_dir, _ in entries if not is_dir}
+    keyed = []
+    for name, is_dir, is_link in entries:
+        if is_dir:
+            if not name.startswith(".") and not is_link:
+                keyed.append((name + "/", True))
+        elif not is_skipped_name(name) and not (
+            name.endswith(SIDECAR_SUFFIX) and name[: -len(SIDECAR_SUFFIX)] in names
+        ):
+            keyed.append((name, False))
+    keyed.sort()
+    for key, is_dir in keyed:
+        if is_dir:
+            yield from _sorted_relative_paths(root, prefix + key)
+        else:
+            yield prefix + key
 
 
 # --- decoding --------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from langdetect.utils.ngram import NGram
 
 from abstractpipe.config import PACKAGE_CONFIG_DIR
 from abstractpipe.document import Document
+from abstractpipe.langprofiles import NgramTable, load_ngram_table
 from abstractpipe.pipeline import Step, register_step
 
 HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
@@ -63,11 +64,17 @@ LATIN_WORD = re.compile("[A-Za-z\u00c0-\u024f]+(?:'[A-Za-z]+)?")
 
 @lru_cache(maxsize=1)
 def _langdetect_factory() -> DetectorFactory:
-    # A private factory: profiles load once per process, and no other code's
-    # settings of the global langdetect factory can change our results.
+    """langdetect's own detector factory: the reference the tests compare with."""
     factory = DetectorFactory()
     factory.load_profile(PROFILES_DIRECTORY)
     return factory
+
+
+@lru_cache(maxsize=1)
+def _ngram_table() -> NgramTable:
+    # Loaded once per process (before workers fork); no other code's settings of the
+    # global langdetect factory can change our results.
+    return load_ngram_table(PROFILES_DIRECTORY)
 
 
 class FastLangdetect:
@@ -82,14 +89,13 @@ class FastLangdetect:
     each check of all of them in the same numpy calls (``_lockstep``).
     """
 
-    def __init__(self, factory: DetectorFactory) -> None:
-        self.factory = factory
-        self.word_probs = factory.word_lang_prob_map
-        self.english = factory.langlist.index("en")
-        self.languages = len(factory.langlist)
-        # n-gram -> its row of 55 probabilities, built on first use (the whole
-        # table as one array would cost ~40 MB per worker).
-        self.rows: dict[str, np.ndarray] = {}
+    def __init__(self, table: NgramTable) -> None:
+        # The profiles as a sparse table (``langprofiles``): ~10 MB instead of langdetect's
+        # ~60 MB of lists, and each text's rows built when it needs them.
+        self.table = table
+        self.word_probs = table.index  # the n-grams langdetect knows
+        self.english = table.languages.index("en")
+        self.languages = table.width
         self.normalized: dict[str, str] = {}  # character -> NGram.normalize(character)
         self.translation: dict[int, str] = {}  # the same, for str.translate
         self.word_grams: dict[str, tuple[str, ...]] = {}  # normalised word (+ " ") -> its n-grams
@@ -186,7 +192,7 @@ class FastLangdetect:
         ]
         if not streams:
             return []
-        table = np.stack([self._row(w) for w in index])  # the texts' n-grams' rows
+        table = self.table.rows(list(index))  # the texts' n-grams' rows
         if LOCKSTEP and len(streams) >= LOCKSTEP_MIN_TEXTS:
             return self._lockstep(streams, table)
         return [self._alone(stream, table) for stream in streams]
@@ -316,12 +322,6 @@ class FastLangdetect:
                 keep.append(k)
         return totals
 
-    def _row(self, ngram: str) -> np.ndarray:
-        row = self.rows.get(ngram)
-        if row is None:
-            row = self.rows[ngram] = np.array(self.word_probs[ngram], dtype=np.float64)
-        return row
-
 
 class _CountingRandom(Random):
     """A ``random.Random`` that counts its ``random()`` calls (``gauss`` draws through them)."""
@@ -434,7 +434,7 @@ class LanguageDetector:
         self.function_word_share = float(rules.get("english_function_word_share", 0.12))
         self.typical_function_word_share = float(rules.get("english_typical_function_word_share", 0.3))
         self.function_words = frozenset(str(w).lower() for w in rules.get("english_function_words", []))
-        self.langdetect = FastLangdetect(_langdetect_factory())
+        self.langdetect = FastLangdetect(_ngram_table())
         self.cache: dict[str, tuple[str, float]] = {}
         self.cached_chars = 0
 

@@ -49,6 +49,23 @@ def english_tokenizer() -> Any:
     return spacy.blank("en")
 
 
+# spaCy keeps a lexeme for every distinct word it has seen, and its tokenizer a cache
+# entry for every distinct chunk, for the life of the pipeline: on unseen text that is
+# ~30 new lexemes a page, without end.  Past this many the pipeline is built afresh
+# (~0.3 s, every ~6,000 pages of real text), which keeps a worker's memory bounded;
+# tokens do not depend on what the vocabulary has seen, so neither does the output.
+ENGLISH_VOCAB_LIMIT = 200_000
+
+
+def english_tokenize(text: str) -> Any:
+    """spaCy's blank English tokenizer on ``text`` (a Doc), with its memory kept bounded."""
+    nlp = english_tokenizer()
+    doc = nlp.tokenizer(text)
+    if len(nlp.vocab) > ENGLISH_VOCAB_LIMIT:
+        english_tokenizer.cache_clear()
+    return doc
+
+
 @lru_cache(maxsize=1)
 def chunk_tokenizer() -> Any:
     """The tokenizer of a private blank English pipeline whose vocabulary computes no attributes.
@@ -64,6 +81,15 @@ def chunk_tokenizer() -> Any:
     nlp = spacy.blank("en")
     nlp.vocab.lex_attr_getters = {}
     return nlp.tokenizer
+
+
+def chunk_tokenize(text: str) -> Any:
+    """``chunk_tokenizer`` on ``text`` (a Doc), its memory bounded as ``english_tokenize``'s."""
+    tokenizer = chunk_tokenizer()
+    doc = tokenizer(text)
+    if len(tokenizer.vocab) > ENGLISH_VOCAB_LIMIT:
+        chunk_tokenizer.cache_clear()
+    return doc
 
 
 @lru_cache(maxsize=1)
@@ -192,7 +218,7 @@ class SentenceSplitter:
         index = 0
         start = 0  # offset of chunk ``index`` in the joined text
         # Offsets and lengths straight from the Doc: no Token objects.
-        for offset, length in tokenizer(CHUNK_SEPARATOR.join(new)).to_array([IDX, LENGTH]).tolist():
+        for offset, length in chunk_tokenize(CHUNK_SEPARATOR.join(new)).to_array([IDX, LENGTH]).tolist():
             while offset >= start + len(new[index]):
                 start += len(new[index]) + len(CHUNK_SEPARATOR)
                 index += 1
@@ -248,7 +274,7 @@ class SentenceSplitter:
         ends: list[int] = []
         texts: list[str] = []
         if self.use_spacy_for_whole_text:
-            for token in english_tokenizer().tokenizer(text[start:end]):
+            for token in english_tokenize(text[start:end]):
                 if not token.is_space:
                     starts.append(start + token.idx)
                     ends.append(start + token.idx + len(token.text))
@@ -263,7 +289,7 @@ class SentenceSplitter:
             if pieces is None:
                 if len(self.chunk_tokens) >= CHUNK_CACHE_SIZE:
                     self.chunk_tokens.clear()
-                doc = chunk_tokenizer()(chunk)
+                doc = chunk_tokenize(chunk)
                 pieces = self.chunk_tokens[chunk] = tuple((t.idx, t.idx + len(t.text)) for t in doc)
             for piece_start, piece_end in pieces:
                 starts.append(offset + piece_start)

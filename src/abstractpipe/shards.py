@@ -8,7 +8,10 @@ part n+1, and the parts read in order are sorted by id as one file would be.
 
 State lives in ``<out>/.state/``::
 
-    manifest.json             config hash, shard count, content hash of every page
+    manifest.json             config hash and shard count of the last run
+    files.jsonl               [path, [size, mtime_ns, sidecar size, sidecar mtime_ns, sha256]]
+                              of every input file, sorted by path (read forward, never held)
+    plan/00007.jsonl          the pages of shard 7 in this run, sorted by (id, path)
     shards/00007.json         completion marker of shard 7: its input and learned-state
                               digests, counters, timings and quarantine lines
     observe/<step>/00007.jsonl  what a site-observing step counted in shard 7
@@ -36,6 +39,7 @@ log = logging.getLogger("abstractpipe.shards")
 
 STATE_DIR = ".state"
 MANIFEST = "manifest.json"
+FILES = "files.jsonl"
 HASH_CHUNK = 1 << 20
 
 
@@ -43,7 +47,7 @@ HASH_CHUNK = 1 << 20
 class PageRef:
     """What a shard needs to know about a page before reading it.
 
-    Made per shard task from its ``ShardPlan.packed``; the driver holds none.
+    Read by each shard task from its plan file; the driver holds none.
     """
 
     id: str
@@ -53,41 +57,55 @@ class PageRef:
 
 
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+# Page rows the planner holds before appending them to their shards' spool files: planning
+# memory stays the same for a thousand pages or a million.
+SPOOL_ROWS = 2000
 
 
 @dataclass
 class ShardPlan:
-    """One shard's pages, packed into one JSON string (sorted by (id, path)).
+    """One shard's pages: a file of rows sorted by (id, path), and what the driver needs to know.
 
-    The driver holds every plan for the whole run; a string per shard instead of
-    objects per page keeps that to ~150 bytes a page, freed in one piece.
+    The driver holds no per-page state for a shard, only its count, digest and sites;
+    the task reads its pages from ``file``.
     """
 
     number: int
-    packed: str = "[]"  # [[id, path, site, sha256], ...]
+    file: str = ""  # JSON lines [id, path, site, sha256]; "" for an empty shard
     count: int = 0
     digest: str = EMPTY_DIGEST  # content digest: changes when any of its pages (or sidecars) changes
     sites: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> list[PageRef]:
-        return unpack_pages(self.packed)
+        return read_pages(self.file)
 
 
-def pack_plan(number: int, pages: list[tuple[str, str, str, str]]) -> ShardPlan:
+def pack_plan(number: int, pages: list[tuple[str, str, str, str]], path: Path) -> ShardPlan:
+    """Sort a shard's rows, write them to ``path`` (not when empty) and describe them."""
+    if not pages:
+        return ShardPlan(number)
     pages.sort(key=lambda page: (page[0], page[1]))
     payload = "\n".join(f"{doc_id}\t{path}\t{sha}" for doc_id, path, _, sha in pages)
+    path.write_text(
+        "".join(json.dumps(page, ensure_ascii=False, separators=(",", ":")) + "\n" for page in pages),
+        encoding="utf-8",
+    )
     return ShardPlan(
         number,
-        packed=json.dumps(pages, ensure_ascii=False, separators=(",", ":")),
+        file=str(path),
         count=len(pages),
         digest=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
         sites=sorted({page[2] for page in pages}),
     )
 
 
-def unpack_pages(packed: str) -> list[PageRef]:
-    return [PageRef(*page) for page in json.loads(packed)]
+def read_pages(file: str) -> list[PageRef]:
+    """The pages of a plan file, in order ([] for an empty shard's "")."""
+    if not file:
+        return []
+    with open(file, encoding="utf-8") as rows:
+        return [PageRef(*json.loads(row)) for row in rows]
 
 
 def shard_of(doc_id: str, shards: int) -> int:
@@ -120,6 +138,10 @@ class State:
     def manifest_path(self) -> Path:
         return self.root / MANIFEST
 
+    @property
+    def files_path(self) -> Path:
+        return self.root / FILES
+
     def load_manifest(self) -> dict[str, Any]:
         try:
             manifest = json.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
@@ -141,9 +163,17 @@ class State:
     def observation_path(self, step: str, number: int) -> Path:
         return self.observations / step / f"{number:05d}.jsonl"
 
+    @property
+    def plan_dir(self) -> Path:
+        return self.root / "plan"
+
     def work_path(self, step: str, number: int) -> Path:
         """Per-page work a step's observation of a shard saved for its processing."""
         return self.observations / step / f"{number:05d}.work"
+
+    def depth_path(self, number: int) -> Path:
+        """Pages the observation of a shard found nested too deep (work of this run, like ``.work``)."""
+        return self.observations / "limits" / f"{number:05d}.work.json"
 
     def clear_work(self) -> None:
         """Remove saved work: what a run reuses, it saved itself (code and config may have changed)."""
@@ -171,56 +201,92 @@ def write_json_atomic(path: Path, value: Any) -> None:
     temp.replace(path)
 
 
-def plan_shards(
-    raw_dir: Path, shards: int, known_files: dict[str, list[Any]]
-) -> tuple[list[ShardPlan], dict]:
-    """Every page under ``raw_dir`` in its shard, with content hashes.
+class KnownFiles:
+    """The previous run's file entries, read forward in step with discovery.
 
-    ``known_files`` is the previous manifest's ``files`` (path -> [size, mtime_ns,
-    sidecar size, sidecar mtime_ns, sha256]): a file whose size and mtime are
-    unchanged is not read again.  Returns the plans and the new ``files``.
+    Both lists are sorted by path (discovery walks in that order), so a lookup only ever
+    moves forward and no entry is held: an incremental run over a million files needs no
+    more memory than one over ten.  A path asked for out of order is simply not found
+    (its file is hashed again), so a wrong order costs time, never correctness.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._rows = path.open(encoding="utf-8") if path is not None and path.is_file() else None
+        self._key: str | None = None
+        self._entry: list[Any] | None = None
+        self._advance()
+
+    def _advance(self) -> None:
+        self._key, self._entry = None, None
+        if self._rows is None:
+            return
+        try:
+            line = next(self._rows)
+            key, entry = json.loads(line)
+            if isinstance(key, str) and isinstance(entry, list) and len(entry) == 5:
+                self._key, self._entry = key, entry
+                return
+        except (StopIteration, ValueError, TypeError):
+            pass
+        self.close()  # the end, or a damaged list: the rest is hashed again
+
+    def get(self, key: str) -> list[Any] | None:
+        while self._key is not None and self._key < key:
+            self._advance()
+        return self._entry if self._key == key else None
+
+    def close(self) -> None:
+        if self._rows is not None:
+            self._rows.close()
+            self._rows = None
+
+
+def plan_shards(
+    raw_dir: Path, shards: int, known_files: dict[str, list[Any]] | KnownFiles, plan_dir: Path
+) -> tuple[list[ShardPlan], dict]:
+    """Every page under ``raw_dir`` in its shard, with content hashes; plan files go to ``plan_dir``.
+
+    ``known_files`` gives the previous run's entry of a path ([size, mtime_ns, sidecar
+    size, sidecar mtime_ns, sha256]): a file whose size and mtime are unchanged is not
+    read again.  Returns the plans and the new entries (held: for tests and small folders).
     """
     files: dict[str, list[Any]] = {}
-    return _plan(raw_dir, shards, known_files, files.__setitem__), files
+    return _plan(raw_dir, shards, known_files, files.__setitem__, plan_dir), files
 
 
-def plan_shards_into_manifest(
-    raw_dir: Path, shards: int, known_files: dict[str, list[Any]], manifest: dict[str, Any], path: Path
+def plan_shards_into_state(
+    raw_dir: Path, shards: int, manifest: dict[str, Any], state: State
 ) -> list[ShardPlan]:
-    """``plan_shards``, writing ``manifest`` with the new ``files`` to ``path`` as it goes.
-
-    The same bytes as ``write_json_atomic(path, {**manifest, "files": files})``, but no
-    entry is held: files are met in sorted path order, the order ``sort_keys`` gives.
-    """
-    head = {key: value for key, value in manifest.items() if key < "files"}
-    tail = {key: value for key, value in manifest.items() if key > "files"}
+    """``plan_shards`` for a run: the previous ``files.jsonl`` read and the new one written as
+    they go (no entry held), then ``manifest`` saved."""
+    path = state.files_path
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temp.open("w", encoding="utf-8") as out:
-        out.write(_json(head)[:-1] + (", " if head else "") + '"files": {')
-        first = [True]
+    known = KnownFiles(path)
+    try:
+        with temp.open("w", encoding="utf-8") as out:
 
-        def add(key: str, entry: list[Any]) -> None:
-            out.write(("" if first[0] else ", ") + f"{_json(key)}: {_json(entry)}")
-            first[0] = False
+            def add(key: str, entry: list[Any]) -> None:
+                out.write(json.dumps([key, entry], ensure_ascii=False) + "\n")
 
-        plans = _plan(raw_dir, shards, known_files, add)
-        out.write("}" + (", " + _json(tail)[1:] if tail else "}"))
+            plans = _plan(raw_dir, shards, known, add, state.plan_dir)
+    finally:
+        known.close()
     temp.replace(path)
+    state.save_manifest(manifest)
     return plans
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def _plan(
     raw_dir: Path,
     shards: int,
-    known_files: dict[str, list[Any]],
+    known_files: dict[str, list[Any]] | KnownFiles,
     add_file: Callable[[str, list[Any]], None],
+    plan_dir: Path,
 ) -> list[ShardPlan]:
-    pending: list[list[tuple[str, str, str, str]]] = [[] for _ in range(shards)]
+    shutil.rmtree(plan_dir, ignore_errors=True)  # a plan is this run's alone
+    plan_dir.mkdir(parents=True)
+    spool = _Spool(plan_dir)
     site_names: dict[str, str] = {}
     last_key, last_entry = None, None
     # One Document at a time (holding them all peaked at ~1 KB a page in the driver), and
@@ -244,12 +310,45 @@ def _plan(
         if archive:
             sha = hashlib.sha256(f"{sha}#{archive[1]}".encode("ascii")).hexdigest()
         site = site_names.setdefault(doc.source.site, doc.source.site)
-        pending[shard_of(doc.id, shards)].append((doc.id, doc.source.path, site, sha))
-    plans = []
-    for number in range(shards):
-        plans.append(pack_plan(number, pending[number]))
-        pending[number] = []
-    return plans
+        spool.add(shard_of(doc.id, shards), (doc.id, doc.source.path, site, sha))
+    spool.flush()
+    return [
+        pack_plan(number, spool.read(number), plan_dir / f"{number:05d}.jsonl") for number in range(shards)
+    ]
+
+
+class _Spool:
+    """Page rows appended to one file per shard, at most ``SPOOL_ROWS`` of them held at a time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.held: dict[int, list[str]] = {}
+        self.rows = 0
+
+    def _path(self, number: int) -> Path:
+        return self.folder / f"{number:05d}.spool"
+
+    def add(self, number: int, row: tuple[str, str, str, str]) -> None:
+        self.held.setdefault(number, []).append(json.dumps(row, ensure_ascii=False) + "\n")
+        self.rows += 1
+        if self.rows >= SPOOL_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        for number, rows in self.held.items():
+            with self._path(number).open("a", encoding="utf-8") as out:
+                out.writelines(rows)
+        self.held, self.rows = {}, 0
+
+    def read(self, number: int) -> list[tuple[str, str, str, str]]:
+        """The shard's rows, and its spool file removed."""
+        path = self._path(number)
+        if not path.is_file():
+            return []
+        with path.open(encoding="utf-8") as rows:
+            pages = [tuple(json.loads(row)) for row in rows]
+        path.unlink()
+        return pages  # type: ignore[return-value]
 
 
 def _file_entry(path: Path, known: list[Any] | None) -> list[Any]:
