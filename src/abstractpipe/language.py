@@ -51,7 +51,7 @@ LEADER_SHARE = 0.4  # see FastLangdetect._alone
 LOCKSTEP_MIN_TEXTS = 5
 LOCKSTEP = sys.version_info < (3, 12)
 CACHE_SIZE = 50_000  # block texts remembered per detector (then it starts again)
-WORD_CACHE_SIZE = 200_000  # words whose n-grams langdetect's stand-in remembers (~20 MB at most)
+WORD_CACHE_SIZE = 20_000  # words whose n-grams FastLangdetect remembers (~400 bytes each, 8 MB)
 CACHE_CHARS = 2_000_000  # ... or once they hold this many characters (a few MB)
 ANY_LETTER = re.compile(r"[^\W\d_]")
 # count_scripts counts LATIN_LETTER as ASCII_LETTERS + NON_ASCII_LATIN_LETTER, and
@@ -181,7 +181,7 @@ class FastLangdetect:
                     break
                 gram = grams[-size:]
                 if gram != " " and gram in known:
-                    result.append(gram)
+                    result.append(sys.intern(gram))  # one string per n-gram, not per word
         return tuple(result)
 
     def _probabilities_many(self, texts: list[list[str]], seed: int) -> list[np.ndarray]:
