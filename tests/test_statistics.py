@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from abstractpipe.extract.statistics import FIELDS, StatisticsExtractor, normalise
+from abstractpipe.extract.statistics import (
+    _FOLD_TABLE,
+    _LATEX_SYMBOLS,
+    FIELDS,
+    StatisticsExtractor,
+    normalise,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -274,6 +281,58 @@ def test_normalise_maps_back_into_the_original() -> None:
     start = norm.text.index("90.6")
     original_start, original_end = norm.span(start, start + 4)
     assert text[original_start:original_end] == "9 0 . 6"
+
+
+def _normalise_char_by_char(text: str) -> tuple[str, list[int], list[int]]:
+    """The plain reading of ``normalise``: one token at a time, one character at a time."""
+    token_re = re.compile(r"\\?\$|\\([A-Za-z]+|[%~$_&#{}]|[ ,:;!])|[{}^_~]|\s+|.", re.S)
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+
+    def emit(chars: str, start: int, end: int) -> None:
+        for char in chars:
+            out.append(char)
+            starts.append(start)
+            ends.append(end)
+
+    in_math = False
+    for match in token_re.finditer(text):
+        token = match.group(0)
+        start, end = match.span()
+        if token in ("$", "\\$"):
+            in_math = not in_math
+        elif not in_math:
+            if token.startswith("\\") and len(token) == 2 and token[1] in "%~$_&#*[]{}":
+                emit(token[1], start, end)
+            else:
+                emit(token, start, end)
+        elif match.group(1) is not None:
+            if match.group(1) in _LATEX_SYMBOLS:
+                emit(_LATEX_SYMBOLS[match.group(1)], start, end)
+            elif match.group(1) in (" ", ",", ":", ";", "!"):
+                emit(" ", start, end)
+        elif token == "~":
+            emit(" ", start, end)
+        elif not (token in "{}^_" or token.isspace()):
+            emit(token, start, end)
+    return "".join(out).translate(_FOLD_TABLE), starts, ends
+
+
+def test_normalise_agrees_with_a_char_by_char_reading() -> None:
+    """``normalise`` copies runs of text whole; it must map exactly as one character at a time."""
+    rng = random.Random(11)
+    pieces = ["$", "\\$", "\\", "\\pm", "\\leq", "\\mathrm", "\\%", "\\_", "\\ ", "\\,", "\\*",
+              "{", "}", "^", "_", "~", " ", "  ", "\n", "\u3000", "\u00a0 ", "9", "0", ".", "P", "<", "＜",
+              "％", "，", "（", "−", "ab", "中文", "·", "x\u2009y", "\t\t"]  # fmt: skip
+    texts = ["总有效率 $( 9 0 . 6 \\%$ vs $P { < } 0 . 0 5 )$ 。", "no maths here, ＜0.05", ""]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 30))) for _ in range(5000)]
+    for text in texts:
+        norm = normalise(text)
+        expected_text, starts, ends = _normalise_char_by_char(text)
+        assert norm.text == expected_text, text
+        if norm.starts is not None:  # else no markup: offsets are the text's own
+            assert (norm.starts, norm.ends) == (starts, ends), text
 
 
 def test_offsets_on_pdf_maths(extractor: StatisticsExtractor) -> None:

@@ -81,6 +81,9 @@ _FOLD.update(
     }
 )
 _FOLD_TABLE = str.maketrans(_FOLD)
+# Every character _FOLD maps is non-ASCII; most texts hold none of them, and finding that out
+# is much cheaper than translating character by character.
+_FOLDED_RE = re.compile("[" + "".join(re.escape(char) for char in sorted(_FOLD)) + "]")
 _ANY_DIGIT = re.compile(r"\d")  # any Unicode digit: a superset of what the patterns read
 
 # PDF-to-Markdown maths: commands that stand for a character, the rest are dropped.
@@ -104,7 +107,15 @@ _LATEX_SYMBOLS = {
     "colon": ":",
     "%": "%",
 }
-_MATH_TOKEN = re.compile(r"\\?\$|\\([A-Za-z]+|[%~$_&#{}]|[ ,:;!])|[{}^_~]|\s+|.", re.S)
+# Maths markup tokens: "$" or "\\$" (maths on/off), "\\command" or "\\%", and runs of the
+# other characters as one token "plain", so that normalise handles them in bulk.  Outside
+# maths a plain run is text that stands for itself (a run of two or more spaces is a token
+# of its own: it maps back to the whole run); in maths it drops spaces and "{}^_" and reads
+# "~" as a space.
+_TEXT_TOKEN = re.compile(
+    r"\\?\$|\\([A-Za-z]+|[%~$_&#{}]|[ ,:;!])|(?P<plain>(?:[^\s$\\]|\s(?!\s))+)|\s+|.", re.S
+)
+_MATH_TOKEN = re.compile(r"\\?\$|\\([A-Za-z]+|[%~$_&#{}]|[ ,:;!])|(?P<plain>[^$\\]+)|.", re.S)
 _ESCAPED_TEXT = re.compile(r"\\([%~$_&#*\[\]])")
 
 _NUM = r"[-+–]?(?:\d+(?:\.\d+)?|\.\d+)"
@@ -148,21 +159,37 @@ class _Normalised:
 def normalise(text: str) -> _Normalised:
     """Fold full-width forms and unpack maths markup, keeping an offset map."""
     if "$" not in text and "\\" not in text:
-        return _Normalised(text.translate(_FOLD_TABLE), None, None)
+        return _Normalised(_fold(text), None, None)
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
 
     def emit(chars: str, start: int, end: int) -> None:
-        for char in chars:
-            out.append(char)
-            starts.append(start)
-            ends.append(end)
+        # Every character of ``chars`` maps back to the whole token start..end.
+        out.append(chars)
+        starts.extend([start] * len(chars))
+        ends.extend([end] * len(chars))
 
     in_math = False
-    for match in _MATH_TOKEN.finditer(text):
-        token = match.group(0)
+    pos, size = 0, len(text)
+    while pos < size:
+        match = (_MATH_TOKEN if in_math else _TEXT_TOKEN).match(text, pos)
+        assert match is not None  # "." takes any character
         start, end = match.span()
+        pos = end
+        if match.lastgroup == "plain":
+            run = match.group(0)
+            if not in_math:  # each character maps back to itself alone
+                out.append(run)
+                starts.extend(range(start, end))
+                ends.extend(range(start + 1, end + 1))
+                continue
+            kept = [i for i, char in enumerate(run, start) if not (char.isspace() or char in "{}^_")]
+            out.append("".join(text[i] for i in kept).replace("~", " "))
+            starts.extend(kept)
+            ends.extend(i + 1 for i in kept)
+            continue
+        token = match.group(0)
         if token in ("$", "\\$"):
             in_math = not in_math
             continue
@@ -179,13 +206,15 @@ def normalise(text: str) -> _Normalised:
             elif command in (" ", ",", ":", ";", "!"):
                 emit(" ", start, end)
             continue  # \mathrm, \scriptstyle, \bar ... carry no text of their own
-        if token in "{}^_" or token.isspace():
-            continue  # maths ignores spaces: "9 0 . 6" is 90.6
-        if token == "~":
-            emit(" ", start, end)
-            continue
-        emit(token, start, end)
-    return _Normalised("".join(out).translate(_FOLD_TABLE), starts, ends)
+        emit(token, start, end)  # a "\\" that starts no command
+    return _Normalised(_fold("".join(out)), starts, ends)
+
+
+def _fold(text: str) -> str:
+    """``text.translate(_FOLD_TABLE)``, skipped when there is nothing to fold."""
+    if text.isascii() or _FOLDED_RE.search(text) is None:
+        return text
+    return text.translate(_FOLD_TABLE)
 
 
 class StatisticsExtractor:
@@ -364,12 +393,13 @@ class StatisticsExtractor:
 
     def find(self, text: str, lang: str) -> list[dict[str, Any]]:
         """All statistics in ``text``, sorted by start then measure."""
-        norm = normalise(text)
-        work = norm.text
-        if _ANY_DIGIT.search(work) is None:
+        if _ANY_DIGIT.search(text) is None:
             # Every statistic's value is read from digits (each value group needs a \d),
             # so a text without one has none; half the texts asked, e.g. most headings.
+            # Normalising neither adds digits nor drops them, so the raw text tells.
             return []
+        norm = normalise(text)
+        work = norm.text
         state = _State(work)
         self._estimates(state)
         self._tests(state)
