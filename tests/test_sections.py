@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import random
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,36 @@ def test_chinaxiv_pages_find_both_abstracts_and_leave_the_body_out(finder: Secti
         if all((lang, k) in keys for lang in ("en", "zh") for k in ("methods", "results", "conclusions")):
             complete += 1
     assert complete >= len(pages) - 5
+
+
+def test_word_start_patterns_find_what_a_plain_finditer_finds(finder: SectionFinder) -> None:
+    """``WordStartPattern.finditer`` skips ahead in C; it must yield what ``pattern.finditer`` does."""
+    rules = finder.rules
+    scanners = [rules.en_header, rules.en_marker, rules.en_keywords, rules.stop]
+    words = ["Background", "BACKGROUND", "background", "Methods", "Materials and Methods", "Results",
+             "Design, Setting, and Participants", "Abstract", "Summary", "Key words", "Keywords",
+             "Funding", "Trial Registration", "基金项目", "利益冲突", "Results/Conclusions", "Aim"]  # fmt: skip
+    glue = [" ", "  ", ": ", ":", "：", ". ", ".", "\n", "", "(", "x", "é", "İ", "ı", "ſ", "\u212a", "3",
+            "结果", "目的：", "A total", "the", "[", "【", "$", "ETTING", "ethods", "-"]  # fmt: skip
+    rng = random.Random(5)
+    texts = [
+        "",
+        "Results",
+        " Results: x",
+        "ıntroduction: A",
+        "\u212aey words: x",
+        "ſummary: A",
+        "摘要Abstract: B",
+    ]
+    texts += ["".join(rng.choice(words if rng.random() < 0.4 else glue) for _ in range(rng.randint(1, 14)))
+              for _ in range(4000)]  # fmt: skip
+    found = 0
+    for scanner in scanners:
+        for text in texts:
+            expected = [
+                (m.span("label"), m.span("tail"), m.groupdict()) for m in scanner.pattern.finditer(text)
+            ]
+            got = [(m.span("label"), m.span("tail"), m.groupdict()) for m in scanner.finditer(text)]
+            assert got == expected, (scanner.pattern.pattern[:40], text)
+            found += len(expected)
+    assert found > 2000
