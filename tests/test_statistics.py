@@ -15,10 +15,13 @@ import yaml
 from abstractpipe.extract.statistics import (
     _FOLD_TABLE,
     _LATEX_SYMBOLS,
+    _UNSIGNED,
     FIELDS,
     StatisticsExtractor,
+    _count_after,
     normalise,
 )
+from abstractpipe.patterns import WordStartPattern
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -356,6 +359,47 @@ def test_deterministic_and_fast(extractor: StatisticsExtractor) -> None:
     elapsed = time.perf_counter() - started
     assert elapsed < 2.0, f"{len(sentences)} sentences took {elapsed:.2f}s"
     assert first == [extractor.find(s, "en") for s in sentences]
+
+
+def _random_statistics_texts(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    pieces = ["1", "23", "1,234", "12 345", "0.05", ".5", "٣", "%", " ", ",", ".", "-", "_", "a", "OR", "or",
+              "HR", "hazard ratio", "p", "P", "P值", "=", "<", "n", "N", "I2", "I", "t", "F", "χ2", "mean", "Mean",
+              "median", "patients", "例", "名患者", "(", ")", "95% CI", "为", "were randomized", "of", "\n"]  # fmt: skip
+    english, chinese = seed_paragraphs()
+    return [english, chinese] + [
+        "".join(rng.choice(pieces) for _ in range(rng.randint(1, 25))) for _ in range(count)
+    ]
+
+
+def test_fast_forms_of_the_patterns_find_what_their_plain_forms_find(extractor: StatisticsExtractor) -> None:
+    """Patterns rewritten so that re can skip ahead must match exactly as their plain forms."""
+    texts = _random_statistics_texts(8, 3000)
+    pairs: list[tuple[Any, re.Pattern[str]]] = [
+        (extractor._percent_re, re.compile(rf"(?<![A-Za-z0-9_.])(?P<value>{_UNSIGNED})\s*%")),
+    ]
+    for not_after, thousands in ((r"A-Za-z0-9_.,\-", ","), (r"\d.", " ,")):
+        rest = r"(?P<rest>(?![\d.,]\d)\s*[a-z%]*)"
+        plain = rf"(?<![{not_after}])(?P<value>\d{{1,3}}(?:[{thousands}]\d{{3}})+|\d+)"
+        pairs.append(
+            (re.compile(rf"(?P<value>{_count_after(not_after, thousands)}){rest}"), re.compile(plain + rest))
+        )
+    pairs += [
+        (scanner, scanner.pattern)
+        for scanner in vars(extractor).values()
+        if isinstance(scanner, WordStartPattern)
+    ]
+    assert len(pairs) > 8
+    for fast, plain in pairs:
+        found = 0
+        for text in texts:
+            expected = [(m.span(), m.groupdict()) for m in plain.finditer(text)]
+            assert [(m.span(), m.groupdict()) for m in fast.finditer(text)] == expected, (
+                plain.pattern[:50],
+                text,
+            )
+            found += len(expected)
+        assert found, plain.pattern[:50]
 
 
 def test_interval_scan_matches_a_full_scan(extractor: StatisticsExtractor) -> None:

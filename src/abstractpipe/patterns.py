@@ -48,41 +48,55 @@ def grouped_alternation(branches: Sequence[tuple[str, str]], *, ignore_case: boo
     return "|".join(f"{heads[key]}(?:{'|'.join(groups[key])})" for key in keys)
 
 
-class WordStartPattern:
-    """``(?<![A-Za-z])BODY`` with a ``finditer`` that lets ``re`` skip to where a match can start.
+def first_characters(words: Iterable[str]) -> str | None:
+    """A regex for one character that takes every word's first character, case-insensitively.
 
-    ``BODY`` must start with a case-insensitive alternation of ``words`` (their leading
-    spaces aside).  A pattern that opens with a lookbehind gives ``re`` no first character to
-    scan for, so ``finditer`` runs the whole pattern at every position of the text (every
+    None when a word is empty or starts with a space (a match may then start anywhere).
+    """
+    firsts = {word[:1] for word in words}
+    if not firsts or any(not char or char.isspace() for char in firsts):
+        return None
+    # Under (?i) a class matches what each of its characters matches as a literal under (?i),
+    # so it also takes the first character of a word matched case-sensitively.
+    return "(?i:[" + "".join(sorted(re.escape(char) for char in firsts)) + "])"
+
+
+class WordStartPattern:
+    """``(?<![NOT_AFTER])BODY`` with a ``finditer`` that lets ``re`` skip to where a match can start.
+
+    A pattern that opens with a lookbehind gives ``re`` no first character to scan for, so
+    ``finditer`` runs the whole pattern at every position of the text (for a lexicon, every
     branch at every Chinese character).  Read together with the character before it, a match
-    starts with a non-letter, which ``re`` scans for in C, and a lookahead on the words' first
-    characters drops most of the rest before any branch is tried.  ``finditer`` yields the
-    matches of ``pattern.finditer`` in the same order with the same groups; only their own
-    ``start()``/``group(0)`` may take in that one character before: read spans from groups.
+    starts with a character outside ``NOT_AFTER``, which ``re`` scans for in C, followed by
+    one that ``first`` (a one-character regex, e.g. from ``first_characters``) takes: most
+    positions fail there before any branch is tried.  ``finditer`` yields exactly the matches
+    of ``pattern.finditer``; ``first`` None leaves the plain scan.
     """
 
-    def __init__(self, body: str, words: Iterable[str]) -> None:
-        self.pattern = re.compile(rf"(?<![A-Za-z]){body}")
-        firsts = {word.lstrip()[:1] for word in words}
-        self._after: re.Pattern[str] | None = None
-        if firsts and "" not in firsts:  # else a match may be empty: scan the plain way
-            heads = "".join(sorted(re.escape(char) for char in firsts))
-            # Under (?i) a class matches what its characters match as literals under (?i).
-            self._after = re.compile(rf"[^A-Za-z](?=(?i:[{heads}])){body}")
+    def __init__(self, body: str, first: str | None, not_after: str = "A-Za-z") -> None:
+        self.pattern = re.compile(rf"(?<![{not_after}]){body}")
+        self._after = re.compile(rf"[^{not_after}](?={first}){body}") if first else None
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.pattern.match(text, pos)
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         if self._after is None:
             yield from self.pattern.finditer(text)
             return
-        pos = 0
-        match = self.pattern.match(text)  # at the very start there is no character before
+        pattern = self.pattern
+        match = pattern.match(text)  # at the very start there is no character before
+        end = 0
         if match is not None:
             yield match
-            pos = match.end()
+            end = match.end()
         while True:
             # The character before a match may lie inside the previous one (it is only looked at).
-            match = self._after.search(text, max(pos - 1, 0))
-            if match is None:
+            found = self._after.search(text, max(end - 1, 0))
+            if found is None:
                 return
+            # The same match, read by the plain pattern (which then starts at the body).
+            match = pattern.match(text, found.start() + 1)
+            assert match is not None and match.end() == found.end()
             yield match
-            pos = match.end()
+            end = match.end()

@@ -33,7 +33,7 @@ from typing import Any
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import CANONICAL_SECTIONS, Block, Document, Section
-from abstractpipe.patterns import WordStartPattern, grouped_alternation
+from abstractpipe.patterns import WordStartPattern, first_characters, grouped_alternation
 from abstractpipe.pipeline import Step, register_step
 
 WEAK, MEDIUM, STRONG = 0, 1, 2
@@ -158,29 +158,31 @@ class SectionRules:
         zh_markers = _alternation(rules["abstract_markers"].get("zh") or [], ignore_case=False)
         en_keywords = _alternation(rules["keywords_markers"].get("en") or [], ignore_case=True)
         zh_keywords = _alternation(rules["keywords_markers"].get("zh") or [], ignore_case=False)
-        # Each English pattern is (?<![A-Za-z]) + label + tail; WordStartPattern scans them fast.
+        # Each English pattern is (?<![A-Za-z]) + label + tail: WordStartPattern scans them fast.
         # tail: ":" | ". " before a capital | space before a capital | glued capital/digit
         self.en_header = WordStartPattern(
             rf"(?P<label>(?i:{en}))"
             r"(?P<tail>\s*[:：]\s*|\.\s+(?=[A-Z0-9])|\s+(?=[A-Z0-9($])|(?=[A-Z0-9]))",
-            labels["en"],
+            first_characters(labels["en"]),
         )
         self.zh_header = re.compile(
             rf"(?P<label>{zh})(?P<tail>\s*[:：]\s*|[\s\u3000]+|(?=[^\s:：，,。、；;）)\]】]))"
         )
         self.en_marker = WordStartPattern(
             rf"(?P<label>(?i:{en_markers}))(?P<tail>\s*[:：.]\s*|\s+(?=[A-Z\[【])|\s*$)",
-            rules["abstract_markers"].get("en") or [],
+            first_characters(rules["abstract_markers"].get("en") or []),
         )
         self.zh_marker = re.compile(rf"(?P<label>{zh_markers})(?P<tail>\s*[:：]\s*|[\s\u3000]+|\s*$)")
         self.en_keywords = WordStartPattern(
             rf"(?P<label>(?i:{en_keywords}))(?P<tail>\s*[:：·]\s*|\s+(?=\S))",
-            rules["keywords_markers"].get("en") or [],
+            first_characters(rules["keywords_markers"].get("en") or []),
         )
         self.zh_keywords = re.compile(rf"(?P<label>{zh_keywords})(?P<tail>\s*[:：·]\s*|[\s\u3000]+)")
         stop_words = [w for ws in (rules.get("stop_labels") or {}).values() for w in ws]
         stops = _alternation(stop_words, ignore_case=True)
-        self.stop = WordStartPattern(rf"(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|$)", stop_words)
+        self.stop = WordStartPattern(
+            rf"(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|$)", first_characters(stop_words)
+        )
 
     def lookup(self, label: str) -> tuple[str, str] | None:
         """(kind, key) of a label as written: header, marker or keywords."""
@@ -234,7 +236,7 @@ class SectionFinder:
                 header = match.group(0).rstrip(" :：\u3000")
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), key, header, STRONG)
                 found.append((cand, False))
-        for match in self.rules.en_header.finditer(text):  # spans from groups: see WordStartPattern
+        for match in self.rules.en_header.finditer(text):
             label, tail = match["label"], match["tail"]
             key = self.rules.label_key.get(_norm_label(label))
             if key is None or not label[0].isupper():
@@ -249,9 +251,7 @@ class SectionFinder:
                 if not tail and label.isupper():
                     continue
                 strength, needs_boundary = WEAK, True
-            cand = _Candidate(
-                "header", offset + match.start("label"), offset + match.end("tail"), key, label, strength
-            )
+            cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
             found.append((cand, needs_boundary))
         for match in self.rules.zh_header.finditer(text):
             label, tail = match["label"], match["tail"]
@@ -278,8 +278,7 @@ class SectionFinder:
             for match in regex.finditer(text):
                 tail = match["tail"]
                 has_colon = any(c in tail for c in ":：·") and kind != "stop"
-                start, end = offset + match.start("label"), offset + match.end("tail")
-                cand = _Candidate(kind, start, end, kind, match["label"])
+                cand = _Candidate(kind, offset + match.start(), offset + match.end(), kind, match["label"])
                 # "摘要：" / "Key words:" count anywhere; bare words only at a sentence start.
                 found.append((cand, not has_colon))
         found.sort(key=lambda item: (item[0].pos, -(item[0].body - item[0].pos)))
