@@ -339,3 +339,8 @@ def test_word_start_patterns_find_what_a_plain_finditer_finds(finder: SectionFin
             assert got == expected, (scanner.pattern.pattern[:40], text)
             found += len(expected)
     assert found > 2000
+    # ... and so must the four scanned in one pass.
+    assert rules.english.patterns == scanners
+    for text in texts:
+        each = [[(m.span(), m.groupdict()) for m in matches] for matches in rules.english.finditer_each(text)]
+        assert each == [[(m.span(), m.groupdict()) for m in s.pattern.finditer(text)] for s in scanners], text

@@ -11,8 +11,12 @@ leaves one attempt per group, and the same matches.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
+
+# A named group's opening in a pattern's source (in an escaped word "(" follows a backslash).
+_GROUP_NAME = re.compile(r"\(\?P<\w+>")
 
 
 def grouped_alternation(branches: Sequence[tuple[str, str]], *, ignore_case: bool) -> str:
@@ -75,6 +79,7 @@ class WordStartPattern:
 
     def __init__(self, body: str, first: str | None, not_after: str = "A-Za-z") -> None:
         self.pattern = re.compile(rf"(?<![{not_after}]){body}")
+        self.body, self.first, self.not_after = body, first, not_after
         self._after = re.compile(rf"[^{not_after}](?={first}){body}") if first else None
 
     def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
@@ -100,3 +105,37 @@ class WordStartPattern:
             assert match is not None and match.end() == found.end()
             yield match
             end = match.end()
+
+
+class WordStartPatterns:
+    """Several ``WordStartPattern`` sharing their lookbehind, scanned in one pass for all.
+
+    One search finds the places where any of them matches (a lookahead per pattern, their
+    groups made non-capturing); each pattern is then matched there, keeping to its own
+    ``finditer`` order (a match may not start inside that pattern's previous one).
+    """
+
+    def __init__(self, patterns: Sequence[WordStartPattern]) -> None:
+        self.patterns = list(patterns)
+        self._any: re.Pattern[str] | None = None
+        not_after = {pattern.not_after for pattern in self.patterns}
+        if self.patterns and len(not_after) == 1 and all(pattern.first for pattern in self.patterns):
+            firsts = "|".join(f"{pattern.first}" for pattern in self.patterns)
+            bodies = "|".join(
+                f"(?={pattern.first})(?:{_GROUP_NAME.sub('(?:', pattern.body)})" for pattern in self.patterns
+            )
+            self._any = re.compile(rf"[^{not_after.pop()}](?=(?:{firsts}))(?={bodies})")
+
+    def finditer_each(self, text: str) -> list[list[re.Match[str]]]:
+        """``list(pattern.finditer(text))`` for each pattern, in order."""
+        if self._any is None:
+            return [list(pattern.finditer(text)) for pattern in self.patterns]
+        found: list[list[re.Match[str]]] = [[] for _ in self.patterns]
+        ends = [0] * len(self.patterns)
+        places = itertools.chain((0,), (hit.start() + 1 for hit in self._any.finditer(text)))
+        for pos in places:
+            for index, pattern in enumerate(self.patterns):
+                if pos >= ends[index] and (match := pattern.pattern.match(text, pos)) is not None:
+                    found[index].append(match)
+                    ends[index] = match.end()
+        return found

@@ -33,7 +33,7 @@ from typing import Any
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import CANONICAL_SECTIONS, Block, Document, Section
-from abstractpipe.patterns import WordStartPattern, first_characters, grouped_alternation
+from abstractpipe.patterns import WordStartPattern, WordStartPatterns, first_characters, grouped_alternation
 from abstractpipe.pipeline import Step, register_step
 
 WEAK, MEDIUM, STRONG = 0, 1, 2
@@ -183,6 +183,8 @@ class SectionRules:
         self.stop = WordStartPattern(
             rf"(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|$)", first_characters(stop_words)
         )
+        # The four scanned in one pass (scan reads them all on every block).
+        self.english = WordStartPatterns([self.en_header, self.en_marker, self.en_keywords, self.stop])
 
     def lookup(self, label: str) -> tuple[str, str] | None:
         """(kind, key) of a label as written: header, marker or keywords."""
@@ -236,7 +238,8 @@ class SectionFinder:
                 header = match.group(0).rstrip(" :：\u3000")
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), key, header, STRONG)
                 found.append((cand, False))
-        for match in self.rules.en_header.finditer(text):
+        en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
+        for match in en_header:
             label, tail = match["label"], match["tail"]
             key = self.rules.label_key.get(_norm_label(label))
             if key is None or not label[0].isupper():
@@ -268,14 +271,14 @@ class SectionFinder:
                 strength = WEAK  # glued: "结果显示…" is more often prose than a header
             cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
             found.append((cand, True))
-        for regex, kind in (
-            (self.rules.en_marker, "marker"),
-            (self.rules.zh_marker, "marker"),
-            (self.rules.en_keywords, "keywords"),
-            (self.rules.zh_keywords, "keywords"),
-            (self.rules.stop, "stop"),
+        for matches, kind in (
+            (en_marker, "marker"),
+            (self.rules.zh_marker.finditer(text), "marker"),
+            (en_keywords, "keywords"),
+            (self.rules.zh_keywords.finditer(text), "keywords"),
+            (stop, "stop"),
         ):
-            for match in regex.finditer(text):
+            for match in matches:
                 tail = match["tail"]
                 has_colon = any(c in tail for c in ":：·") and kind != "stop"
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), kind, match["label"])
