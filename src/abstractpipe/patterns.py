@@ -117,22 +117,27 @@ class WordStartPatterns:
 
     def __init__(self, patterns: Sequence[WordStartPattern]) -> None:
         self.patterns = list(patterns)
-        self._any: re.Pattern[str] | None = None
+        # (anywhere after the first character, at the first character) or None: scan each.
+        self._any: tuple[re.Pattern[str], re.Pattern[str]] | None = None
         not_after = {pattern.not_after for pattern in self.patterns}
         if self.patterns and len(not_after) == 1 and all(pattern.first for pattern in self.patterns):
             firsts = "|".join(f"{pattern.first}" for pattern in self.patterns)
             bodies = "|".join(
                 f"(?={pattern.first})(?:{_GROUP_NAME.sub('(?:', pattern.body)})" for pattern in self.patterns
             )
-            self._any = re.compile(rf"[^{not_after.pop()}](?=(?:{firsts}))(?={bodies})")
+            anywhere = re.compile(rf"[^{not_after.pop()}](?=(?:{firsts}))(?={bodies})")
+            self._any = (anywhere, re.compile(rf"(?=(?:{firsts}))(?={bodies})"))
 
     def finditer_each(self, text: str) -> list[list[re.Match[str]]]:
         """``list(pattern.finditer(text))`` for each pattern, in order."""
         if self._any is None:
             return [list(pattern.finditer(text)) for pattern in self.patterns]
+        anywhere, at_start = self._any
         found: list[list[re.Match[str]]] = [[] for _ in self.patterns]
         ends = [0] * len(self.patterns)
-        places = itertools.chain((0,), (hit.start() + 1 for hit in self._any.finditer(text)))
+        places: Iterable[int] = (hit.start() + 1 for hit in anywhere.finditer(text))
+        if at_start.match(text):  # at 0 there is no character before
+            places = itertools.chain((0,), places)
         for pos in places:
             for index, pattern in enumerate(self.patterns):
                 if pos >= ends[index] and (match := pattern.pattern.match(text, pos)) is not None:

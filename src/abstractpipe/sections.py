@@ -45,6 +45,7 @@ _HEADING_MARK_RE = re.compile(r"^\s*#{1,6}\s*")
 _BRACKET_RE = re.compile(r"[【\[〔［]\s*(?P<label>[^\]】〕］\n]{1,24}?)\s*[】\]〕］]\s*[:：]?\s*")
 # Inline maths of PDF conversions ("$P{<}0.05$") says nothing about the language.
 _MATH_RE = re.compile(r"\$[^$]{0,400}\$")
+_SPACES_RE = re.compile(r"\s+")
 _SPLIT_LABEL_RE = re.compile(r"\s*[/／、&]\s*|\s+and\s+|\s*[与及和]\s*")
 
 
@@ -79,7 +80,7 @@ def section_lang(body: str, header: str, fallback: str) -> str:
 
 
 def _norm_label(text: str) -> str:
-    return re.sub(r"\s+", " ", text.strip().lower().replace("’", "'"))
+    return _SPACES_RE.sub(" ", text.strip().lower().replace("’", "'"))
 
 
 def _alternation(labels: list[str], *, ignore_case: bool) -> str:
