@@ -365,7 +365,7 @@ def _random_statistics_texts(seed: int, count: int) -> list[str]:
     rng = random.Random(seed)
     pieces = ["1", "23", "1,234", "12 345", "0.05", ".5", "٣", "%", " ", ",", ".", "-", "_", "a", "OR", "or",
               "HR", "hazard ratio", "p", "P", "P值", "=", "<", "n", "N", "I2", "I", "t", "F", "χ2", "mean", "Mean",
-              "median", "patients", "例", "名患者", "(", ")", "95% CI", "为", "were randomized", "of", "\n"]  # fmt: skip
+              "median", "patients", "例", "名患者", "i2", "i", "T", "f", "ı", "İ", "(", ")", "95% CI", "为", "were randomized", "of", "\n"]  # fmt: skip
     english, chinese = seed_paragraphs()
     return [english, chinese] + [
         "".join(rng.choice(pieces) for _ in range(rng.randint(1, 25))) for _ in range(count)

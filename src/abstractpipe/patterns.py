@@ -52,17 +52,19 @@ def grouped_alternation(branches: Sequence[tuple[str, str]], *, ignore_case: boo
     return "|".join(f"{heads[key]}(?:{'|'.join(groups[key])})" for key in keys)
 
 
-def first_characters(words: Iterable[str]) -> str | None:
-    """A regex for one character that takes every word's first character, case-insensitively.
+def first_characters(words: Iterable[str], *, ignore_case: bool = True) -> str | None:
+    """A regex for one character that takes the first character of every word as matched.
 
-    None when a word is empty or starts with a space (a match may then start anywhere).
+    ``ignore_case`` says whether the words are matched case-insensitively (a superset of
+    case-sensitive matching).  None when a word is empty or starts with a space (a match
+    may then start anywhere).
     """
     firsts = {word[:1] for word in words}
     if not firsts or any(not char or char.isspace() for char in firsts):
         return None
-    # Under (?i) a class matches what each of its characters matches as a literal under (?i),
-    # so it also takes the first character of a word matched case-sensitively.
-    return "(?i:[" + "".join(sorted(re.escape(char) for char in firsts)) + "])"
+    chars = "[" + "".join(sorted(re.escape(char) for char in firsts)) + "]"
+    # Under (?i) a class matches what each of its characters matches as a literal under (?i).
+    return f"(?i:{chars})" if ignore_case else chars
 
 
 class WordStartPattern:

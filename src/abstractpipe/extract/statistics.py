@@ -254,7 +254,7 @@ class StatisticsExtractor:
             rf"{p_label}(?![A-Za-z])"
             rf"(?:\s+for\s+(?:trend|interaction|heterogeneity|difference))?"
             rf"\s*(?P<pop>{ops})\s*{p_value}(?![\d])",
-            first_characters(p_labels),
+            first_characters(p_labels, ignore_case=False),
             _LETTER_OR_DIGIT,
         )
         value_unit = _alternation(r.get("value_units", []))
@@ -279,11 +279,13 @@ class StatisticsExtractor:
         i2_label = _alternation(i2_labels)
         self._i2_re = WordStartPattern(
             rf"{i2_label}(?![A-Za-z0-9])\s*(?:=|:|(?i:of|was))?\s*(?P<val>{_UNSIGNED})\s*(?P<pct>%)?",
-            first_characters(i2_labels),
+            first_characters(i2_labels, ignore_case=False),
             _LETTER_OR_DIGIT,
         )
         self._lost_i2_re = WordStartPattern(
-            rf"I\s*[=:]\s*(?P<val>{_UNSIGNED})\s*%", first_characters(["I"]), _LETTER_OR_DIGIT
+            rf"I\s*[=:]\s*(?P<val>{_UNSIGNED})\s*%",
+            first_characters(["I"], ignore_case=False),
+            _LETTER_OR_DIGIT,
         )
         self._p_threshold_re = re.compile(
             rf"\s*[\)\]]?\s*(?:{_alternation(r.get('p_threshold_after', []), ignore_case=True)})"
@@ -330,7 +332,7 @@ class StatisticsExtractor:
             rf"{_alternation(symbols)}(?![A-Za-z0-9])"
             rf"(?:\s*[\(\[]\s*\d[\d.,\s]*[\)\]])?"
             rf"\s*(?P<op>{ops})\s*(?P<value>{_NUM})(?![\d.])",
-            first_characters(symbols),
+            first_characters(symbols, ignore_case=False),
             _LETTER_OR_DIGIT,
         )
         self._symbol_re = re.compile(_alternation(symbols))
@@ -338,7 +340,7 @@ class StatisticsExtractor:
         n_labels = r.get("n_labels", ["n", "N"])
         self._n_re = WordStartPattern(
             rf"{_alternation(n_labels)}\s*=\s*(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.])",
-            first_characters(n_labels),
+            first_characters(n_labels, ignore_case=False),
             _LETTER_OR_DIGIT,
         )
         nouns_en = (r.get("counted_nouns") or {}).get("en", {})
