@@ -7,6 +7,10 @@ every branch of an alternation in turn at each position it reaches, and under
 hundred words costs a hundred attempts per word start.  Grouping the branches by
 their first character ("b(?:ackground|aseline)|m(?:ethods|aterials and methods)")
 leaves one attempt per group, and the same matches.
+
+A pattern that opens with a lookbehind ("(?<![A-Za-z])" before a lexicon word) gives
+``re`` nothing to scan for, so it is tried at every position; ``WordStartPattern`` and
+``WordStartPatterns`` find the same matches from the few positions where one can start.
 """
 
 from __future__ import annotations
