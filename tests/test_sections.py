@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import abstractpipe.ingest
 import abstractpipe.language  # noqa: F401  (registers the steps used below)
 from abstractpipe.config import load_config
 from abstractpipe.document import Block, Document, Section, Source
-from abstractpipe.sections import SectionFinder, SectionRules, SectionsStep, script_lang
+from abstractpipe.sections import SectionFinder, SectionRules, SectionsStep, _norm_label, script_lang
 from tests.conftest import REPO, SEEDS, SHARED, requires_shared
 
 
@@ -344,3 +345,13 @@ def test_word_start_patterns_find_what_a_plain_finditer_finds(finder: SectionFin
     for text in texts:
         each = [[(m.span(), m.groupdict()) for m in matches] for matches in rules.english.finditer_each(text)]
         assert each == [[(m.span(), m.groupdict()) for m in s.pattern.finditer(text)] for s in scanners], text
+
+
+def test_norm_label_collapses_spaces_like_the_regex() -> None:
+    """``_norm_label`` splits on str.split's spaces: the same as collapsing every \\s run to one space."""
+    spaces = re.findall(r"\s", "".join(map(chr, range(0x3001))))  # all of \s lies below U+3001
+    rng = random.Random(2)
+    pieces = ["a", "B", "İ", "’", "Key words", "目的", *spaces]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert _norm_label(text) == re.sub(r"\s+", " ", text.strip().lower().replace("’", "'")), text

@@ -45,7 +45,6 @@ _HEADING_MARK_RE = re.compile(r"^\s*#{1,6}\s*")
 _BRACKET_RE = re.compile(r"[【\[〔［]\s*(?P<label>[^\]】〕］\n]{1,24}?)\s*[】\]〕］]\s*[:：]?\s*")
 # Inline maths of PDF conversions ("$P{<}0.05$") says nothing about the language.
 _MATH_RE = re.compile(r"\$[^$]{0,400}\$")
-_SPACES_RE = re.compile(r"\s+")
 _SPLIT_LABEL_RE = re.compile(r"\s*[/／、&]\s*|\s+and\s+|\s*[与及和]\s*")
 
 
@@ -80,7 +79,8 @@ def section_lang(body: str, header: str, fallback: str) -> str:
 
 
 def _norm_label(text: str) -> str:
-    return _SPACES_RE.sub(" ", text.strip().lower().replace("’", "'"))
+    # str.split() splits on exactly the characters \s matches: one space per run of them.
+    return " ".join(text.lower().replace("’", "'").split())
 
 
 def _alternation(labels: list[str], *, ignore_case: bool) -> str:
