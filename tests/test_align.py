@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from pathlib import Path
 
-from abstractpipe.align import AlignParams, AlignStep, align_sentences, default_params, pair_sections
+from abstractpipe.align import AlignParams, AlignStep, _length, align_sentences, default_params, pair_sections
 from abstractpipe.config import Config
 from abstractpipe.document import Block, Document, Section, Sentence, Source
 from abstractpipe.language import LanguageStep
@@ -290,3 +291,16 @@ def test_genuine_merge_whose_sentences_share_anchors_is_kept() -> None:
     zh = ["我们纳入了 120 名 2 型糖尿病成人患者。", "随访 12 个月。"]
     links = [(e, z) for e, z, _ in align_sentences(en, zh, AlignParams.from_mapping({}))]
     assert links[0] == ([0, 1], [0])
+
+
+def test_length_counts_as_the_regex_reading() -> None:
+    """``_length`` counts with str.split and skips the Han scan of ASCII text; same numbers as regexes."""
+    every_space = re.findall(r"\s", "".join(map(chr, range(0x3001))))  # all of \s lies below U+3001
+    rng = random.Random(4)
+    pieces = ["a", "Ab", "1.5", "中", "文字", "\u3400", "\uf900", "é", "—", *every_space]
+    texts = ["", " ", "plain ascii text", "中文 text\u3000x"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 20))) for _ in range(2000)]
+    han = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+    for text in texts:
+        count = len(han.findall(text))
+        assert _length(text, 3.6) == len(re.sub(r"\s+", "", text)) - count + count * 3.6, text

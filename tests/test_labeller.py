@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import gzip
 import itertools
+import json
+import random
 import time
 from pathlib import Path
 
@@ -75,6 +78,33 @@ def test_predictions_are_deterministic(labeller: SectionLabeller) -> None:
     )
     assert fresh.label(ABSTRACT) == first
     assert labeller.label(list(ABSTRACT)) == first
+
+
+def test_emission_scores_are_the_floats_of_a_python_loop(labeller: SectionLabeller) -> None:
+    """numpy sums the weights; the floats must be those of adding them one by one in name order."""
+    path = Path(__file__).resolve().parents[1] / "src" / "abstractpipe" / "data" / "labeller" / "rct.json.gz"
+    data = json.loads(gzip.decompress(path.read_bytes()))
+    scale = float(data["scale"])
+    weights = {
+        name: [w / scale for w in row] for name, row in zip(data["features"], data["weights"], strict=True)
+    }
+    rng = random.Random(3)
+    words = [w for sentence in ABSTRACT for w in sentence.split()] + ["unseen-word", "0.05", "(p", "<"]
+    abstracts = [ABSTRACT, ABSTRACT[:1], [""], ["x"], ABSTRACT[::-1]]
+    abstracts += [
+        [" ".join(rng.choices(words, k=rng.randint(0, 30))) for _ in range(rng.randint(1, 12))]
+        for _ in range(40)
+    ]
+    for sentences in abstracts:
+        expected = []
+        for features in abstract_features(sentences):
+            row = [0.0] * len(LABELS)
+            for name in sorted(features):
+                if name in weights:
+                    for k, weight in enumerate(weights[name]):
+                        row[k] += features[name] * weight
+            expected.append(row)
+        assert labeller.emission_scores(sentences) == expected
 
 
 def test_empty_input(labeller: SectionLabeller) -> None:

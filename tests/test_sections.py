@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ import abstractpipe.ingest
 import abstractpipe.language  # noqa: F401  (registers the steps used below)
 from abstractpipe.config import load_config
 from abstractpipe.document import Block, Document, Section, Source
-from abstractpipe.sections import SectionFinder, SectionRules, SectionsStep, script_lang
+from abstractpipe.sections import SectionFinder, SectionRules, SectionsStep, _norm_label, script_lang
 from tests.conftest import REPO, SEEDS, SHARED, requires_shared
 
 
@@ -307,3 +309,49 @@ def test_chinaxiv_pages_find_both_abstracts_and_leave_the_body_out(finder: Secti
         if all((lang, k) in keys for lang in ("en", "zh") for k in ("methods", "results", "conclusions")):
             complete += 1
     assert complete >= len(pages) - 5
+
+
+def test_word_start_patterns_find_what_a_plain_finditer_finds(finder: SectionFinder) -> None:
+    """``WordStartPattern.finditer`` skips ahead in C; it must yield what ``pattern.finditer`` does."""
+    rules = finder.rules
+    scanners = [rules.en_header, rules.en_marker, rules.en_keywords, rules.stop]
+    words = ["Background", "BACKGROUND", "background", "Methods", "Materials and Methods", "Results",
+             "Design, Setting, and Participants", "Abstract", "Summary", "Key words", "Keywords",
+             "Funding", "Trial Registration", "基金项目", "利益冲突", "Results/Conclusions", "Aim"]  # fmt: skip
+    glue = [" ", "  ", ": ", ":", "：", ". ", ".", "\n", "", "(", "x", "é", "İ", "ı", "ſ", "\u212a", "3",
+            "结果", "目的：", "A total", "the", "[", "【", "$", "ETTING", "ethods", "-"]  # fmt: skip
+    rng = random.Random(5)
+    texts = [
+        "",
+        "Results",
+        " Results: x",
+        "ıntroduction: A",
+        "\u212aey words: x",
+        "ſummary: A",
+        "摘要Abstract: B",
+    ]
+    texts += ["".join(rng.choice(words if rng.random() < 0.4 else glue) for _ in range(rng.randint(1, 14)))
+              for _ in range(4000)]  # fmt: skip
+    found = 0
+    for scanner in scanners:
+        for text in texts:
+            expected = [(m.span(), m.groupdict()) for m in scanner.pattern.finditer(text)]
+            got = [(m.span(), m.groupdict()) for m in scanner.finditer(text)]
+            assert got == expected, (scanner.pattern.pattern[:40], text)
+            found += len(expected)
+    assert found > 2000
+    # ... and so must the four scanned in one pass.
+    assert rules.english.patterns == scanners
+    for text in texts:
+        each = [[(m.span(), m.groupdict()) for m in matches] for matches in rules.english.finditer_each(text)]
+        assert each == [[(m.span(), m.groupdict()) for m in s.pattern.finditer(text)] for s in scanners], text
+
+
+def test_norm_label_collapses_spaces_like_the_regex() -> None:
+    """``_norm_label`` splits on str.split's spaces: the same as collapsing every \\s run to one space."""
+    spaces = re.findall(r"\s", "".join(map(chr, range(0x3001))))  # all of \s lies below U+3001
+    rng = random.Random(2)
+    pieces = ["a", "B", "İ", "’", "Key words", "目的", *spaces]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert _norm_label(text) == re.sub(r"\s+", " ", text.strip().lower().replace("’", "'")), text

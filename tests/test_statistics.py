@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,16 @@ from typing import Any
 import pytest
 import yaml
 
-from abstractpipe.extract.statistics import FIELDS, StatisticsExtractor, normalise
+from abstractpipe.extract.statistics import (
+    _FOLD_TABLE,
+    _LATEX_SYMBOLS,
+    _UNSIGNED,
+    FIELDS,
+    StatisticsExtractor,
+    _count_after,
+    normalise,
+)
+from abstractpipe.patterns import WordStartPattern
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -276,6 +286,58 @@ def test_normalise_maps_back_into_the_original() -> None:
     assert text[original_start:original_end] == "9 0 . 6"
 
 
+def _normalise_char_by_char(text: str) -> tuple[str, list[int], list[int]]:
+    """The plain reading of ``normalise``: one token at a time, one character at a time."""
+    token_re = re.compile(r"\\?\$|\\([A-Za-z]+|[%~$_&#{}]|[ ,:;!])|[{}^_~]|\s+|.", re.S)
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+
+    def emit(chars: str, start: int, end: int) -> None:
+        for char in chars:
+            out.append(char)
+            starts.append(start)
+            ends.append(end)
+
+    in_math = False
+    for match in token_re.finditer(text):
+        token = match.group(0)
+        start, end = match.span()
+        if token in ("$", "\\$"):
+            in_math = not in_math
+        elif not in_math:
+            if token.startswith("\\") and len(token) == 2 and token[1] in "%~$_&#*[]{}":
+                emit(token[1], start, end)
+            else:
+                emit(token, start, end)
+        elif match.group(1) is not None:
+            if match.group(1) in _LATEX_SYMBOLS:
+                emit(_LATEX_SYMBOLS[match.group(1)], start, end)
+            elif match.group(1) in (" ", ",", ":", ";", "!"):
+                emit(" ", start, end)
+        elif token == "~":
+            emit(" ", start, end)
+        elif not (token in "{}^_" or token.isspace()):
+            emit(token, start, end)
+    return "".join(out).translate(_FOLD_TABLE), starts, ends
+
+
+def test_normalise_agrees_with_a_char_by_char_reading() -> None:
+    """``normalise`` copies runs of text whole; it must map exactly as one character at a time."""
+    rng = random.Random(11)
+    pieces = ["$", "\\$", "\\", "\\pm", "\\leq", "\\mathrm", "\\%", "\\_", "\\ ", "\\,", "\\*",
+              "{", "}", "^", "_", "~", " ", "  ", "\n", "\u3000", "\u00a0 ", "9", "0", ".", "P", "<", "＜",
+              "％", "，", "（", "−", "ab", "中文", "·", "x\u2009y", "\t\t"]  # fmt: skip
+    texts = ["总有效率 $( 9 0 . 6 \\%$ vs $P { < } 0 . 0 5 )$ 。", "no maths here, ＜0.05", ""]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 30))) for _ in range(5000)]
+    for text in texts:
+        norm = normalise(text)
+        expected_text, starts, ends = _normalise_char_by_char(text)
+        assert norm.text == expected_text, text
+        if norm.starts is not None:  # else no markup: offsets are the text's own
+            assert (norm.starts, norm.ends) == (starts, ends), text
+
+
 def test_offsets_on_pdf_maths(extractor: StatisticsExtractor) -> None:
     text = "观察组 $( n { = } 6 4 )$ 的总有效率高于对照组 $( 9 0 . 6 \\%$ vS $7 5 . 0 \\%$ $P { < } 0 . 0 5 )$ 。"
     stats = extractor.find(text, "zh")
@@ -297,6 +359,47 @@ def test_deterministic_and_fast(extractor: StatisticsExtractor) -> None:
     elapsed = time.perf_counter() - started
     assert elapsed < 2.0, f"{len(sentences)} sentences took {elapsed:.2f}s"
     assert first == [extractor.find(s, "en") for s in sentences]
+
+
+def _random_statistics_texts(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    pieces = ["1", "23", "1,234", "12 345", "0.05", ".5", "٣", "%", " ", ",", ".", "-", "_", "a", "OR", "or",
+              "HR", "hazard ratio", "p", "P", "P值", "=", "<", "n", "N", "I2", "I", "t", "F", "χ2", "mean", "Mean",
+              "median", "patients", "例", "名患者", "i2", "i", "T", "f", "ı", "İ", "(", ")", "95% CI", "为", "were randomized", "of", "\n"]  # fmt: skip
+    english, chinese = seed_paragraphs()
+    return [english, chinese] + [
+        "".join(rng.choice(pieces) for _ in range(rng.randint(1, 25))) for _ in range(count)
+    ]
+
+
+def test_fast_forms_of_the_patterns_find_what_their_plain_forms_find(extractor: StatisticsExtractor) -> None:
+    """Patterns rewritten so that re can skip ahead must match exactly as their plain forms."""
+    texts = _random_statistics_texts(8, 3000)
+    pairs: list[tuple[Any, re.Pattern[str]]] = [
+        (extractor._percent_re, re.compile(rf"(?<![A-Za-z0-9_.])(?P<value>{_UNSIGNED})\s*%")),
+    ]
+    for not_after, thousands in ((r"A-Za-z0-9_.,\-", ","), (r"\d.", " ,")):
+        rest = r"(?P<rest>(?![\d.,]\d)\s*[a-z%]*)"
+        plain = rf"(?<![{not_after}])(?P<value>\d{{1,3}}(?:[{thousands}]\d{{3}})+|\d+)"
+        pairs.append(
+            (re.compile(rf"(?P<value>{_count_after(not_after, thousands)}){rest}"), re.compile(plain + rest))
+        )
+    pairs += [
+        (scanner, scanner.pattern)
+        for scanner in vars(extractor).values()
+        if isinstance(scanner, WordStartPattern)
+    ]
+    assert len(pairs) > 8
+    for fast, plain in pairs:
+        found = 0
+        for text in texts:
+            expected = [(m.span(), m.groupdict()) for m in plain.finditer(text)]
+            assert [(m.span(), m.groupdict()) for m in fast.finditer(text)] == expected, (
+                plain.pattern[:50],
+                text,
+            )
+            found += len(expected)
+        assert found, plain.pattern[:50]
 
 
 def test_interval_scan_matches_a_full_scan(extractor: StatisticsExtractor) -> None:

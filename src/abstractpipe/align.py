@@ -27,7 +27,6 @@ from abstractpipe.pipeline import Step, register_step
 
 NUMBER = re.compile(r"\d+(?:,\d{3})+(?![\d])|\d+(?:[.·]\d+)?")
 LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)*")
-WHITESPACE = re.compile(r"\s+")
 HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 DEFAULT_PRIORS: dict[str, float] = {
@@ -85,8 +84,9 @@ class AlignParams:
 
 def _length(text: str, han_weight: float) -> float:
     """Non-space characters, a Han character counting as ``han_weight`` Latin ones."""
-    han = len(HAN.findall(text))
-    return len(WHITESPACE.sub("", text)) - han + han * han_weight
+    # str.split() splits on exactly the characters \s matches; an ASCII text has no Han.
+    han = 0 if text.isascii() else len(HAN.findall(text))
+    return len("".join(text.split())) - han + han * han_weight
 
 
 def _numbers(text: str) -> frozenset[str]:

@@ -11,8 +11,9 @@ first mention of randomisation).
 Decoding is Viterbi over the learned transition scores; the confidence is the
 posterior marginal of the chosen label (forward-backward).
 
-Runtime is pure Python: the model is a gzipped JSON file of feature weights
-trained by ``scripts/train_labeller.py`` (which alone uses numpy).
+The model is a gzipped JSON file of feature weights trained by
+``scripts/train_labeller.py``; at runtime numpy only sums the weights of a
+sentence's features (in the same order as a Python loop, so the same floats).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 LABELS = ("background", "objective", "methods", "results", "conclusions")
 DEFAULT_MODEL = "data/labeller/rct.json.gz"
@@ -219,10 +222,13 @@ def _logsumexp(values: Sequence[float]) -> float:
     return peak + math.log(sum(math.exp(value - peak) for value in values))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Model:
     labels: tuple[str, ...]
-    weights: dict[str, tuple[float, ...]]
+    # Feature name -> its row in ``weights``; rows are in sorted name order, so sorting the
+    # rows of a sentence's features sorts the names.
+    rank: dict[str, int]
+    weights: np.ndarray  # (features, labels) float64
     transitions: tuple[tuple[float, ...], ...]  # [previous][next]
     start: tuple[float, ...]
     end: tuple[float, ...]
@@ -247,18 +253,28 @@ class SectionLabeller:
 
     def emission_scores(self, sentences: Sequence[str]) -> list[list[float]]:
         """Per-sentence label scores before sequence decoding."""
-        weights = self._model.weights
-        width = len(self._model.labels)
-        scores: list[list[float]] = []
-        for features in abstract_features(sentences):
-            row = [0.0] * width
-            for name in sorted(features):  # fixed summation order: identical floats every run
-                vector = weights.get(name)
-                if vector is not None:
-                    value = features[name]
-                    for k in range(width):
-                        row[k] += value * vector[k]
-            scores.append(row)
+        model = self._model
+        features = abstract_features(sentences)
+        if not features:
+            return []
+        get = model.rank.get
+        rows = np.array([get(name, -1) for row in features for name in row], np.intp)
+        values = np.array([value for row in features for value in row.values()], np.float64)
+        sentence = np.repeat(np.arange(len(features)), [len(row) for row in features])
+        known = rows >= 0
+        rows, values, sentence = rows[known], values[known], sentence[known]
+        # Each sentence's features in name order (rows are in name order): a fixed summation
+        # order, so identical floats every run.
+        order = np.lexsort((rows, sentence))
+        rows, values, sentence = rows[order], values[order], sentence[order]
+        counts = np.bincount(sentence, minlength=len(features))
+        first = np.cumsum(counts) - counts
+        # One line of terms per sentence, after a 0.0 (where a Python loop's sum starts) and
+        # padded with 0.0 at the end; cumsum adds term after term (never pairwise), so each
+        # line's last sum is the float that loop gives.
+        terms = np.zeros((len(features), int(counts.max()) + 1, len(model.labels)))
+        terms[sentence, np.arange(len(rows)) - first[sentence] + 1] = model.weights[rows] * values[:, None]
+        scores: list[list[float]] = np.cumsum(terms, axis=1)[:, -1].tolist()
         return scores
 
     def label(self, sentences: list[str]) -> list[tuple[str, float]]:
@@ -332,13 +348,16 @@ def _read_model(raw: bytes) -> _Model:
         raise ValueError(f"unsupported labeller model format: {data.get('format')!r}")
     scale = float(data["scale"])
     labels = tuple(data["labels"])
-    weights = {
-        name: tuple(value / scale for value in vector)
-        for name, vector in zip(data["features"], data["weights"], strict=True)
-    }
+    names = data["features"]
+    if len(names) != len(data["weights"]):
+        raise ValueError("labeller model: features and weights differ in length")
+    position = {name: index for index, name in enumerate(names)}  # a repeated name: the last wins
+    ordered = sorted(position)
+    stored = np.array(data["weights"], dtype=np.float64).reshape(len(names), len(labels))
     return _Model(
         labels=labels,
-        weights=weights,
+        rank={name: row for row, name in enumerate(ordered)},
+        weights=stored[[position[name] for name in ordered]] / scale,
         transitions=tuple(tuple(row) for row in data["transitions"]),
         start=tuple(data["start"]),
         end=tuple(data["end"]),

@@ -7,12 +7,20 @@ every branch of an alternation in turn at each position it reaches, and under
 hundred words costs a hundred attempts per word start.  Grouping the branches by
 their first character ("b(?:ackground|aseline)|m(?:ethods|aterials and methods)")
 leaves one attempt per group, and the same matches.
+
+A pattern that opens with a lookbehind ("(?<![A-Za-z])" before a lexicon word) gives
+``re`` nothing to scan for, so it is tried at every position; ``WordStartPattern`` and
+``WordStartPatterns`` find the same matches from the few positions where one can start.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+
+# A named group's opening in a pattern's source (in an escaped word "(" follows a backslash).
+_GROUP_NAME = re.compile(r"\(\?P<\w+>")
 
 
 def grouped_alternation(branches: Sequence[tuple[str, str]], *, ignore_case: bool) -> str:
@@ -46,3 +54,99 @@ def grouped_alternation(branches: Sequence[tuple[str, str]], *, ignore_case: boo
             if re.fullmatch(heads[key], other, flags) or re.fullmatch(heads[other], key, flags):
                 return flat
     return "|".join(f"{heads[key]}(?:{'|'.join(groups[key])})" for key in keys)
+
+
+def first_characters(words: Iterable[str], *, ignore_case: bool = True) -> str | None:
+    """A regex for one character that takes the first character of every word as matched.
+
+    ``ignore_case`` says whether the words are matched case-insensitively (a superset of
+    case-sensitive matching).  None when a word is empty or starts with a space (a match
+    may then start anywhere).
+    """
+    firsts = {word[:1] for word in words}
+    if not firsts or any(not char or char.isspace() for char in firsts):
+        return None
+    chars = "[" + "".join(sorted(re.escape(char) for char in firsts)) + "]"
+    # Under (?i) a class matches what each of its characters matches as a literal under (?i).
+    return f"(?i:{chars})" if ignore_case else chars
+
+
+class WordStartPattern:
+    """``(?<![NOT_AFTER])BODY`` with a ``finditer`` that lets ``re`` skip to where a match can start.
+
+    A pattern that opens with a lookbehind gives ``re`` no first character to scan for, so
+    ``finditer`` runs the whole pattern at every position of the text (for a lexicon, every
+    branch at every Chinese character).  Read together with the character before it, a match
+    starts with a character outside ``NOT_AFTER``, which ``re`` scans for in C, followed by
+    one that ``first`` (a one-character regex, e.g. from ``first_characters``) takes: most
+    positions fail there before any branch is tried.  ``finditer`` yields exactly the matches
+    of ``pattern.finditer``; ``first`` None leaves the plain scan.
+    """
+
+    def __init__(self, body: str, first: str | None, not_after: str = "A-Za-z") -> None:
+        self.pattern = re.compile(rf"(?<![{not_after}]){body}")
+        self.body, self.first, self.not_after = body, first, not_after
+        self._after = re.compile(rf"[^{not_after}](?={first}){body}") if first else None
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self.pattern.match(text, pos)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        if self._after is None:
+            yield from self.pattern.finditer(text)
+            return
+        pattern = self.pattern
+        match = pattern.match(text)  # at the very start there is no character before
+        end = 0
+        if match is not None:
+            yield match
+            end = match.end()
+        while True:
+            # The character before a match may lie inside the previous one (it is only looked at).
+            found = self._after.search(text, max(end - 1, 0))
+            if found is None:
+                return
+            # The same match, read by the plain pattern (which then starts at the body).
+            match = pattern.match(text, found.start() + 1)
+            assert match is not None and match.end() == found.end()
+            yield match
+            end = match.end()
+
+
+class WordStartPatterns:
+    """Several ``WordStartPattern`` sharing their lookbehind, scanned in one pass for all.
+
+    One search finds the places where any of them matches (a lookahead per pattern, their
+    groups made non-capturing); each pattern is then matched there, keeping to its own
+    ``finditer`` order (a match may not start inside that pattern's previous one).
+    """
+
+    def __init__(self, patterns: Sequence[WordStartPattern]) -> None:
+        self.patterns = list(patterns)
+        # (anywhere after the first character, at the first character) or None: scan each.
+        self._any: tuple[re.Pattern[str], re.Pattern[str]] | None = None
+        not_after = {pattern.not_after for pattern in self.patterns}
+        if self.patterns and len(not_after) == 1 and all(pattern.first for pattern in self.patterns):
+            firsts = "|".join(f"{pattern.first}" for pattern in self.patterns)
+            bodies = "|".join(
+                f"(?={pattern.first})(?:{_GROUP_NAME.sub('(?:', pattern.body)})" for pattern in self.patterns
+            )
+            anywhere = re.compile(rf"[^{not_after.pop()}](?=(?:{firsts}))(?={bodies})")
+            self._any = (anywhere, re.compile(rf"(?=(?:{firsts}))(?={bodies})"))
+
+    def finditer_each(self, text: str) -> list[list[re.Match[str]]]:
+        """``list(pattern.finditer(text))`` for each pattern, in order."""
+        if self._any is None:
+            return [list(pattern.finditer(text)) for pattern in self.patterns]
+        anywhere, at_start = self._any
+        found: list[list[re.Match[str]]] = [[] for _ in self.patterns]
+        ends = [0] * len(self.patterns)
+        places: Iterable[int] = (hit.start() + 1 for hit in anywhere.finditer(text))
+        if at_start.match(text):  # at 0 there is no character before
+            places = itertools.chain((0,), places)
+        for pos in places:
+            for index, pattern in enumerate(self.patterns):
+                if pos >= ends[index] and (match := pattern.pattern.match(text, pos)) is not None:
+                    found[index].append(match)
+                    ends[index] = match.end()
+        return found

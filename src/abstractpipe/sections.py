@@ -33,7 +33,7 @@ from typing import Any
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import CANONICAL_SECTIONS, Block, Document, Section
-from abstractpipe.patterns import grouped_alternation
+from abstractpipe.patterns import WordStartPattern, WordStartPatterns, first_characters, grouped_alternation
 from abstractpipe.pipeline import Step, register_step
 
 WEAK, MEDIUM, STRONG = 0, 1, 2
@@ -79,7 +79,8 @@ def section_lang(body: str, header: str, fallback: str) -> str:
 
 
 def _norm_label(text: str) -> str:
-    return re.sub(r"\s+", " ", text.strip().lower().replace("’", "'"))
+    # str.split() splits on exactly the characters \s matches: one space per run of them.
+    return " ".join(text.lower().replace("’", "'").split())
 
 
 def _alternation(labels: list[str], *, ignore_case: bool) -> str:
@@ -158,26 +159,33 @@ class SectionRules:
         zh_markers = _alternation(rules["abstract_markers"].get("zh") or [], ignore_case=False)
         en_keywords = _alternation(rules["keywords_markers"].get("en") or [], ignore_case=True)
         zh_keywords = _alternation(rules["keywords_markers"].get("zh") or [], ignore_case=False)
+        # Each English pattern is (?<![A-Za-z]) + label + tail: WordStartPattern scans them fast.
         # tail: ":" | ". " before a capital | space before a capital | glued capital/digit
-        self.en_header = re.compile(
-            rf"(?<![A-Za-z])(?P<label>(?i:{en}))"
-            r"(?P<tail>\s*[:：]\s*|\.\s+(?=[A-Z0-9])|\s+(?=[A-Z0-9($])|(?=[A-Z0-9]))"
+        self.en_header = WordStartPattern(
+            rf"(?P<label>(?i:{en}))"
+            r"(?P<tail>\s*[:：]\s*|\.\s+(?=[A-Z0-9])|\s+(?=[A-Z0-9($])|(?=[A-Z0-9]))",
+            first_characters(labels["en"]),
         )
         self.zh_header = re.compile(
             rf"(?P<label>{zh})(?P<tail>\s*[:：]\s*|[\s\u3000]+|(?=[^\s:：，,。、；;）)\]】]))"
         )
-        self.en_marker = re.compile(
-            rf"(?<![A-Za-z])(?P<label>(?i:{en_markers}))(?P<tail>\s*[:：.]\s*|\s+(?=[A-Z\[【])|\s*$)"
+        self.en_marker = WordStartPattern(
+            rf"(?P<label>(?i:{en_markers}))(?P<tail>\s*[:：.]\s*|\s+(?=[A-Z\[【])|\s*$)",
+            first_characters(rules["abstract_markers"].get("en") or []),
         )
         self.zh_marker = re.compile(rf"(?P<label>{zh_markers})(?P<tail>\s*[:：]\s*|[\s\u3000]+|\s*$)")
-        self.en_keywords = re.compile(
-            rf"(?<![A-Za-z])(?P<label>(?i:{en_keywords}))(?P<tail>\s*[:：·]\s*|\s+(?=\S))"
+        self.en_keywords = WordStartPattern(
+            rf"(?P<label>(?i:{en_keywords}))(?P<tail>\s*[:：·]\s*|\s+(?=\S))",
+            first_characters(rules["keywords_markers"].get("en") or []),
         )
         self.zh_keywords = re.compile(rf"(?P<label>{zh_keywords})(?P<tail>\s*[:：·]\s*|[\s\u3000]+)")
-        stops = _alternation(
-            [w for ws in (rules.get("stop_labels") or {}).values() for w in ws], ignore_case=True
+        stop_words = [w for ws in (rules.get("stop_labels") or {}).values() for w in ws]
+        stops = _alternation(stop_words, ignore_case=True)
+        self.stop = WordStartPattern(
+            rf"(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|$)", first_characters(stop_words)
         )
-        self.stop = re.compile(rf"(?<![A-Za-z])(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|$)")
+        # The four scanned in one pass (scan reads them all on every block).
+        self.english = WordStartPatterns([self.en_header, self.en_marker, self.en_keywords, self.stop])
 
     def lookup(self, label: str) -> tuple[str, str] | None:
         """(kind, key) of a label as written: header, marker or keywords."""
@@ -231,7 +239,8 @@ class SectionFinder:
                 header = match.group(0).rstrip(" :：\u3000")
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), key, header, STRONG)
                 found.append((cand, False))
-        for match in self.rules.en_header.finditer(text):
+        en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
+        for match in en_header:
             label, tail = match["label"], match["tail"]
             key = self.rules.label_key.get(_norm_label(label))
             if key is None or not label[0].isupper():
@@ -263,14 +272,14 @@ class SectionFinder:
                 strength = WEAK  # glued: "结果显示…" is more often prose than a header
             cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
             found.append((cand, True))
-        for regex, kind in (
-            (self.rules.en_marker, "marker"),
-            (self.rules.zh_marker, "marker"),
-            (self.rules.en_keywords, "keywords"),
-            (self.rules.zh_keywords, "keywords"),
-            (self.rules.stop, "stop"),
+        for matches, kind in (
+            (en_marker, "marker"),
+            (self.rules.zh_marker.finditer(text), "marker"),
+            (en_keywords, "keywords"),
+            (self.rules.zh_keywords.finditer(text), "keywords"),
+            (stop, "stop"),
         ):
-            for match in regex.finditer(text):
+            for match in matches:
                 tail = match["tail"]
                 has_colon = any(c in tail for c in ":：·") and kind != "stop"
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), kind, match["label"])

@@ -66,8 +66,9 @@ class ExtractStep(Step):
         # Text metadata only from before the end of the main abstract: what follows may be
         # other people's citations.
         limit = max((s.end for s in main), default=len(doc.text))
-        meta = self.metadata.extract(doc, limit)
-        citation_block = self._citation_block(doc, limit)
+        citations: dict[int, dict[str, Any] | None] = {}  # citation lines read by metadata.extract
+        meta = self.metadata.extract(doc, limit, citations)
+        citation_block = self._citation_block(doc, limit, citations)
         title = self.titles.find(doc, meta.pop("title", None), citation_block, limit)
 
         metadata: dict[str, Any] = {key: meta.get(key) for key in METADATA_KEYS}
@@ -115,11 +116,16 @@ class ExtractStep(Step):
                     "sections_inferred", f"{lang}: sections of a header-less abstract were labelled by model"
                 )
 
-    def _citation_block(self, doc: Document, limit: int) -> int | None:
+    def _citation_block(
+        self, doc: Document, limit: int, citations: dict[int, dict[str, Any] | None]
+    ) -> int | None:
         for index, block in enumerate(doc.blocks):
             if block.start >= limit:
                 break
-            if block.kind != "list_item" and self.metadata.citation(doc.block_text(block)):
+            if block.kind == "list_item":
+                continue
+            found = citations[index] if index in citations else self.metadata.citation(doc.block_text(block))
+            if found:
                 return index
         return None
 

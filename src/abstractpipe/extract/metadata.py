@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from abstractpipe.document import Document
+from abstractpipe.patterns import grouped_alternation
 
 _ISO_RE = re.compile(r"^(?P<y>(?:19|20)\d\d)(?:[-/.](?P<m>\d{1,2})(?:[-/.](?P<d>\d{1,2}))?)?")
 _WORDY_DATE_RE = re.compile(
@@ -38,8 +39,9 @@ class MetadataExtractor:
         self.citation_lines = [re.compile(p) for p in rules.get("citation_lines") or []]
         self.doi = re.compile(rules["doi"])
         self.pmid = re.compile(rules["pmid"])
+        words = rules.get("affiliation_words") or []
         self.affiliation = re.compile(
-            "|".join(re.escape(w) for w in rules.get("affiliation_words") or []), re.IGNORECASE
+            grouped_alternation([(w, re.escape(w)) for w in words], ignore_case=True), re.IGNORECASE
         )
         self.affiliation_max_chars = int(rules.get("affiliation_max_chars", 300))
         self.months: dict[str, int] = {str(k): int(v) for k, v in (rules.get("months") or {}).items()}
@@ -156,22 +158,32 @@ class MetadataExtractor:
             return {k: v for k, v in found.items() if v}
         return None
 
-    def extract(self, doc: Document, limit: int) -> dict[str, Any]:
-        """Metadata of the page; text sources only before offset ``limit``."""
+    def extract(
+        self, doc: Document, limit: int, citations: dict[int, dict[str, Any] | None] | None = None
+    ) -> dict[str, Any]:
+        """Metadata of the page; text sources only before offset ``limit``.
+
+        ``citations``, when given, receives ``citation()`` of each block read for one, by block
+        index, so a caller looking for citation lines too need not read them again.
+        """
         meta = self.from_page_meta(doc.page_meta)
         from_text: dict[str, Any] = {}
         affiliations: list[str] = []
         citation_seen = False
-        for block in doc.blocks:
+        for index, block in enumerate(doc.blocks):
             if block.start >= limit:
                 break
             if block.kind in ("list_item", "table"):
                 continue
             text = doc.block_text(block)
-            if not citation_seen and (found := self.citation(text)):
-                citation_seen = True
-                for key, value in found.items():
-                    from_text.setdefault(key, value)
+            if not citation_seen:
+                found = self.citation(text)
+                if citations is not None:
+                    citations[index] = found
+                if found:
+                    citation_seen = True
+                    for key, value in found.items():
+                        from_text.setdefault(key, value)
             if "doi" not in from_text and (match := self.doi.search(text)):
                 from_text["doi"] = normalise_doi(match["doi"])
             if "pmid" not in from_text and (match := self.pmid.search(text)):
@@ -186,10 +198,11 @@ class MetadataExtractor:
         return merged
 
     def is_affiliation(self, text: str) -> bool:
-        if len(text) > self.affiliation_max_chars or not self.affiliation.search(text):
+        # An address: comma-separated parts, ending like a sentence or with a place name.  The
+        # cheap tests go first: most blocks fail them before the word search.
+        if len(text) > self.affiliation_max_chars or text.count(",") + text.count("，") < 2:
             return False
-        # An address: comma-separated parts, ending like a sentence or with a place name.
-        return text.count(",") + text.count("，") >= 2 and not re.search(r"\d{4}\s*;", text)
+        return bool(self.affiliation.search(text)) and not re.search(r"\d{4}\s*;", text)
 
     def split_keywords(self, text: str) -> list[str]:
         text = self.keyword_tail.sub("", text.strip()).strip().rstrip(".。;；")

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from abstractpipe.patterns import grouped_alternation
+from abstractpipe.patterns import WordStartPattern, first_characters, grouped_alternation
 
 FIELDS = (
     "measure",
@@ -81,6 +81,9 @@ _FOLD.update(
     }
 )
 _FOLD_TABLE = str.maketrans(_FOLD)
+# Every character _FOLD maps is non-ASCII; most texts hold none of them, and finding that out
+# is much cheaper than translating character by character.
+_FOLDED_RE = re.compile("[" + "".join(re.escape(char) for char in sorted(_FOLD)) + "]")
 _ANY_DIGIT = re.compile(r"\d")  # any Unicode digit: a superset of what the patterns read
 
 # PDF-to-Markdown maths: commands that stand for a character, the rest are dropped.
@@ -104,9 +107,23 @@ _LATEX_SYMBOLS = {
     "colon": ":",
     "%": "%",
 }
-_MATH_TOKEN = re.compile(r"\\?\$|\\([A-Za-z]+|[%~$_&#{}]|[ ,:;!])|[{}^_~]|\s+|.", re.S)
+# Maths markup tokens: "$" or "\\$" (maths on/off), "\\command" or "\\%", and runs of the
+# other characters as one token "plain", so that normalise handles them in bulk.  Outside
+# maths a plain run is text that stands for itself (a run of two or more spaces is a token
+# of its own: it maps back to the whole run); in maths it drops spaces and "{}^_" and reads
+# "~" as a space.
+_TEXT_TOKEN = re.compile(
+    r"\\?\$|\\([A-Za-z]+|[%~$_&#{}]|[ ,:;!])|(?P<plain>(?:[^\s$\\]|\s(?!\s))+)|\s+|.", re.S
+)
+_MATH_TOKEN = re.compile(r"\\?\$|\\([A-Za-z]+|[%~$_&#{}]|[ ,:;!])|(?P<plain>[^$\\]+)|.", re.S)
 _ESCAPED_TEXT = re.compile(r"\\([%~$_&#*\[\]])")
 
+_LETTER_OR_DIGIT = "A-Za-z0-9"
+# Helpers of the passes, compiled once.
+_SPACES = re.compile(r"\s+")
+_TAIL_LEAD = re.compile(r"\s*[\)\]]?\s*[,;]?\s*[\(\[]?\s*")  # between a value's CI and its I² / p
+_ORDINAL_SUFFIX = re.compile(r"(?:st|nd|rd|th)\b")
+_DIGIT_GROUPING = re.compile(r"[ ,]")
 _NUM = r"[-+–]?(?:\d+(?:\.\d+)?|\.\d+)"
 _UNSIGNED = r"(?:\d+(?:\.\d+)?|\.\d+)"
 
@@ -117,6 +134,15 @@ def _alternation(words: Iterable[str], *, ignore_case: bool = False) -> str:
     branches = [(w, re.escape(w).replace(r"\ ", r"\s+")) for w in unique]
     body = grouped_alternation(branches, ignore_case=ignore_case) if branches else r"(?!x)x"
     return f"(?i:{body})" if ignore_case else f"(?:{body})"
+
+
+def _count_after(not_after: str, thousands: str) -> str:
+    r"""``(?<![not_after])(?:\d{1,3}(?:[thousands]\d{3})+|\d+)``, written to start with its digit.
+
+    The same matches, tried in the same order; but a pattern that starts with a lookbehind
+    gives ``re`` no first character to scan for, and this one lets it skip to the next digit.
+    """
+    return rf"\d(?<![{not_after}]\d)(?:\d{{0,2}}(?:[{thousands}]\d{{3}})+|\d*)"
 
 
 def _bounded(pattern: str) -> str:
@@ -148,21 +174,37 @@ class _Normalised:
 def normalise(text: str) -> _Normalised:
     """Fold full-width forms and unpack maths markup, keeping an offset map."""
     if "$" not in text and "\\" not in text:
-        return _Normalised(text.translate(_FOLD_TABLE), None, None)
+        return _Normalised(_fold(text), None, None)
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
 
     def emit(chars: str, start: int, end: int) -> None:
-        for char in chars:
-            out.append(char)
-            starts.append(start)
-            ends.append(end)
+        # Every character of ``chars`` maps back to the whole token start..end.
+        out.append(chars)
+        starts.extend([start] * len(chars))
+        ends.extend([end] * len(chars))
 
     in_math = False
-    for match in _MATH_TOKEN.finditer(text):
-        token = match.group(0)
+    pos, size = 0, len(text)
+    while pos < size:
+        match = (_MATH_TOKEN if in_math else _TEXT_TOKEN).match(text, pos)
+        assert match is not None  # "." takes any character
         start, end = match.span()
+        pos = end
+        if match.lastgroup == "plain":
+            run = match.group(0)
+            if not in_math:  # each character maps back to itself alone
+                out.append(run)
+                starts.extend(range(start, end))
+                ends.extend(range(start + 1, end + 1))
+                continue
+            kept = [i for i, char in enumerate(run, start) if not (char.isspace() or char in "{}^_")]
+            out.append("".join(text[i] for i in kept).replace("~", " "))
+            starts.extend(kept)
+            ends.extend(i + 1 for i in kept)
+            continue
+        token = match.group(0)
         if token in ("$", "\\$"):
             in_math = not in_math
             continue
@@ -179,13 +221,15 @@ def normalise(text: str) -> _Normalised:
             elif command in (" ", ",", ":", ";", "!"):
                 emit(" ", start, end)
             continue  # \mathrm, \scriptstyle, \bar ... carry no text of their own
-        if token in "{}^_" or token.isspace():
-            continue  # maths ignores spaces: "9 0 . 6" is 90.6
-        if token == "~":
-            emit(" ", start, end)
-            continue
-        emit(token, start, end)
-    return _Normalised("".join(out).translate(_FOLD_TABLE), starts, ends)
+        emit(token, start, end)  # a "\\" that starts no command
+    return _Normalised(_fold("".join(out)), starts, ends)
+
+
+def _fold(text: str) -> str:
+    """``text.translate(_FOLD_TABLE)``, skipped when there is nothing to fold."""
+    if text.isascii() or _FOLDED_RE.search(text) is None:
+        return text
+    return text.translate(_FOLD_TABLE)
 
 
 class StatisticsExtractor:
@@ -202,12 +246,16 @@ class StatisticsExtractor:
         self._op_map = {re.sub(r"\s+", " ", k.lower()): v for k, v in op_words.items()}
         ops = _alternation(op_words, ignore_case=True)
         self._ops = ops
-        p_label = _alternation(r.get("p_labels", ["p", "P"]))
+        # Patterns that open with "(?<![A-Za-z0-9])" + a word are WordStartPatterns: see there.
+        p_labels = r.get("p_labels", ["p", "P"])
+        p_label = _alternation(p_labels)
         p_value = rf"(?P<pv>0,\d+|\d*\.\d{{3}}(?:\s\d{{1,3}})+(?![\d.])|{_UNSIGNED})(?:\s*[×x*]\s*10\s*\^?\s*(?P<pexp>[-–]?\s*\d+))?"
-        self._p_re = re.compile(
-            rf"(?<![A-Za-z0-9]){p_label}(?![A-Za-z])"
+        self._p_re = WordStartPattern(
+            rf"{p_label}(?![A-Za-z])"
             rf"(?:\s+for\s+(?:trend|interaction|heterogeneity|difference))?"
-            rf"\s*(?P<pop>{ops})\s*{p_value}(?![\d])"
+            rf"\s*(?P<pop>{ops})\s*{p_value}(?![\d])",
+            first_characters(p_labels, ignore_case=False),
+            _LETTER_OR_DIGIT,
         )
         value_unit = _alternation(r.get("value_units", []))
         self._ci_re = re.compile(
@@ -227,11 +275,18 @@ class StatisticsExtractor:
         self._bare_ci_re = re.compile(
             rf"\s*[\(\[]\s*(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?\s*(?=[\)\];,])"
         )
-        i2_label = _alternation(r.get("i2_labels", ["I2", "I²"]))
-        self._i2_re = re.compile(
-            rf"(?<![A-Za-z0-9]){i2_label}(?![A-Za-z0-9])\s*(?:=|:|(?i:of|was))?\s*(?P<val>{_UNSIGNED})\s*(?P<pct>%)?"
+        i2_labels = r.get("i2_labels", ["I2", "I²"])
+        i2_label = _alternation(i2_labels)
+        self._i2_re = WordStartPattern(
+            rf"{i2_label}(?![A-Za-z0-9])\s*(?:=|:|(?i:of|was))?\s*(?P<val>{_UNSIGNED})\s*(?P<pct>%)?",
+            first_characters(i2_labels, ignore_case=False),
+            _LETTER_OR_DIGIT,
         )
-        self._lost_i2_re = re.compile(rf"(?<![A-Za-z0-9])I\s*[=:]\s*(?P<val>{_UNSIGNED})\s*%")
+        self._lost_i2_re = WordStartPattern(
+            rf"I\s*[=:]\s*(?P<val>{_UNSIGNED})\s*%",
+            first_characters(["I"], ignore_case=False),
+            _LETTER_OR_DIGIT,
+        )
         self._p_threshold_re = re.compile(
             rf"\s*[\)\]]?\s*(?:{_alternation(r.get('p_threshold_after', []), ignore_case=True)})"
         )
@@ -253,15 +308,19 @@ class StatisticsExtractor:
         name_alt = rf"(?:{_alternation(names, ignore_case=True)}|{_alternation(abbreviations)})"
         copulas = [*r.get("copulas", {}).get("en", []), *r.get("copulas", {}).get("zh", [])]
         copula = _alternation(copulas, ignore_case=True)
-        self._estimate_re = re.compile(
-            rf"(?<![A-Za-z0-9])(?P<name>{name_alt})(?![A-Za-z])"
+        self._estimate_re = WordStartPattern(
+            rf"(?P<name>{name_alt})(?![A-Za-z])"
             rf"(?:\s*[\(\[]\s*[^\)\]\d]{{1,12}}\s*[\)\]])?"
             rf"(?P<gap>[^\d;\n()\[\]]{{0,60}}?)"
             rf"(?:\s*(?:{copula})\s*)?[=:]?\s*[\(\[]?\s*"
             # a number glued to a word is an affiliation mark or a name ("MD, PhD1"), not a value
             rf"(?<![A-Za-z])(?P<value>{_NUM})(?P<pct>\s*%)?(?![\d.])"
-            rf"(?!\s*%?\s*{ci_label})"
+            rf"(?!\s*%?\s*{ci_label})",
+            first_characters([*names, *abbreviations]),
+            _LETTER_OR_DIGIT,
         )
+        # The value an interval with no name of its own follows.
+        self._value_before_re = re.compile(rf"(?<![\w.])(?P<value>{_NUM})\s*$")
         # Test statistics need a symbol and an operator: "t = 2.3", "F(2, 45) = 3.1", "χ2=4.5".
         symbols: list[str] = []
         self._symbol_measure: dict[str, str] = {}
@@ -269,16 +328,20 @@ class StatisticsExtractor:
             for word in words:
                 symbols.append(word)
                 self._symbol_measure[word.lower()] = measure
-        self._test_re = re.compile(
-            rf"(?<![A-Za-z0-9]){_alternation(symbols)}(?![A-Za-z0-9])"
+        self._test_re = WordStartPattern(
+            rf"{_alternation(symbols)}(?![A-Za-z0-9])"
             rf"(?:\s*[\(\[]\s*\d[\d.,\s]*[\)\]])?"
-            rf"\s*(?P<op>{ops})\s*(?P<value>{_NUM})(?![\d.])"
+            rf"\s*(?P<op>{ops})\s*(?P<value>{_NUM})(?![\d.])",
+            first_characters(symbols, ignore_case=False),
+            _LETTER_OR_DIGIT,
         )
         self._symbol_re = re.compile(_alternation(symbols))
         # Counts.
-        n_label = _alternation(r.get("n_labels", ["n", "N"]))
-        self._n_re = re.compile(
-            rf"(?<![A-Za-z0-9]){n_label}\s*=\s*(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.])"
+        n_labels = r.get("n_labels", ["n", "N"])
+        self._n_re = WordStartPattern(
+            rf"{_alternation(n_labels)}\s*=\s*(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.])",
+            first_characters(n_labels, ignore_case=False),
+            _LETTER_OR_DIGIT,
         )
         nouns_en = (r.get("counted_nouns") or {}).get("en", {})
         nouns_zh = (r.get("counted_nouns") or {}).get("zh", {})
@@ -292,25 +355,29 @@ class StatisticsExtractor:
                 self._unit_of_zh[word] = unit
         stop = _alternation(r.get("modifier_stopwords", []), ignore_case=True)
         max_mods = int(r.get("count_modifier_max_words", 3))
+        count_en = _count_after(r"A-Za-z0-9_.,\-", ",")
         self._count_en_re = re.compile(
-            rf"(?<![A-Za-z0-9_.,\-])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.,]\d)"
+            rf"(?P<value>{count_en})(?![\d.,]\d)"
             rf"(?:\s+(?i:of|out\s+of)\s+(?P<total>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.]))?"
             rf"(?P<tail>(?:\s*\([^()]{{0,25}}\))?"
             rf"(?:\s+(?!{stop}(?![\w-]))[A-Za-z][\w-]*){{0,{max_mods}}}?"
             rf"\s+(?P<noun>{_alternation(self._unit_of, ignore_case=True)})(?![A-Za-z]))?"
         )
+        count_zh = _count_after(r"\d.", " ,")
         self._count_zh_re = re.compile(
-            rf"(?<![\d.])(?P<value>\d{{1,3}}(?:[ ,]\d{{3}})+|\d+)(?![\d.])\s*(?P<noun>{_alternation(self._unit_of_zh)})"
+            rf"(?P<value>{count_zh})(?![\d.])\s*(?P<noun>{_alternation(self._unit_of_zh)})"
         )
         self._zh_classifiers = set(r.get("zh_classifiers", []))
         self._zh_head_nouns = dict(r.get("zh_head_nouns", {}))
         self._zh_head_re = re.compile(rf"({_alternation(self._zh_head_nouns)})\s*$")
         verbs = _alternation(r.get("count_verbs", []), ignore_case=True)
-        self._count_verb_re = re.compile(
-            rf"(?<![A-Za-z0-9_.,\-])(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)\s+(?:{verbs})(?![A-Za-z])"
-        )
+        self._count_verb_re = re.compile(rf"(?P<value>{count_en})\s+(?:{verbs})(?![A-Za-z])")
         # Percentages.
-        self._percent_re = re.compile(rf"(?<![A-Za-z0-9_.])(?P<value>{_UNSIGNED})\s*%")
+        # (?<![A-Za-z0-9_.])(?P<value>{_UNSIGNED})\s*%, starting with the number's first character
+        # (which re scans for) and checking the one before it after it.
+        self._percent_re = re.compile(
+            r"(?P<value>[\d.](?<![A-Za-z0-9_.][\d.])(?:(?<=\d)\d*(?:\.\d+)?|(?<=\.)\d+))\s*%"
+        )
         pb = r.get("percent_blockers_before", {})
         self._percent_before_re = re.compile(
             rf"(?:{_alternation([*pb.get('en', []), *pb.get('zh', [])], ignore_case=True)})\s*$"
@@ -328,10 +395,11 @@ class StatisticsExtractor:
                 self._mean_measure[word.lower()] = measure
         mean_alt = _alternation(self._mean_measure, ignore_case=True)
         blockers = _alternation(r.get("mean_blockers", []), ignore_case=True)
-        self._mean_re = re.compile(
-            rf"(?<![A-Za-z])(?P<kw>{mean_alt})(?![A-Za-z])"
+        self._mean_re = WordStartPattern(
+            rf"(?P<kw>{mean_alt})(?![A-Za-z])"
             rf"(?:\s+(?i:and|or|and\s+the)\s+(?P<kw2>{mean_alt})(?![A-Za-z]))?"
-            rf"(?!\s*(?:\([^)]*\)\s*)?{blockers})"
+            rf"(?!\s*(?:\([^)]*\)\s*)?{blockers})",
+            first_characters(self._mean_measure),
         )
         self._candidate_re = re.compile(r"(?<![A-Za-z0-9.\-])(?P<value>-?\d+(?:\.\d+)?)(?![\d])")
         bb = r.get("blocked_before", {})
@@ -364,12 +432,13 @@ class StatisticsExtractor:
 
     def find(self, text: str, lang: str) -> list[dict[str, Any]]:
         """All statistics in ``text``, sorted by start then measure."""
-        norm = normalise(text)
-        work = norm.text
-        if _ANY_DIGIT.search(work) is None:
+        if _ANY_DIGIT.search(text) is None:
             # Every statistic's value is read from digits (each value group needs a \d),
             # so a text without one has none; half the texts asked, e.g. most headings.
+            # Normalising neither adds digits nor drops them, so the raw text tells.
             return []
+        norm = normalise(text)
+        work = norm.text
         state = _State(work)
         self._estimates(state)
         self._tests(state)
@@ -410,7 +479,7 @@ class StatisticsExtractor:
                 stat["ci_high"] = _to_float(match.group("high"))
                 pos = match.end()
         for _ in range(3):
-            lead = re.compile(r"\s*[\)\]]?\s*[,;]?\s*[\(\[]?\s*").match(work, pos)
+            lead = _TAIL_LEAD.match(work, pos)
             at = lead.end() if lead else pos
             i2 = self._i2_re.match(work, at) or self._lost_i2_re.match(work, at)
             if i2 is not None:
@@ -433,7 +502,7 @@ class StatisticsExtractor:
             if self._sentence_break(work, match.end("name"), match.start("value")):
                 continue
             name = match.group("name")
-            measure = self._measure_of.get(name) or self._measure_of.get(re.sub(r"\s+", " ", name.lower()))
+            measure = self._measure_of.get(name) or self._measure_of.get(_SPACES.sub(" ", name.lower()))
             if measure is None:
                 continue
             stat: dict[str, Any] = {"measure": measure, "value": _to_float(match.group("value"))}
@@ -445,7 +514,7 @@ class StatisticsExtractor:
             ci_start = match.start()
             if state.claimed(ci_start, match.end()):
                 continue
-            value = re.search(rf"(?<![\w.])(?P<value>{_NUM})\s*$", work[max(0, ci_start - 20) : ci_start])
+            value = self._value_before_re.search(work[max(0, ci_start - 20) : ci_start])
             if value is None:
                 continue
             value_start = ci_start - (len(work[max(0, ci_start - 20) : ci_start]) - value.start("value"))
@@ -578,7 +647,7 @@ class StatisticsExtractor:
                 head = self._zh_head_re.search(work[max(0, match.start() - 8) : match.start()])
                 if head is not None:
                     unit = self._zh_head_nouns[head.group(1)]
-            value = float(re.sub(r"[ ,]", "", match.group("value")))
+            value = float(_DIGIT_GROUPING.sub("", match.group("value")))
             state.add("n", value, match.start(), match.end(), unit=unit)
 
     def _means(self, state: _State) -> None:
@@ -586,9 +655,9 @@ class StatisticsExtractor:
         for match in self._mean_re.finditer(work):
             if state.claimed(match.start(), match.end()):
                 continue
-            measures = [self._mean_measure[re.sub(r"\s+", " ", match.group("kw").lower())]]
+            measures = [self._mean_measure[_SPACES.sub(" ", match.group("kw").lower())]]
             if match.group("kw2"):
-                measures.append(self._mean_measure[re.sub(r"\s+", " ", match.group("kw2").lower())])
+                measures.append(self._mean_measure[_SPACES.sub(" ", match.group("kw2").lower())])
             clause_end = self._clause_end(work, match.end())
             taken = 0
             previous_end = -1
@@ -647,7 +716,7 @@ class StatisticsExtractor:
         if work.startswith("-", start) and start > 0 and (work[start - 1].isalnum()):
             return False  # "STAI-3"
         after = work[end : end + 3]
-        if after[:1] == "%" or re.match(r"(?:st|nd|rd|th)\b", after):
+        if after[:1] == "%" or _ORDINAL_SUFFIX.match(after):
             return False
         before = work[max(0, start - 30) : start]
         if self._sd_before_re.search(before) or self._blocked_before_re.search(before):
@@ -673,7 +742,7 @@ class StatisticsExtractor:
         return last if last >= 0 else cut
 
     def _op(self, text: str) -> str:
-        return self._op_map.get(re.sub(r"\s+", " ", text.lower()), text)
+        return self._op_map.get(_SPACES.sub(" ", text.lower()), text)
 
     @staticmethod
     def _p_number(match: re.Match[str]) -> float:
