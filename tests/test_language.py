@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abstractpipe.config import Config
 from abstractpipe.document import Block, Document, Source
@@ -299,3 +301,37 @@ def test_script_counts_equal_the_plain_regex_counts(text: str) -> None:
         letters=len(ANY_LETTER.findall(text)),
     )
     assert count_scripts(text) == expected
+
+
+IDENTIFIER_SOUP = st.text(alphabet="ab.@-_+/:10 9doiDOI\u017f\u212a", max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(IDENTIFIER_SOUP)
+def test_identifier_patterns_cannot_match_without_their_needs(text: str) -> None:
+    from abstractpipe.language import LanguageDetector
+
+    for pattern, needs in LanguageDetector(_rules()).identifiers:
+        for match in pattern.finditer(text):
+            assert not needs or any(literal in match.group() for literal in needs), (pattern.pattern, text)
+
+
+def test_identifiers_are_stripped_with_and_without_the_needs_test() -> None:
+    from abstractpipe.language import LanguageDetector
+
+    detector = LanguageDetector(_rules())
+    plain = [(pattern, ()) for pattern, _ in detector.identifiers]
+    texts = [
+        "Contact j.smith@example.org or see doi: 10.1016/j.jad.2020.01.002 (PMID: 123).",
+        "Write to press@clinic.example.com, www.clinic.example.com",
+        "10.1000/xyz123 is a DOI; 10. is a numbered list item.",
+        *[line for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()],
+    ]
+    for text in texts:
+        stripped = detector.strip_identifiers(text)
+        detector.identifiers, fast = plain, detector.identifiers
+        assert detector.strip_identifiers(text) == stripped
+        detector.identifiers = fast
+    assert "@" not in detector.strip_identifiers(texts[0]) and "10.1016" not in detector.strip_identifiers(
+        texts[0]
+    )

@@ -417,11 +417,18 @@ def count_scripts(text: str) -> ScriptCounts:
     )
 
 
+def _identifier_rule(entry: Any) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """A pattern of ``identifier_patterns`` and the strings one of which it needs (() for none)."""
+    if isinstance(entry, dict):
+        return re.compile(str(entry["pattern"])), tuple(str(n) for n in entry.get("needs") or ())
+    return re.compile(str(entry)), ()
+
+
 class LanguageDetector:
     """Decides the language of one piece of text from the language rules."""
 
     def __init__(self, rules: dict[str, Any]) -> None:
-        self.identifiers = [re.compile(p) for p in rules.get("identifier_patterns", [])]
+        self.identifiers = [_identifier_rule(entry) for entry in rules.get("identifier_patterns", [])]
         self.letters_per_han = float(rules.get("latin_letters_per_han", 3.0))
         self.zh_min_share = float(rules.get("zh_min_share", 0.5))
         self.kana_min_share = float(rules.get("kana_min_share", 0.05))
@@ -439,7 +446,11 @@ class LanguageDetector:
         self.cached_chars = 0
 
     def strip_identifiers(self, text: str) -> str:
-        for pattern in self.identifiers:
+        for pattern, needs in self.identifiers:
+            # Most blocks hold no e-mail address or DOI: a substring test skips the pattern
+            # (the e-mail one alone cost ~0.3 ms a page, trying a match at every word).
+            if needs and not any(literal in text for literal in needs):
+                continue
             text = pattern.sub(" ", text)
         return text
 
