@@ -1127,3 +1127,41 @@ def test_html_customer_reviews_go_but_a_review_article_stays():
     # One review as the article (a review site) is not a list of reviews.
     single = f"<html><body><article class='review'><h1>Best laptops</h1>{product}</article></body></html>"
     assert extract_html(single, RULES).text.count(PROSE[3]) == 2
+
+
+def test_html_subtree_text_helpers_agree_with_itertext():
+    # drop_non_content measures text with libxml2's text serialiser and one XPath call instead
+    # of joining itertext(); they must give the same strings, before and after the drops.
+    from collections import Counter
+
+    from abstractpipe.clean import html
+
+    pages = [path.read_text(encoding="utf-8") for path in sorted(HTML_FIXTURES.glob("*.html"))]
+    pages.append(
+        "<html><body><p>a<b>b</b>c<![CDATA[d]]>e&amp;<script>x</script>t<span> s </span>"
+        "<i>\u200b</i>z</p><div hidden>h<p>q</p></div></body></html>"
+    )
+    for markup in pages:
+        root = html.parse_tree(markup)
+        assert root is not None
+        for dropped in (False, True):
+            if dropped:
+                html.drop_non_content(root, RULES, None, Counter())
+            for tag in root.iter():
+                assert html._subtree_text(tag) == "".join(tag.itertext())
+                assert html._spaced_text(tag) == " ".join(tag.itertext())
+
+
+def test_html_wrapper_far_above_the_article_is_not_dropped_as_chrome():
+    # The elements holding an <article> are found by walking up from it; the walk once
+    # remembered freed element proxies by id and could stop early at a reused id.
+    nested = "<div>" * 12 + "<article>" + "".join(f"<p>{t}</p>" for t in PROSE) + "</article>" + "</div>" * 12
+    other = "".join(f"<p>{t}</p>" for t in PROSE * 3)  # the wrapper holds under half the page
+    for _ in range(5):
+        page = extract_html(
+            f"<html><body><div class='page with-nav-sidebar'>{nested}</div><section>{other}</section>"
+            "</body></html>",
+            RULES,
+        )
+        assert page.counters["html_dropped_container"] == 0
+        assert PROSE[0] in page.text
