@@ -1165,3 +1165,70 @@ def test_html_wrapper_far_above_the_article_is_not_dropped_as_chrome():
         )
         assert page.counters["html_dropped_container"] == 0
         assert PROSE[0] in page.text
+
+
+def _rule_drops_one_rule_at_a_time(blocks, rules):
+    """rule_drops as it was written first: every rule over every block, in rule order."""
+    from abstractpipe.clean.rules import rule_drops
+
+    drops = [None] * len(blocks)
+    for rule in rules:
+        if rule.type == "block":
+            for index, block in enumerate(blocks):
+                if drops[index] is None and rule.matches(block):
+                    drops[index] = rule.name
+        else:
+            for index, name in enumerate(rule_drops(blocks, (rule,))):
+                if drops[index] is None:
+                    drops[index] = name
+    return drops
+
+
+def test_screened_block_rules_drop_what_each_rule_alone_drops():
+    # rule_drops tries a block only with the rules two joined screens let through; the result
+    # must be what trying every rule in turn gives, at the max_chars edges and in every kind.
+    from abstractpipe.clean.blocks import CleanBlock
+    from abstractpipe.clean.rules import compile_rules as compile_clean
+    from abstractpipe.clean.rules import rule_drops
+
+    data = yaml.safe_load((REPO / "configs" / "clean.yaml").read_text(encoding="utf-8"))
+    data["rules"] += [
+        {"name": "late_anchored", "type": "block", "max_chars": 12, "pattern": "^Home$"},
+        {"name": "unanchored", "type": "block", "max_chars": 40, "pattern": "^x|menu"},
+        {"name": "backref", "type": "block", "pattern": r"^(ab)\1$"},
+        {"name": "cased", "type": "block", "pattern": "^ABC", "case_sensitive": True, "kinds": ["heading"]},
+    ]
+    rules = compile_clean(data)
+    edges = [
+        "Home",
+        "home",
+        " Home",
+        "Twitter",
+        "abab",
+        "ABC def",
+        "abc def",
+        "a menu",
+        "x" * 600,
+        "©" + " " * 199,
+    ]
+    edges += ["Follow us on Twitter" + " " * n for n in (129, 130, 131)]
+    kinds = ["paragraph", "heading", "list_item", "table", "caption"]
+    blocks = [CleanBlock(text=t, kind=kinds[i % len(kinds)]) for i, t in enumerate(_sample_lines()[:3000])]
+    blocks += [CleanBlock(text=t, kind=kind) for t in edges for kind in kinds]
+    expected = _rule_drops_one_rule_at_a_time(blocks, rules.rules)
+    assert rule_drops(blocks, rules.rules) == expected
+    assert {"late_anchored", "unanchored", "backref", "cased", "social_button"} - set(expected) == set()
+
+
+def test_only_patterns_anchored_in_every_alternative_are_joined():
+    import re
+
+    from abstractpipe.clean.rules import _joinable_anchored
+
+    assert _joinable_anchored(re.compile("^a|^b"))
+    assert _joinable_anchored(re.compile("(?:^a|^(b|c))d", re.IGNORECASE))
+    assert not _joinable_anchored(re.compile("^a|b"))
+    assert not _joinable_anchored(re.compile("a^"))
+    assert not _joinable_anchored(re.compile(r"^(a)\1"))
+    assert not _joinable_anchored(re.compile("(?m)^a"))
+    assert not _joinable_anchored(re.compile("(?m:^a)"))

@@ -5,6 +5,7 @@ See the comment block at the top of ``configs/clean.yaml`` for the file format.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import sys
@@ -282,11 +283,158 @@ def compile_rules(data: dict[str, Any]) -> CleanRules:
     )
 
 
+def _joinable_anchored(pattern: re.Pattern[str]) -> bool:
+    """Every match of ``pattern`` starts at the beginning of the text (``^`` opens each of its
+    alternatives), so ``match`` finds what ``search`` finds, and it refers to no group (so it
+    can be joined with other patterns). False when unsure."""
+    try:
+        from re import _constants as sre_constants
+        from re import _parser as sre_parser
+    except ImportError:  # private modules: without them, no pattern is joined
+        return False
+    references = (sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS)
+
+    def refers(items: Any) -> bool:
+        for op, arg in items:
+            if op in references:
+                return True
+            for value in arg if isinstance(arg, (tuple, list)) else (arg,):
+                if isinstance(value, sre_parser.SubPattern) and refers(value):
+                    return True
+                if isinstance(value, list) and any(
+                    isinstance(v, sre_parser.SubPattern) and refers(v) for v in value
+                ):
+                    return True
+        return False
+
+    def anchored(items: Any) -> bool:
+        if not items:
+            return False
+        op, arg = items[0]
+        if op is sre_constants.AT:
+            return arg in (sre_constants.AT_BEGINNING, sre_constants.AT_BEGINNING_STRING)
+        if op is sre_constants.BRANCH:
+            return all(anchored(list(branch)) for branch in arg[1])
+        if op is sre_constants.SUBPATTERN:  # (group, added flags, removed flags, items)
+            return not arg[1] & re.MULTILINE and anchored(list(arg[-1]))
+        return False
+
+    if pattern.flags & re.MULTILINE:  # "^" then matches after every newline
+        return False
+    try:
+        parsed = sre_parser.parse(pattern.pattern, pattern.flags)
+    except Exception:
+        return False
+    return anchored(list(parsed)) and not refers(parsed)
+
+
+@dataclass(frozen=True)
+class _Screens:
+    """The block rules that may try texts of one length range, and two screens that rule out
+    most texts in one call each instead of one per rule.
+
+    ``anchored`` matches a text wherever one of the rules' patterns that open with ``^`` (and
+    have no ``needs``) matches it; ``needs`` finds one of the rules' ``needs`` strings in a
+    lower-cased text. ``tried[(anchored hit, needs hit)]`` are the rules a text is tried
+    with, in rule order: the screened rules whose screen let it through, and every other.
+    """
+
+    anchored: re.Pattern[str] | None
+    needs: re.Pattern[str] | None
+    tried: dict[tuple[bool, bool], tuple[Rule, ...]]
+
+
+@dataclass(frozen=True)
+class _BlockPlan:
+    limits: list[int]  # ascending max_chars of the block rules (sys.maxsize for none)
+    screens: list[_Screens]  # screens[i]: for texts longer than limits[i - 1], at most limits[i]
+
+
+_PLANS: dict[int, tuple[tuple[Rule, ...], _BlockPlan]] = {}
+
+
+def _screens(rules: list[Rule]) -> _Screens:
+    anchored_rules = [
+        r
+        for r in rules
+        if not r.needs
+        and not r.pattern.flags & ~(re.IGNORECASE | re.UNICODE)  # type: ignore[union-attr]
+        and _joinable_anchored(r.pattern)  # type: ignore[arg-type]
+    ]
+    anchored = None
+    if anchored_rules:
+        # Each pattern keeps its own case flag inside the joined one.
+        parts = [
+            f"(?i:{r.pattern.pattern})" if r.pattern.flags & re.IGNORECASE else f"(?:{r.pattern.pattern})"  # type: ignore[union-attr]
+            for r in anchored_rules
+        ]
+        try:
+            anchored = re.compile("|".join(parts))
+        except re.error:  # e.g. the same group name in two patterns
+            anchored_rules = []
+    needs_rules = [r for r in rules if r.needs]
+    needs = re.compile("|".join(re.escape(n) for r in needs_rules for n in r.needs)) if needs_rules else None
+    joined = {id(r) for r in anchored_rules}
+    tried = {
+        (a, n): tuple(r for r in rules if (a or id(r) not in joined) and (n or not r.needs))
+        for a in (False, True)
+        for n in (False, True)
+    }
+    return _Screens(anchored=anchored, needs=needs, tried=tried)
+
+
+def _block_plan(rules: tuple[Rule, ...]) -> _BlockPlan:
+    cached = _PLANS.get(id(rules))
+    if cached is not None and cached[0] is rules:
+        return cached[1]
+    block_rules = [r for r in rules if r.type == "block" and r.pattern is not None]
+    limits = sorted({r.max_chars if r.max_chars is not None else sys.maxsize for r in block_rules})
+    # A text of length L may only be tried by rules with max_chars >= L: the screens of a
+    # length range leave out the rules (and the costly patterns) that cannot try it.
+    screens = [
+        _screens(
+            [r for r in block_rules if (r.max_chars if r.max_chars is not None else sys.maxsize) >= limit]
+        )
+        for limit in limits
+    ]
+    plan = _BlockPlan(limits=limits, screens=screens)
+    if len(_PLANS) > 64:  # site rule lists come and go on long runs
+        _PLANS.clear()
+    _PLANS[id(rules)] = (rules, plan)
+    return plan
+
+
+def _first_block_rules(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> dict[int, Rule]:
+    """Block index -> the first block rule (in rule order) that matches that block."""
+    plan = _block_plan(rules)
+    limits, screens = plan.limits, plan.screens
+    found: dict[int, Rule] = {}
+    for index, block in enumerate(blocks):
+        text = block.text
+        tier = bisect.bisect_left(limits, len(text))
+        if tier == len(limits):
+            continue  # longer than any block rule looks at
+        screen = screens[tier]
+        lowered = text.lower() if screen.needs is not None else None
+        key = (
+            screen.anchored is not None and screen.anchored.match(text) is not None,
+            lowered is not None and screen.needs.search(lowered) is not None,  # type: ignore[union-attr]
+        )
+        for rule in screen.tried[key]:
+            # What the rule loop tested per block before (its max_chars held by the range).
+            if rule.kinds and block.kind not in rule.kinds:
+                continue
+            if rule.needs and not rule.may_match(lowered if lowered is not None else text.lower()):
+                continue
+            if rule.pattern.search(text):  # type: ignore[union-attr]
+                found[index] = rule
+                break
+    return found
+
+
 def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | None]:
     """For each block, the name of the first rule that drops it (None = kept)."""
     drops: list[str | None] = [None] * len(blocks)
-    texts = [block.text for block in blocks]
-    lowered: list[str] | None = None  # made once, for the rules with ``needs``
     list_members: dict[int, list[int]] = {}
     for index, block in enumerate(blocks):
         if block.list_id is not None:
@@ -296,25 +444,16 @@ def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | 
         if drops[index] is None:
             drops[index] = name
 
+    # Which block rule drops a block depends on nothing but the block: each block's first
+    # matching block rule is found up front, then applied in rule order with the others.
+    by_rule: dict[int, list[int]] = {}
+    if any(rule.type == "block" for rule in rules):
+        for index, rule in _first_block_rules(blocks, rules).items():
+            by_rule.setdefault(id(rule), []).append(index)
     for rule in rules:
         if rule.type == "block":
-            # Rule.matches inlined: this loop runs for every block and block rule.
-            max_chars = rule.max_chars if rule.max_chars is not None else sys.maxsize
-            search, kinds = rule.pattern.search if rule.pattern else None, rule.kinds
-            if search is None:
-                continue
-            needs = rule.needs_re.search if rule.needs_re is not None else None
-            if needs is not None and lowered is None:
-                lowered = [text.lower() for text in texts]
-            for index, text in enumerate(texts):
-                if (
-                    drops[index] is None
-                    and len(text) <= max_chars
-                    and (not kinds or blocks[index].kind in kinds)
-                    and (needs is None or needs(lowered[index]))  # type: ignore[index]
-                    and search(text)
-                ):
-                    drops[index] = rule.name
+            for index in by_rule.get(id(rule), ()):
+                mark(index, rule.name)
         elif rule.type == "section":
             for index, block in enumerate(blocks):
                 if block.kind == "list_item" or not rule.matches(block):
