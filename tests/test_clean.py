@@ -1232,3 +1232,45 @@ def test_only_patterns_anchored_in_every_alternative_are_joined():
     assert not _joinable_anchored(re.compile(r"^(a)\1"))
     assert not _joinable_anchored(re.compile("(?m)^a"))
     assert not _joinable_anchored(re.compile("(?m:^a)"))
+
+
+def test_html_walk_of_inline_leaves_breaks_and_blank_lines():
+    # The walk handles childless inline elements without a frame of their own and splits a
+    # flow at blank lines only when it holds a newline; these blocks are what the frame-per-
+    # element walk gave.
+    from abstractpipe.clean import html
+
+    markup = (
+        "<html><body><div>Intro <a href='/x'>link</a><img src='i.png'> tail<br>line two"
+        "<span>\u200b</span></div><p><i></i>\u200b</p><p>one\n\n  two <b>bold</b><a href='/y'><span>in</span>"
+        "</a> end</p><ul><li><a href='/1'>First item</a></li><li>Second <em>item</em></li></ul>"
+        "<p><a href='/z'>whole link</a></p></body></html>"
+    )
+    blocks = html._Walker().walk(html._body(html.parse_tree(markup)))
+    assert [(b.text, b.kind, b.level, b.list_id, b.path, b.link_chars) for b in blocks] == [
+        ("Intro link tail line two", "paragraph", 0, None, "html/body/div", 4),
+        ("one", "paragraph", 0, None, "html/body/p", 0),
+        ("two boldin end", "paragraph", 0, None, "html/body/p", 2),
+        ("First item", "list_item", 1, 0, "html/body/ul/li", 10),
+        ("Second item", "list_item", 1, 0, "html/body/ul/li", 0),
+        ("whole link", "paragraph", 0, None, "html/body/p", 10),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "plain words here",
+        " spaced\u00a0out\u2003text\u3000",
+        "中文字符和English混合",
+        "全角（括号）与，标点。",
+        "caf\u00e9 na\u00efve \U0001f600 \U00020000x",
+        "\ua000\uff01\uffef\ufff0 tail",
+        "tab\tand\nnewline\x1c\x1d",
+    ],
+)
+def test_token_count_fast_path_agrees_with_the_token_pattern(text: str) -> None:
+    from abstractpipe.clean.blocks import _TOKEN_RE, token_count
+
+    assert token_count(text) == len(_TOKEN_RE.findall(text))

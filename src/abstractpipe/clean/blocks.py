@@ -93,8 +93,14 @@ def fingerprint(text: str) -> str:
     return normalise_space(text).casefold()
 
 
+# Every character _TOKEN_RE treats apart from other non-space characters is at or above U+3000.
+_WIDE_RE = re.compile("[\u3000-\uffff]")
+
+
 def token_count(text: str) -> int:
     """Words for alphabetic scripts plus one per CJK character."""
+    if text.isascii() or not _WIDE_RE.search(text):
+        return len(text.split())  # str.split() and \s split on the same whitespace
     return len(_TOKEN_RE.findall(text))
 
 

@@ -510,6 +510,8 @@ class _Walker:
     def __init__(self) -> None:
         self.blocks: list[CleanBlock] = []
         self.list_ids: dict[int, int] = {}
+        # The list parents seen, held: a freed proxy's id could come back on another parent.
+        self._list_parents: list[HtmlElement] = []
 
     def walk(self, root: HtmlElement) -> list[CleanBlock]:
         outer = [_path_part(p) for p in reversed(list(root.iterancestors()))]
@@ -529,7 +531,16 @@ class _Walker:
                 if tail:
                     tail_flow.pieces.append((tail, tail_in_link))
                 continue
-            if not isinstance(child.tag, str):  # an entity or other non-element node
+            name = child.tag
+            if not isinstance(name, str):  # an entity or other non-element node
+                if child.tail:
+                    flow.pieces.append((child.tail, in_link))
+                continue
+            if name not in BLOCK_TAGS and name != "br" and not len(child):
+                # An inline element without children (most links, spans, images): its text and
+                # tail go to the flow at once, as its frame would have put them.
+                if child.text:
+                    flow.pieces.append((child.text, in_link or name == "a"))
                 if child.tail:
                     flow.pieces.append((child.tail, in_link))
                 continue
@@ -551,7 +562,8 @@ class _Walker:
             if tag.text:
                 flow.pieces.append((tag.text, child_in_link))
             return (iter(tag), flow, list_depth, child_in_link, False, flow, in_link, tag.tail)
-        self._flush(flow)
+        if flow.pieces:
+            self._flush(flow)
         ancestors = (*flow.ancestors, tag)
         path = f"{flow.path}/{_path_part(tag)}"
         if name == "table" and _is_data_table(tag):
@@ -568,6 +580,7 @@ class _Walker:
             key = id(parent) if parent is not None else id(tag)
             if key not in self.list_ids:
                 self.list_ids[key] = len(self.list_ids)
+                self._list_parents.append(parent if parent is not None else tag)
             child_flow.kind, child_flow.level = "list_item", max(1, list_depth)
             child_flow.list_id = self.list_ids[key]
         elif name in KIND_BY_TAG:
@@ -583,12 +596,15 @@ class _Walker:
         if not flow.pieces:
             return
         pieces, flow.pieces = flow.pieces, []
-        joined = "".join(text for text, _ in pieces)
-        if not joined.strip():
+        joined = "".join([text for text, _ in pieces])
+        if not joined or joined.isspace():  # what strip() would leave empty, without the copy
             return
-        link_chars = sum(len(normalise_space(text)) for text, linked in pieces if linked)
-        segments = [normalise_space(s) for s in _DOUBLE_BREAK_RE.split(joined)]
-        segments = [s for s in segments if s]
+        link_chars = sum([len(normalise_space(text)) for text, linked in pieces if linked])
+        if "\n" in joined:  # a blank line (two newlines) splits the text into blocks
+            segments = [normalise_space(s) for s in _DOUBLE_BREAK_RE.split(joined)]
+            segments = [s for s in segments if s]
+        else:
+            segments = [segment] if (segment := normalise_space(joined)) else []
         total = sum(len(s) for s in segments) or 1
         for segment in segments:
             self.blocks.append(
@@ -626,10 +642,21 @@ class _Walker:
             )
 
 
+# (tag name, class attribute) -> path part: class values repeat across a page's elements.
+_PATH_PARTS: dict[tuple[Any, str | None], str] = {}
+
+
 def _path_part(tag: HtmlElement) -> str:
-    classes = _classes(tag)
-    first = _DIGITS_RE.sub("", classes[0]).strip("-_") if classes else ""
-    return f"{tag.tag}.{first}" if first else str(tag.tag)
+    key = (tag.tag, tag.get("class"))
+    part = _PATH_PARTS.get(key)
+    if part is None:
+        classes = (key[1] or "").split()
+        first = _DIGITS_RE.sub("", classes[0]).strip("-_") if classes else ""
+        part = f"{tag.tag}.{first}" if first else str(tag.tag)
+        if len(_PATH_PARTS) > 50_000:  # bound memory on long runs
+            _PATH_PARTS.clear()
+        _PATH_PARTS[key] = part
+    return part
 
 
 def _tag_path(tag: HtmlElement) -> str:
@@ -658,6 +685,14 @@ def _container_chain(block: CleanBlock) -> tuple[HtmlElement, ...]:
     if chain and chain[-1].tag in LEAF_TAGS:
         chain = chain[:-1]
     return tuple(reversed(chain))
+
+
+def _nearest_container(block: CleanBlock) -> HtmlElement | None:
+    """``_container_chain(block)[0]`` without building the chain."""
+    chain = block.ancestors
+    if chain and chain[-1].tag in LEAF_TAGS:
+        return chain[-2] if len(chain) > 1 else None
+    return chain[-1] if chain else None
 
 
 _LIST_TAGS = frozenset({"ul", "ol", "dl", "li", "dd", "dt"})
@@ -712,12 +747,13 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     # chain once: far fewer dictionary updates than one per block and ancestor.
     groups: dict[int, _ContainerSums] = {}
     for index, (block, tokens) in enumerate(zip(blocks, token_counts, strict=True)):
-        chain = _container_chain(block)
-        if not chain:
+        nearest = _nearest_container(block)
+        if nearest is None:
             continue
-        group = groups.get(id(chain[0]))
+        # Blocks with the same nearest container have the same chain: built once per group.
+        group = groups.get(id(nearest))
         if group is None:
-            group = groups[id(chain[0])] = _ContainerSums(chain)
+            group = groups[id(nearest)] = _ContainerSums(_container_chain(block))
         group.chars += len(block.text)
         group.links += block.link_chars
         if tokens < settings.min_block_tokens or block.kind == "heading":
@@ -805,14 +841,14 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         if _tag_path(tag) == best_path or (score >= loose_floor and _name_path(tag) == best_names):
             chosen.add(key)
             counters["html_similar_containers"] += 1
-    kept_flags = [any(id(tag) in chosen for tag in block.ancestors) for block in blocks]
+    kept_flags = [not chosen.isdisjoint(map(id, block.ancestors)) for block in blocks]
     wider = _widen_to_cover(blocks, token_counts, kept_flags, best, settings)
     if wider is not None:
         # What widening adds: its headings and text, not bare fragments (avatar initials,
         # "Follow", vote counts) between the sections.
         counters["html_widened_main"] += 1
         for index, block in enumerate(blocks):
-            if kept_flags[index] or not any(tag is wider for tag in block.ancestors):
+            if kept_flags[index] or wider not in block.ancestors:  # elements compare by identity
                 continue
             if block.kind == "heading" or token_counts[index] >= settings.widen_min_tokens:
                 kept_flags[index] = True
@@ -853,7 +889,7 @@ def _widen_to_cover(
         size = len(block.text)
         page_prose += size
         covered += size if in_chosen else 0
-        if article is not None and any(tag is article for tag in block.ancestors):
+        if article is not None and article in block.ancestors:
             article_prose += size
             article_covered += size if in_chosen else 0
     if article is not None and article_covered < settings.article_cover_share * article_prose:
@@ -878,7 +914,7 @@ def _link_share(blocks: list[CleanBlock], container: HtmlElement) -> float:
     """Share of link text in the blocks inside ``container``."""
     chars = links = 0
     for block in blocks:
-        if any(tag is container for tag in block.ancestors):
+        if container in block.ancestors:
             chars += len(block.text)
             links += block.link_chars
     return links / max(1, chars)
@@ -928,7 +964,7 @@ def _keep_title_and_labels(blocks: list[CleanBlock], kept: list[bool], best: Htm
     index = first - 1
     # Section labels (e.g. <h2>Abstract</h2>) sitting just outside the chosen container.
     while index >= 0 and blocks[index].kind == "heading" and parent is not None:
-        if any(tag is parent for tag in blocks[index].ancestors):
+        if parent in blocks[index].ancestors:
             kept[index] = True
         index -= 1
 
