@@ -47,6 +47,21 @@ class Rule:
             return False
         return bool(self.pattern.search(block.text))
 
+    def match_flags(self, blocks: list[CleanBlock]) -> list[bool]:
+        """``matches`` for every block, in one loop (a method call per block cost more)."""
+        if self.pattern is None:
+            return [False] * len(blocks)
+        search, kinds = self.pattern.search, self.kinds
+        max_chars = self.max_chars if self.max_chars is not None else sys.maxsize
+        needs = self.needs_re.search if self.needs_re is not None else None
+        return [
+            len(block.text) <= max_chars
+            and (not kinds or block.kind in kinds)
+            and (needs is None or needs(block.text.lower()) is not None)
+            and search(block.text) is not None
+            for block in blocks
+        ]
+
     def may_match(self, lowered: str) -> bool:
         """False when the lower-cased text holds none of ``needs`` (the pattern cannot match)."""
         return self.needs_re is None or self.needs_re.search(lowered) is not None
@@ -283,6 +298,7 @@ def compile_rules(data: dict[str, Any]) -> CleanRules:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _joinable_anchored(pattern: re.Pattern[str]) -> bool:
     """Every match of ``pattern`` starts at the beginning of the text (``^`` opens each of its
     alternatives), so ``match`` finds what ``search`` finds, and it refers to no group (so it
@@ -346,8 +362,12 @@ class _Screens:
 
 @dataclass(frozen=True)
 class _BlockPlan:
-    limits: list[int]  # ascending max_chars of the block rules (sys.maxsize for none)
+    limits: list[int]  # ascending upper ends of the length ranges (the largest max_chars last)
     screens: list[_Screens]  # screens[i]: for texts longer than limits[i - 1], at most limits[i]
+
+
+# Length ranges per rule list: each range's joined screens take a few milliseconds to compile.
+_MAX_RANGES = 16
 
 
 _PLANS: dict[int, tuple[tuple[Rule, ...], _BlockPlan]] = {}
@@ -383,20 +403,26 @@ def _screens(rules: list[Rule]) -> _Screens:
     return _Screens(anchored=anchored, needs=needs, tried=tried)
 
 
+def _max_chars(rule: Rule) -> int:
+    return rule.max_chars if rule.max_chars is not None else sys.maxsize
+
+
 def _block_plan(rules: tuple[Rule, ...]) -> _BlockPlan:
     cached = _PLANS.get(id(rules))
     if cached is not None and cached[0] is rules:
         return cached[1]
     block_rules = [r for r in rules if r.type == "block" and r.pattern is not None]
-    limits = sorted({r.max_chars if r.max_chars is not None else sys.maxsize for r in block_rules})
+    every = sorted({_max_chars(r) for r in block_rules})
     # A text of length L may only be tried by rules with max_chars >= L: the screens of a
-    # length range leave out the rules (and the costly patterns) that cannot try it.
-    screens = [
-        _screens(
-            [r for r in block_rules if (r.max_chars if r.max_chars is not None else sys.maxsize) >= limit]
-        )
-        for limit in limits
-    ]
+    # length range leave out the rules (and the costly patterns) that cannot try any text in it.
+    step = -(-len(every) // _MAX_RANGES)  # ceiling division
+    limits = every[step - 1 :: step] if every else []
+    if every and limits[-1] != every[-1]:
+        limits.append(every[-1])
+    screens = []
+    for number in range(len(limits)):
+        shortest = limits[number - 1] + 1 if number else 0
+        screens.append(_screens([r for r in block_rules if _max_chars(r) >= shortest]))
     plan = _BlockPlan(limits=limits, screens=screens)
     if len(_PLANS) > 64:  # site rule lists come and go on long runs
         _PLANS.clear()
@@ -421,7 +447,9 @@ def _first_block_rules(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> dic
             lowered is not None and screen.needs.search(lowered) is not None,  # type: ignore[union-attr]
         )
         for rule in screen.tried[key]:
-            # What the rule loop tested per block before (its max_chars held by the range).
+            # Rule.matches, inlined: this loop runs for every block and block rule.
+            if rule.max_chars is not None and len(text) > rule.max_chars:
+                continue
             if rule.kinds and block.kind not in rule.kinds:
                 continue
             if rule.needs and not rule.may_match(lowered if lowered is not None else text.lower()):
@@ -455,8 +483,8 @@ def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | 
             for index in by_rule.get(id(rule), ()):
                 mark(index, rule.name)
         elif rule.type == "section":
-            for index, block in enumerate(blocks):
-                if block.kind == "list_item" or not rule.matches(block):
+            for index, (block, matched) in enumerate(zip(blocks, rule.match_flags(blocks), strict=True)):
+                if block.kind == "list_item" or not matched:
                     continue
                 mark(index, rule.name)
                 following = blocks[index + 1] if index + 1 < len(blocks) else None
@@ -482,8 +510,8 @@ def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | 
                         mark(member, rule.name)
         elif rule.type == "run":
             run: list[int] = []
-            for index, block in enumerate([*blocks, None]):
-                if block is not None and rule.matches(block):
+            for index, matched in enumerate([*rule.match_flags(blocks), False]):
+                if matched:
                     run.append(index)
                     continue
                 if len(run) >= rule.min_run:
