@@ -1274,3 +1274,32 @@ def test_token_count_fast_path_agrees_with_the_token_pattern(text: str) -> None:
     from abstractpipe.clean.blocks import _TOKEN_RE, token_count
 
     assert token_count(text) == len(_TOKEN_RE.findall(text))
+
+
+@pytest.mark.parametrize(
+    ("css_class", "ident", "role"),
+    [
+        (None, None, None),
+        ("", " ", None),
+        ("post-body", None, None),
+        ("x", "comments", "main"),
+        (None, None, "nav"),
+    ],
+)
+def test_element_flags_are_the_flags_of_the_joined_values(css_class, ident, role):
+    joined = f"{css_class or ''} {ident or ''} {role or ''}".strip()
+    expected = RULES.attr_flags(joined) if joined else (False, False, False)
+    assert RULES.element_flags(css_class, ident, role) == expected
+    assert RULES.element_flags(css_class, ident, role) == expected  # cached
+
+
+def test_html_small_form_on_a_long_page_goes_and_one_holding_the_page_stays():
+    # A long page decides its small tags by a lower bound of its text, a short one by the count.
+    article = "".join(f"<p>{text}</p>" for text in PROSE * 6)
+    markup = (
+        f"<html><body><form><input name='q'>Search the site</form><article>{article}</article></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.counters["html_dropped_small_tag"] == 1 and "Search the site" not in page.text
+    short = f"<html><body><form>Search the site<p>{PROSE[0]}</p></form></body></html>"
+    assert PROSE[0] in extract_html(short, RULES).text

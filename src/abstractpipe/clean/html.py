@@ -328,7 +328,8 @@ def drop_non_content(
     # post (forums) stays. Measured after the other drops, so inputs and scripts do not count.
     dropped = _Dropper()
     small_tags = list(root.iter(*rules.drop_small_tags)) if rules.drop_small_tags else []
-    all_chars = -1  # the page's text, measured once a small tag needs it
+    all_chars = -1  # the page's text before these drops, measured once a small tag needs it
+    body_text: str | None = None  # the body's text while nothing has been dropped from it
     for tag in small_tags:
         if tag in dropped or _holds_main(tag):
             continue
@@ -336,7 +337,12 @@ def drop_non_content(
         if chars >= rules.small_tag_max_chars:
             continue
         if all_chars < 0:
-            all_chars = len(normalise_space(_spaced_text(_body(root))))
+            body_text = _subtree_text(_body(root))
+            # The page's visible characters other than U+200B (normalise_space removes it) are
+            # at most all_chars: when that already protects no small tag, it need not be counted.
+            all_chars = len("".join(body_text.split())) - body_text.count("\u200b")
+            if rules.protect_share * all_chars < rules.small_tag_max_chars:
+                all_chars = len(normalise_space(_spaced_text(_body(root))))
         if chars > rules.protect_share * all_chars:
             continue
         dropped.drop(tag)
@@ -347,7 +353,10 @@ def drop_non_content(
                 dropped.drop(tag)
                 counters["html_dropped_selector"] += 1
     body = _body(root)
-    page_chars = _visible_chars(body) or 1
+    if body_text is not None and not dropped.gone:  # nothing dropped since it was read
+        page_chars = len("".join(body_text.split())) or 1
+    else:
+        page_chars = _visible_chars(body) or 1
     candidates: list[tuple[HtmlElement, str, int]] = []
     candidate_ids: set[int] = set()
     # Only elements with these attributes can be hidden, marked or named as chrome.
@@ -368,10 +377,10 @@ def drop_non_content(
             dropped.drop(tag)
             counters["html_dropped_hidden"] += 1
             continue
-        key = _attr_key(tag) if containers else ""
-        if not key:
+        if not containers:
             continue
-        boilerplate, strong, _ = rules.attr_flags(key)
+        get = tag.get
+        boilerplate, strong, _ = rules.element_flags(get("class"), get("id"), get("role"))
         if not boilerplate or id(tag) in holders:
             continue
         if not strong:
@@ -788,13 +797,12 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         tag = tags[key]
         density = links[key] / max(1, chars[key])
         bonus = settings.tag_bonus.get(str(tag.tag), 0.0)
-        attrs = _attr_key(tag)
-        if attrs:
-            boilerplate, _, content = rules.attr_flags(attrs)
-            if content:
-                bonus += settings.content_attr_bonus
-            if boilerplate:
-                bonus -= settings.boilerplate_attr_penalty
+        get = tag.get
+        boilerplate, _, content = rules.element_flags(get("class"), get("id"), get("role"))
+        if content:
+            bonus += settings.content_attr_bonus
+        if boilerplate:
+            bonus -= settings.boilerplate_attr_penalty
         # The tag bonus only counts for containers that hold scored text themselves; a content
         # bonus shrinks with link density too (a "text" class on a cell holding a menu row).
         if bonus > 0:

@@ -139,6 +139,24 @@ class CleanRules:
     # within a site, tokens ("row", "container", "post") across sites too.
     _attr_cache: dict[str, tuple[bool, bool, bool]] = field(default_factory=dict, compare=False, repr=False)
     _token_cache: dict[str, tuple[bool, bool, bool]] = field(default_factory=dict, compare=False, repr=False)
+    _element_cache: dict[tuple[str | None, str | None, str | None], tuple[bool, bool, bool]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def element_flags(
+        self, css_class: str | None, ident: str | None, role: str | None
+    ) -> tuple[bool, bool, bool]:
+        """``attr_flags`` of an element's class, id and role values joined by spaces (all False
+        when they are all empty), cached by the values: no string is built for a known element."""
+        key = (css_class, ident, role)
+        flags = self._element_cache.get(key)
+        if flags is None:
+            joined = f"{css_class or ''} {ident or ''} {role or ''}".strip()
+            flags = self.attr_flags(joined) if joined else (False, False, False)
+            if len(self._element_cache) > 100_000:  # bound memory on long runs
+                self._element_cache.clear()
+            self._element_cache[key] = flags
+        return flags
 
     def attr_flags(self, key: str) -> tuple[bool, bool, bool]:
         """For space-separated class/id/role tokens: (boilerplate, boilerplate beyond weak tokens, content)."""
