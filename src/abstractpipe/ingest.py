@@ -41,6 +41,7 @@ data) with ``\\n`` line endings.
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import hashlib
 import io
@@ -194,12 +195,32 @@ def document_for_file(path: Path, raw_root: Path) -> Document:
             site=site_of(url, relative),
             url=url,
             fetched_at=meta.get("fetched_at"),
-            absolute_path=str(path.resolve()),
+            absolute_path=resolved_path(path, raw_root, relative),
         ),
     )
     if problem:
         doc.warn("bad_sidecar", problem)
     return doc
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved_root(cwd: str, raw_root: str) -> str:
+    return os.path.realpath(os.path.join(cwd, raw_root))
+
+
+def resolved_path(path: Path, raw_root: Path, relative: str) -> str:
+    """``str(path.resolve())`` for ``path`` = ``raw_root / relative``.
+
+    ``resolve`` checks every component of the path and stats it once more; runs rebuild a page's
+    Document three times, so the raw root's part is resolved once per process and working
+    folder, and only the components below it are checked for links here.
+    """
+    current = _resolved_root(os.getcwd(), str(raw_root))
+    for part in relative.split("/"):
+        current = os.path.join(current, part)
+        if part in ("", ".", "..") or os.path.islink(current):
+            return str(path.resolve())  # the general case
+    return current
 
 
 def is_warc_name(name: str) -> bool:
