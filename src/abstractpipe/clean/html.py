@@ -167,17 +167,20 @@ def read_page_meta(root: HtmlElement, markup: str = "") -> dict[str, list[str]]:
     if "html_lang" not in meta and (match := _HTML_LANG_RE.search(markup[:20000])):
         # libxml2 drops the attributes of an <html> that comes after other markup (a leading <script>).
         add("html_lang", match[1])
-    title = next(root.iter("title"), None)
-    if title is not None:
-        add("title", normalise_space(_text(title)))
-    for tag in root.iter("meta"):
+    # One pass over the tree collects the four kinds; they are read kind by kind as before.
+    found: dict[str, list[HtmlElement]] = {"title": [], "meta": [], "link": [], "script": []}
+    for tag in root.iter("title", "meta", "link", "script"):
+        found[tag.tag].append(tag)
+    if found["title"]:
+        add("title", normalise_space(_text(found["title"][0])))
+    for tag in found["meta"]:
         key = tag.get("name") or tag.get("property")
         if key:
             add(key, tag.get("content"))
-    for tag in root.iter("link"):
+    for tag in found["link"]:
         if "canonical" in (tag.get("rel") or "").lower().split():
             add("canonical", tag.get("href"))
-    for tag in root.iter("script"):
+    for tag in found["script"]:
         if (tag.get("type") or "").strip().lower() == "application/ld+json":
             add("jsonld", _text(tag))
     return meta
@@ -529,16 +532,22 @@ class _Walker:
         if root.text:
             flow.pieces.append((root.text, False))
         # An explicit stack, not recursion: real pages nest deeper than Python's recursion limit.
-        stack: list[_Frame] = [(iter(root), flow, 0, False, True, flow, False, None)]
-        while stack:
-            children, flow, list_depth, in_link, _, _, _, _ = stack[-1]
+        # The current frame's fields are kept in locals; the stack holds the frames above it.
+        frame: _Frame = (iter(root), flow, 0, False, True, flow, False, None)
+        children, list_depth, in_link = frame[0], 0, False
+        stack: list[_Frame] = []
+        while True:
             child = next(children, None)
             if child is None:
-                _, flow, _, _, owns_flow, tail_flow, tail_in_link, tail = stack.pop()
-                if owns_flow:
+                _, _, _, _, owns_flow, tail_flow, tail_in_link, tail = frame
+                if owns_flow and flow.pieces:
                     self._flush(flow)
                 if tail:
                     tail_flow.pieces.append((tail, tail_in_link))
+                if not stack:
+                    break
+                frame = stack.pop()
+                children, flow, list_depth, in_link = frame[0], frame[1], frame[2], frame[3]
                 continue
             name = child.tag
             if not isinstance(name, str):  # an entity or other non-element node
@@ -553,9 +562,11 @@ class _Walker:
                 if child.tail:
                     flow.pieces.append((child.tail, in_link))
                 continue
-            frame = self._enter(child, flow, list_depth, in_link)
-            if frame is not None:
+            entered = self._enter(child, flow, list_depth, in_link)
+            if entered is not None:
                 stack.append(frame)
+                frame = entered
+                children, flow, list_depth, in_link = frame[0], frame[1], frame[2], frame[3]
             elif child.tail:
                 flow.pieces.append((child.tail, in_link))
         return self.blocks
