@@ -789,10 +789,29 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         group.points += points * (1.0 - min(1.0, block.link_chars / max(1, len(block.text))))
         if group.first_scored < 0:
             group.first_scored = index
+    # Each group's sums count for its container and every ancestor. Chains share their upper
+    # parts, so each container is visited once (its parent and depth noted) and the sums are
+    # then passed up from the deepest containers: the same totals, without a walk per group.
+    parents: dict[int, int] = {}
+    depths: dict[int, int] = {}
     for group in groups.values():
-        for tag in group.chain:
-            chars[id(tag)] += group.chars
-            links[id(tag)] += group.links
+        chain = group.chain
+        chars[id(chain[0])] += group.chars
+        links[id(chain[0])] += group.links
+        for level, tag in enumerate(chain):
+            key = id(tag)
+            if key in depths:
+                break  # seen from another group, and so are its ancestors
+            depths[key] = len(chain) - level
+            chars[key] += 0  # every container has sums, zero or not
+            links[key] += 0
+            if level + 1 < len(chain):
+                parents[key] = id(chain[level + 1])
+    for key in sorted(depths, key=depths.__getitem__, reverse=True):
+        parent = parents.get(key)
+        if parent is not None:
+            chars[parent] += chars[key]
+            links[parent] += links[key]
     # In document order of each container's first scored block: ties go to the first.
     for group in sorted((g for g in groups.values() if g.first_scored >= 0), key=lambda g: g.first_scored):
         for level, tag in enumerate(group.chain[:5]):
