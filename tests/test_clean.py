@@ -1303,3 +1303,46 @@ def test_html_small_form_on_a_long_page_goes_and_one_holding_the_page_stays():
     assert page.counters["html_dropped_small_tag"] == 1 and "Search the site" not in page.text
     short = f"<html><body><form>Search the site<p>{PROSE[0]}</p></form></body></html>"
     assert PROSE[0] in extract_html(short, RULES).text
+
+
+def test_text_lines_skip_the_item_patterns_only_when_they_cannot_match():
+    from abstractpipe.clean import text
+
+    lines = [
+        "  • Home",
+        "\t- item",
+        "– dash item",
+        "* star",
+        "1. First",
+        "  12) twelve",
+        "(3) third",
+        "a. letter",
+        "B. upper",
+        "١. arabic-indic digit",
+        "１. full-width digit",
+        "\u3000• ideographic space",
+        "\u00a0\u00a0• nbsp indent",
+        "plain line",
+        "",
+        "   ",
+        "·中文",
+        "x" * 130,
+        "1. " + "long " * 40,
+    ]
+    for line in lines:
+        (read,) = text._read_lines(line)
+        expanded = line.replace("\t", "    ").replace("\u00a0", " ").rstrip()
+        indent = len(expanded) - len(expanded.lstrip(" "))
+        bullet = None
+        if text._BULLET_RE.match(expanded):
+            bullet = "bullet"
+        elif (match := text._NUMBERED_RE.match(expanded)) and (indent > 0 or len(match["body"]) <= 120):
+            bullet = "number"
+        assert read.bullet == bullet, line
+
+
+def test_text_blank_lines_end_a_list_unless_an_item_of_its_kind_follows():
+    rules = CleanRules.from_file(REPO / "configs" / "clean.yaml")
+    page = extract_text("• one\n\n\n• two\n\nA paragraph line.\n\n\n\n1. first\n\n• other", rules)
+    items = [(b.text, b.list_id) for b in page.blocks if b.kind == "list_item"]
+    assert items[0][1] == items[1][1] and items[2][1] != items[1][1] and items[3][1] != items[2][1]
