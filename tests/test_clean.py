@@ -1346,3 +1346,17 @@ def test_text_blank_lines_end_a_list_unless_an_item_of_its_kind_follows():
     page = extract_text("• one\n\n\n• two\n\nA paragraph line.\n\n\n\n1. first\n\n• other", rules)
     items = [(b.text, b.list_id) for b in page.blocks if b.kind == "list_item"]
     assert items[0][1] == items[1][1] and items[2][1] != items[1][1] and items[3][1] != items[2][1]
+
+
+def test_parsed_pages_survive_the_work_file_pickle():
+    import pickle
+
+    from abstractpipe.clean import parse_page
+
+    markup = (
+        f"<html><body><article><h1>Title</h1><ul><li>a</li></ul><p>{PROSE[0]}</p></article></body></html>"
+    )
+    parsed = parse_page(markup, True, RULES, "site")
+    again = pickle.loads(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+    assert again == parsed and again.blocks and all(type(b) is type(parsed.blocks[0]) for b in again.blocks)
+    assert [b.list_id for b in again.blocks] == [b.list_id for b in parsed.blocks]
