@@ -1360,3 +1360,14 @@ def test_parsed_pages_survive_the_work_file_pickle():
     again = pickle.loads(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
     assert again == parsed and again.blocks and all(type(b) is type(parsed.blocks[0]) for b in again.blocks)
     assert [b.list_id for b in again.blocks] == [b.list_id for b in parsed.blocks]
+
+
+def test_a_sites_rule_list_is_one_tuple_so_its_screens_are_built_once():
+    from abstractpipe.clean.rules import compile_rules as compile_clean
+
+    data = yaml.safe_load((REPO / "configs" / "clean.yaml").read_text(encoding="utf-8"))
+    data["sites"] = {"s.example": {"rules": [{"name": "x", "type": "block", "pattern": "^x$"}]}}
+    rules = compile_clean(data)
+    assert rules.rules_for("s.example") is rules.rules_for("s.example")
+    assert [r.name for r in rules.rules_for("s.example")][-1] == "x"
+    assert rules.rules_for("other.example") is rules.rules

@@ -142,6 +142,7 @@ class CleanRules:
     _element_cache: dict[tuple[str | None, str | None, str | None], tuple[bool, bool, bool]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _site_rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def element_flags(
         self, css_class: str | None, ident: str | None, role: str | None
@@ -198,7 +199,13 @@ class CleanRules:
 
     def rules_for(self, site: str | None) -> tuple[Rule, ...]:
         extra = self.sites.get(site) if site else None
-        return self.rules + extra.rules if extra else self.rules
+        if not extra:
+            return self.rules
+        # The same tuple for every page of the site: rule_drops keeps its plan per rule list.
+        combined = self._site_rules.get(site)  # type: ignore[arg-type]
+        if combined is None:
+            combined = self._site_rules[site] = self.rules + extra.rules  # type: ignore[index]
+        return combined
 
     def selectors_for(self, site: str | None) -> tuple[str, ...]:
         extra = self.sites.get(site) if site else None
