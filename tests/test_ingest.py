@@ -447,6 +447,26 @@ SAMPLES = {
 }
 
 
+def test_resolved_path_is_what_resolve_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Documents carry str(path.resolve()); the raw root's part is resolved once per process.
+    from abstractpipe.ingest import resolved_path
+
+    real = tmp_path / "real"
+    (real / "site").mkdir(parents=True)
+    (real / "site" / "a.html").write_text("<p>a</p>", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.html").write_text("<p>b</p>", encoding="utf-8")
+    (real / "site" / "link.html").symlink_to(tmp_path / "elsewhere" / "b.html")
+    (real / "linked").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "root-link").symlink_to(real)
+    monkeypatch.chdir(tmp_path)
+    relatives = ["site/a.html", "site/link.html", "linked/b.html", "site/missing.html", "site/../site/a.html"]
+    for root in (real, tmp_path / "root-link", Path("root-link"), Path("real/../real")):
+        for relative in relatives:
+            path = root / relative
+            assert resolved_path(path, root, relative) == str(path.resolve()), (root, relative)
+
+
 def test_discover_lists_raw_samples_in_sorted_order() -> None:
     paths = [d.source.path for d in discover_inputs(RAW)]
     assert paths == sorted(paths)
@@ -483,23 +503,3 @@ def test_ingest_is_deterministic(config: Config) -> None:
         return [(d.id, d.source.sha256, d.source.encoding, d.markup) for d in step(discover_inputs(RAW))]
 
     assert run() == run()
-
-
-def test_resolved_path_is_what_resolve_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Documents carry str(path.resolve()); the raw root's part is resolved once per process.
-    from abstractpipe.ingest import resolved_path
-
-    real = tmp_path / "real"
-    (real / "site").mkdir(parents=True)
-    (real / "site" / "a.html").write_text("<p>a</p>", encoding="utf-8")
-    (tmp_path / "elsewhere").mkdir()
-    (tmp_path / "elsewhere" / "b.html").write_text("<p>b</p>", encoding="utf-8")
-    (real / "site" / "link.html").symlink_to(tmp_path / "elsewhere" / "b.html")
-    (real / "linked").symlink_to(tmp_path / "elsewhere")
-    (tmp_path / "root-link").symlink_to(real)
-    monkeypatch.chdir(tmp_path)
-    relatives = ["site/a.html", "site/link.html", "linked/b.html", "site/missing.html", "site/../site/a.html"]
-    for root in (real, tmp_path / "root-link", Path("root-link"), Path("real/../real")):
-        for relative in relatives:
-            path = root / relative
-            assert resolved_path(path, root, relative) == str(path.resolve()), (root, relative)
