@@ -1127,3 +1127,247 @@ def test_html_customer_reviews_go_but_a_review_article_stays():
     # One review as the article (a review site) is not a list of reviews.
     single = f"<html><body><article class='review'><h1>Best laptops</h1>{product}</article></body></html>"
     assert extract_html(single, RULES).text.count(PROSE[3]) == 2
+
+
+def test_html_subtree_text_helpers_agree_with_itertext():
+    # drop_non_content measures text with libxml2's text serialiser and one XPath call instead
+    # of joining itertext(); they must give the same strings, before and after the drops.
+    from collections import Counter
+
+    from abstractpipe.clean import html
+
+    pages = [path.read_text(encoding="utf-8") for path in sorted(HTML_FIXTURES.glob("*.html"))]
+    pages.append(
+        "<html><body><p>a<b>b</b>c<![CDATA[d]]>e&amp;<script>x</script>t<span> s </span>"
+        "<i>\u200b</i>z</p><div hidden>h<p>q</p></div></body></html>"
+    )
+    for markup in pages:
+        root = html.parse_tree(markup)
+        assert root is not None
+        for dropped in (False, True):
+            if dropped:
+                html.drop_non_content(root, RULES, None, Counter())
+            for tag in root.iter():
+                assert html._subtree_text(tag) == "".join(tag.itertext())
+                assert html._spaced_text(tag) == " ".join(tag.itertext())
+
+
+def test_html_wrapper_far_above_the_article_is_not_dropped_as_chrome():
+    # The elements holding an <article> are found by walking up from it; the walk once
+    # remembered freed element proxies by id and could stop early at a reused id.
+    nested = "<div>" * 12 + "<article>" + "".join(f"<p>{t}</p>" for t in PROSE) + "</article>" + "</div>" * 12
+    other = "".join(f"<p>{t}</p>" for t in PROSE * 3)  # the wrapper holds under half the page
+    for _ in range(5):
+        page = extract_html(
+            f"<html><body><div class='page with-nav-sidebar'>{nested}</div><section>{other}</section>"
+            "</body></html>",
+            RULES,
+        )
+        assert page.counters["html_dropped_container"] == 0
+        assert PROSE[0] in page.text
+
+
+def _rule_drops_one_rule_at_a_time(blocks, rules):
+    """rule_drops as it was written first: every rule over every block, in rule order."""
+    from abstractpipe.clean.rules import rule_drops
+
+    drops = [None] * len(blocks)
+    for rule in rules:
+        if rule.type == "block":
+            for index, block in enumerate(blocks):
+                if drops[index] is None and rule.matches(block):
+                    drops[index] = rule.name
+        else:
+            for index, name in enumerate(rule_drops(blocks, (rule,))):
+                if drops[index] is None:
+                    drops[index] = name
+    return drops
+
+
+def test_screened_block_rules_drop_what_each_rule_alone_drops():
+    # rule_drops tries a block only with the rules two joined screens let through; the result
+    # must be what trying every rule in turn gives, at the max_chars edges and in every kind.
+    from abstractpipe.clean.blocks import CleanBlock
+    from abstractpipe.clean.rules import compile_rules as compile_clean
+    from abstractpipe.clean.rules import rule_drops
+
+    data = yaml.safe_load((REPO / "configs" / "clean.yaml").read_text(encoding="utf-8"))
+    data["rules"] += [
+        {"name": "late_anchored", "type": "block", "max_chars": 12, "pattern": "^Home$"},
+        {"name": "unanchored", "type": "block", "max_chars": 40, "pattern": "^x|menu"},
+        {"name": "backref", "type": "block", "pattern": r"^(ab)\1$"},
+        {"name": "cased", "type": "block", "pattern": "^ABC", "case_sensitive": True, "kinds": ["heading"]},
+    ]
+    rules = compile_clean(data)
+    edges = [
+        "Home",
+        "home",
+        " Home",
+        "Twitter",
+        "abab",
+        "ABC def",
+        "abc def",
+        "a menu",
+        "x" * 600,
+        "©" + " " * 199,
+    ]
+    edges += ["Follow us on Twitter" + " " * n for n in (129, 130, 131)]
+    kinds = ["paragraph", "heading", "list_item", "table", "caption"]
+    blocks = [CleanBlock(text=t, kind=kinds[i % len(kinds)]) for i, t in enumerate(_sample_lines()[:3000])]
+    blocks += [CleanBlock(text=t, kind=kind) for t in edges for kind in kinds]
+    expected = _rule_drops_one_rule_at_a_time(blocks, rules.rules)
+    assert rule_drops(blocks, rules.rules) == expected
+    assert {"late_anchored", "unanchored", "backref", "cased", "social_button"} - set(expected) == set()
+
+
+def test_only_patterns_anchored_in_every_alternative_are_joined():
+    import re
+
+    from abstractpipe.clean.rules import _joinable_anchored
+
+    assert _joinable_anchored(re.compile("^a|^b"))
+    assert _joinable_anchored(re.compile("(?:^a|^(b|c))d", re.IGNORECASE))
+    assert not _joinable_anchored(re.compile("^a|b"))
+    assert not _joinable_anchored(re.compile("a^"))
+    assert not _joinable_anchored(re.compile(r"^(a)\1"))
+    assert not _joinable_anchored(re.compile("(?m)^a"))
+    assert not _joinable_anchored(re.compile("(?m:^a)"))
+
+
+def test_html_walk_of_inline_leaves_breaks_and_blank_lines():
+    # The walk handles childless inline elements without a frame of their own and splits a
+    # flow at blank lines only when it holds a newline; these blocks are what the frame-per-
+    # element walk gave.
+    from abstractpipe.clean import html
+
+    markup = (
+        "<html><body><div>Intro <a href='/x'>link</a><img src='i.png'> tail<br>line two"
+        "<span>\u200b</span></div><p><i></i>\u200b</p><p>one\n\n  two <b>bold</b><a href='/y'><span>in</span>"
+        "</a> end</p><ul><li><a href='/1'>First item</a></li><li>Second <em>item</em></li></ul>"
+        "<p><a href='/z'>whole link</a></p></body></html>"
+    )
+    blocks = html._Walker().walk(html._body(html.parse_tree(markup)))
+    assert [(b.text, b.kind, b.level, b.list_id, b.path, b.link_chars) for b in blocks] == [
+        ("Intro link tail line two", "paragraph", 0, None, "html/body/div", 4),
+        ("one", "paragraph", 0, None, "html/body/p", 0),
+        ("two boldin end", "paragraph", 0, None, "html/body/p", 2),
+        ("First item", "list_item", 1, 0, "html/body/ul/li", 10),
+        ("Second item", "list_item", 1, 0, "html/body/ul/li", 0),
+        ("whole link", "paragraph", 0, None, "html/body/p", 10),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "plain words here",
+        " spaced\u00a0out\u2003text\u3000",
+        "中文字符和English混合",
+        "全角（括号）与，标点。",
+        "caf\u00e9 na\u00efve \U0001f600 \U00020000x",
+        "\ua000\uff01\uffef\ufff0 tail",
+        "tab\tand\nnewline\x1c\x1d",
+    ],
+)
+def test_token_count_fast_path_agrees_with_the_token_pattern(text: str) -> None:
+    from abstractpipe.clean.blocks import _TOKEN_RE, token_count
+
+    assert token_count(text) == len(_TOKEN_RE.findall(text))
+
+
+@pytest.mark.parametrize(
+    ("css_class", "ident", "role"),
+    [
+        (None, None, None),
+        ("", " ", None),
+        ("post-body", None, None),
+        ("x", "comments", "main"),
+        (None, None, "nav"),
+    ],
+)
+def test_element_flags_are_the_flags_of_the_joined_values(css_class, ident, role):
+    joined = f"{css_class or ''} {ident or ''} {role or ''}".strip()
+    expected = RULES.attr_flags(joined) if joined else (False, False, False)
+    assert RULES.element_flags(css_class, ident, role) == expected
+    assert RULES.element_flags(css_class, ident, role) == expected  # cached
+
+
+def test_html_small_form_on_a_long_page_goes_and_one_holding_the_page_stays():
+    # A long page decides its small tags by a lower bound of its text, a short one by the count.
+    article = "".join(f"<p>{text}</p>" for text in PROSE * 6)
+    markup = (
+        f"<html><body><form><input name='q'>Search the site</form><article>{article}</article></body></html>"
+    )
+    page = extract_html(markup, RULES)
+    assert page.counters["html_dropped_small_tag"] == 1 and "Search the site" not in page.text
+    short = f"<html><body><form>Search the site<p>{PROSE[0]}</p></form></body></html>"
+    assert PROSE[0] in extract_html(short, RULES).text
+
+
+def test_text_lines_skip_the_item_patterns_only_when_they_cannot_match():
+    from abstractpipe.clean import text
+
+    lines = [
+        "  • Home",
+        "\t- item",
+        "– dash item",
+        "* star",
+        "1. First",
+        "  12) twelve",
+        "(3) third",
+        "a. letter",
+        "B. upper",
+        "١. arabic-indic digit",
+        "１. full-width digit",
+        "\u3000• ideographic space",
+        "\u00a0\u00a0• nbsp indent",
+        "plain line",
+        "",
+        "   ",
+        "·中文",
+        "x" * 130,
+        "1. " + "long " * 40,
+    ]
+    for line in lines:
+        (read,) = text._read_lines(line)
+        expanded = line.replace("\t", "    ").replace("\u00a0", " ").rstrip()
+        indent = len(expanded) - len(expanded.lstrip(" "))
+        bullet = None
+        if text._BULLET_RE.match(expanded):
+            bullet = "bullet"
+        elif (match := text._NUMBERED_RE.match(expanded)) and (indent > 0 or len(match["body"]) <= 120):
+            bullet = "number"
+        assert read.bullet == bullet, line
+
+
+def test_text_blank_lines_end_a_list_unless_an_item_of_its_kind_follows():
+    rules = CleanRules.from_file(REPO / "configs" / "clean.yaml")
+    page = extract_text("• one\n\n\n• two\n\nA paragraph line.\n\n\n\n1. first\n\n• other", rules)
+    items = [(b.text, b.list_id) for b in page.blocks if b.kind == "list_item"]
+    assert items[0][1] == items[1][1] and items[2][1] != items[1][1] and items[3][1] != items[2][1]
+
+
+def test_parsed_pages_survive_the_work_file_pickle():
+    import pickle
+
+    from abstractpipe.clean import parse_page
+
+    markup = (
+        f"<html><body><article><h1>Title</h1><ul><li>a</li></ul><p>{PROSE[0]}</p></article></body></html>"
+    )
+    parsed = parse_page(markup, True, RULES, "site")
+    again = pickle.loads(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+    assert again == parsed and again.blocks and all(type(b) is type(parsed.blocks[0]) for b in again.blocks)
+    assert [b.list_id for b in again.blocks] == [b.list_id for b in parsed.blocks]
+
+
+def test_a_sites_rule_list_is_one_tuple_so_its_screens_are_built_once():
+    from abstractpipe.clean.rules import compile_rules as compile_clean
+
+    data = yaml.safe_load((REPO / "configs" / "clean.yaml").read_text(encoding="utf-8"))
+    data["sites"] = {"s.example": {"rules": [{"name": "x", "type": "block", "pattern": "^x$"}]}}
+    rules = compile_clean(data)
+    assert rules.rules_for("s.example") is rules.rules_for("s.example")
+    assert [r.name for r in rules.rules_for("s.example")][-1] == "x"
+    assert rules.rules_for("other.example") is rules.rules

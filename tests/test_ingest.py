@@ -277,6 +277,34 @@ def test_binary_content_fails(step: IngestStep, tmp_path: Path, data: bytes) -> 
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "plain ascii\ttext\r\n\x0b\x0c",
+        "\x00\x08\x0e\x1f\x7f ascii controls",
+        "C1 \x80\x85\x9f but not \xa0 or \xc2 or \u0100 (\u00c2\u0080 is two letters)",
+        "\ufffd replacement \ufffd and \ufff0\uffff \U0001f600 中文，全角（）",
+        "é\x80\x9f\x7fend\x1b",
+    ],
+)
+def test_control_share_counts_the_same_in_utf8_bytes(text: str) -> None:
+    # The step counts stray characters in the page's UTF-8 bytes when it decoded them strictly.
+    from abstractpipe.ingest import control_share
+
+    assert control_share(text, text.encode("utf-8")) == control_share(text)
+
+
+def test_utf8_source_is_only_given_for_strict_utf8_decoding() -> None:
+    from abstractpipe.ingest import _utf8_source
+
+    data = b"\xef\xbb\xbfabc"
+    assert _utf8_source(data, "utf-8", "bom") == b"abc"
+    assert _utf8_source(b"abc", "utf-8", "declared") == b"abc"
+    assert _utf8_source(b"abc", "utf-8", "detected") is None  # may hold replacement characters
+    assert _utf8_source(b"abc", "gb18030", "declared") is None
+
+
+@pytest.mark.parametrize(
     ("name", "shown"),
     [
         ("paper.pdf", "unsupported file type: .pdf"),
@@ -417,6 +445,26 @@ SAMPLES = {
         "researchsummaries-html",
     ),
 }
+
+
+def test_resolved_path_is_what_resolve_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Documents carry str(path.resolve()); the raw root's part is resolved once per process.
+    from abstractpipe.ingest import resolved_path
+
+    real = tmp_path / "real"
+    (real / "site").mkdir(parents=True)
+    (real / "site" / "a.html").write_text("<p>a</p>", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.html").write_text("<p>b</p>", encoding="utf-8")
+    (real / "site" / "link.html").symlink_to(tmp_path / "elsewhere" / "b.html")
+    (real / "linked").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "root-link").symlink_to(real)
+    monkeypatch.chdir(tmp_path)
+    relatives = ["site/a.html", "site/link.html", "linked/b.html", "site/missing.html", "site/../site/a.html"]
+    for root in (real, tmp_path / "root-link", Path("root-link"), Path("real/../real")):
+        for relative in relatives:
+            path = root / relative
+            assert resolved_path(path, root, relative) == str(path.resolve()), (root, relative)
 
 
 def test_discover_lists_raw_samples_in_sorted_order() -> None:

@@ -41,6 +41,7 @@ data) with ``\\n`` line endings.
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import hashlib
 import io
@@ -91,6 +92,11 @@ TIE_TOLERANCE = 1e-6
 # C0/C1 control characters other than tab, newline, vertical tab, form feed and carriage
 # return, plus U+FFFD: what binary data looks like once decoded.
 STRAY_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+# The same characters in UTF-8 bytes: the C0 ones and DEL are single bytes (which never occur
+# inside a multi-byte sequence), C1 ones are C2 80-9F, U+FFFD is EF BF BD.
+STRAY_ASCII_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
+STRAY_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
+REPLACEMENT_UTF8 = "\ufffd".encode()
 
 DEFAULT_RULES: dict[str, Any] = {
     "extensions": {"html": [".html", ".htm", ".xhtml"], "text": [".txt"]},
@@ -189,12 +195,32 @@ def document_for_file(path: Path, raw_root: Path) -> Document:
             site=site_of(url, relative),
             url=url,
             fetched_at=meta.get("fetched_at"),
-            absolute_path=str(path.resolve()),
+            absolute_path=resolved_path(path, raw_root, relative),
         ),
     )
     if problem:
         doc.warn("bad_sidecar", problem)
     return doc
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved_root(cwd: str, raw_root: str) -> str:
+    return os.path.realpath(os.path.join(cwd, raw_root))
+
+
+def resolved_path(path: Path, raw_root: Path, relative: str) -> str:
+    """``str(path.resolve())`` for ``path`` = ``raw_root / relative``.
+
+    ``resolve`` checks every component of the path and stats it once more; runs rebuild a page's
+    Document three times, so the raw root's part is resolved once per process and working
+    folder, and only the components below it are checked for links here.
+    """
+    current = _resolved_root(os.getcwd(), str(raw_root))
+    for part in relative.split("/"):
+        current = os.path.join(current, part)
+        if part in ("", ".", "..") or os.path.islink(current):
+            return str(path.resolve())  # the general case
+    return current
 
 
 def is_warc_name(name: str) -> bool:
@@ -402,6 +428,16 @@ def declared_charset(head: bytes) -> str | None:
     return match.group(1).decode("ascii").lower() if match else None
 
 
+def _utf8_source(data: bytes, codec: str, how: str) -> bytes | None:
+    """The bytes ``decode`` strictly decoded as UTF-8 to give its text, else None.
+
+    Detection may decode with replacement characters, so its text is not those bytes.
+    """
+    if codec != "utf-8" or how == "detected":
+        return None
+    return data[len(codecs.BOM_UTF8) :] if how == "bom" else data
+
+
 def _strict_utf8(data: bytes) -> str | None:
     try:
         return data.decode("utf-8")
@@ -411,15 +447,26 @@ def _strict_utf8(data: bytes) -> str | None:
 
 def normalise_text(text: str) -> str:
     """NFC (not NFKC: full-width punctuation stays) and ``\\n`` line endings."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:  # one scan for the usual page without any
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return unicodedata.normalize("NFC", text)
 
 
-def control_share(text: str) -> float:
-    """Share of characters that do not occur in a text page: stray controls and U+FFFD."""
+def control_share(text: str, utf8: bytes | None = None) -> float:
+    """Share of characters that do not occur in a text page: stray controls and U+FFFD.
+
+    ``utf8``, when given, are the bytes ``text`` was strictly decoded from as UTF-8: counting
+    in them is exact and takes a fraction of the regex scan over the text.
+    """
     if not text:
         return 0.0
-    return len(STRAY_CHARACTERS.findall(text)) / len(text)
+    if utf8 is None:
+        return len(STRAY_CHARACTERS.findall(text)) / len(text)
+    stray = len(utf8) - len(utf8.translate(None, STRAY_ASCII_BYTES))
+    if b"\xc2" in utf8:
+        stray += len(STRAY_C1_UTF8.findall(utf8))
+    stray += utf8.count(REPLACEMENT_UTF8)
+    return stray / len(text)
 
 
 @register_step("ingest")
@@ -557,6 +604,8 @@ class IngestStep(Step):
                 # text that is also valid UTF-8 is vanishingly rare, so the bytes win.
                 doc.warn("encoding_mismatch", f"declared charset {label!r} but the bytes are valid UTF-8")
                 return utf8_text, "utf-8", "utf-8-over-declared"
+            if codec == "utf-8" and utf8_text is not None:
+                return utf8_text, codec, how  # decoded once already
             try:
                 return data.decode(codec), codec, how
             except UnicodeDecodeError as exc:
@@ -640,14 +689,14 @@ class IngestStep(Step):
         doc.source.format = page_format
         doc.raw = data
         doc.source.sha256 = hashlib.sha256(data).hexdigest()
-        if not data.strip():
+        if not data or data.isspace():  # what strip() would leave empty, without the copy
             raise IngestError("empty", "empty file")
 
         text, codec, how = self.decode(doc, data, page_format, transport_label)
-        if control_share(text) > self.max_control_share:
+        if control_share(text, _utf8_source(data, codec, how)) > self.max_control_share:
             raise IngestError("binary", "binary content, not a text page (control characters)")
         markup = normalise_text(text)
-        if not markup.strip():
+        if not markup or markup.isspace():
             raise IngestError("empty", "empty file")
 
         doc.markup = markup

@@ -34,6 +34,14 @@ class CleanBlock:
     link_chars: int = 0  # characters inside <a> (HTML only)
     ancestors: tuple[Any, ...] = ()  # HTML container elements, outermost first (not kept past cleaning)
 
+    def __reduce__(self) -> tuple[type[CleanBlock], tuple[Any, ...]]:
+        # Pickled as constructor arguments: parsed pages go to a work file between a run's two
+        # passes, and the default pickling of a slots dataclass (a state dict per block) was slower.
+        return (
+            CleanBlock,
+            (self.text, self.kind, self.level, self.list_id, self.path, self.link_chars, self.ancestors),
+        )
+
 
 @dataclass
 class CleanedPage:
@@ -93,8 +101,14 @@ def fingerprint(text: str) -> str:
     return normalise_space(text).casefold()
 
 
+# Every character _TOKEN_RE treats apart from other non-space characters is at or above U+3000.
+_WIDE_RE = re.compile("[\u3000-\uffff]")
+
+
 def token_count(text: str) -> int:
     """Words for alphabetic scripts plus one per CJK character."""
+    if text.isascii() or not _WIDE_RE.search(text):
+        return len(text.split())  # str.split() and \s split on the same whitespace
     return len(_TOKEN_RE.findall(text))
 
 

@@ -167,17 +167,20 @@ def read_page_meta(root: HtmlElement, markup: str = "") -> dict[str, list[str]]:
     if "html_lang" not in meta and (match := _HTML_LANG_RE.search(markup[:20000])):
         # libxml2 drops the attributes of an <html> that comes after other markup (a leading <script>).
         add("html_lang", match[1])
-    title = next(root.iter("title"), None)
-    if title is not None:
-        add("title", normalise_space(_text(title)))
-    for tag in root.iter("meta"):
+    # One pass over the tree collects the four kinds; they are read kind by kind as before.
+    found: dict[str, list[HtmlElement]] = {"title": [], "meta": [], "link": [], "script": []}
+    for tag in root.iter("title", "meta", "link", "script"):
+        found[tag.tag].append(tag)
+    if found["title"]:
+        add("title", normalise_space(_text(found["title"][0])))
+    for tag in found["meta"]:
         key = tag.get("name") or tag.get("property")
         if key:
             add(key, tag.get("content"))
-    for tag in root.iter("link"):
+    for tag in found["link"]:
         if "canonical" in (tag.get("rel") or "").lower().split():
             add("canonical", tag.get("href"))
-    for tag in root.iter("script"):
+    for tag in found["script"]:
         if (tag.get("type") or "").strip().lower() == "application/ld+json":
             add("jsonld", _text(tag))
     return meta
@@ -201,8 +204,54 @@ def _inside(tag: HtmlElement, names: frozenset[str] | set[str]) -> bool:
     return any(parent.tag in names for parent in tag.iterancestors())
 
 
-_MAIN_ELEMENTS = etree.XPath("//article | //main | //*[@role='main']")
-_WITH_MARKING_ATTRS = etree.XPath(".//*[@class or @id or @role or @hidden or @aria-hidden or @style]")
+# Attributes that can hide an element or name it as content or chrome.
+_MARKING_ATTRS = frozenset({"class", "id", "role", "hidden", "aria-hidden", "style"})
+_HIDING_ATTRS = frozenset({"hidden", "aria-hidden", "style"})
+_ROLE_MAIN = etree.XPath("descendant::*[@role='main']")
+# Every text node of a subtree, as plain strings (no "smart" strings pointing back to the tree).
+_TEXT_NODES = etree.XPath("descendant::text()", smart_strings=False)
+
+
+def _subtree_text(tag: HtmlElement) -> str:
+    """``"".join(tag.itertext())``, built by libxml2 in one call: about 3x as fast on a page."""
+    return etree.tostring(tag, method="text", encoding=str, with_tail=False)
+
+
+def _spaced_text(tag: HtmlElement) -> str:
+    """``" ".join(tag.itertext())`` for large subtrees: the text nodes come from one XPath call.
+
+    The parser and ``drop_tree`` never leave two text nodes side by side, so the nodes are the
+    pieces ``itertext`` yields (``test_clean`` checks this on the fixture pages).
+    """
+    return " ".join(_TEXT_NODES(tag))
+
+
+def _holds_main(tag: HtmlElement) -> bool:
+    """``tag`` holds an <article>, <main> or role=main element."""
+    return next(tag.iterdescendants("article", "main"), None) is not None or bool(_ROLE_MAIN(tag))
+
+
+def _marked_elements(body: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement], list[HtmlElement]]:
+    """In document order, one pass over ``body``: the elements below it with a marking
+    attribute, those of them that are hidden, and the <article>, <main> and role=main ones
+    (``body`` included). A Python pass reading attribute names beats an XPath predicate
+    testing six attributes on every element by about 2x."""
+    marked: list[HtmlElement] = []
+    hidden: list[HtmlElement] = []
+    main_like: list[HtmlElement] = [body] if body.tag in ("article", "main") else []
+    elements = body.iter(etree.Element)
+    next(elements)  # body itself
+    for tag in elements:
+        names = tag.keys()
+        if names and not _MARKING_ATTRS.isdisjoint(names):
+            marked.append(tag)
+            if not _HIDING_ATTRS.isdisjoint(names) and _is_hidden(tag):
+                hidden.append(tag)
+            if tag.tag in ("article", "main") or tag.get("role") == "main":
+                main_like.append(tag)
+        elif tag.tag in ("article", "main"):
+            main_like.append(tag)
+    return marked, hidden, main_like
 
 
 def _attached(tag: HtmlElement, root: HtmlElement) -> bool:
@@ -210,15 +259,17 @@ def _attached(tag: HtmlElement, root: HtmlElement) -> bool:
     return any(parent is root for parent in tag.iterancestors())
 
 
-def _main_holders(elements: list[HtmlElement]) -> set[int]:
-    """Ids of the elements that hold an <article>, <main> or role=main element."""
-    holders: set[int] = set()
+def _main_holders(elements: list[HtmlElement]) -> dict[int, HtmlElement]:
+    """The elements that hold an <article>, <main> or role=main element, by id."""
+    # The values keep the proxies alive: lxml frees an unreferenced element proxy and a later
+    # one can take its id, which made a walk stop early at a stranger's id.
+    holders: dict[int, HtmlElement] = {}
     for tag in elements:
         if tag.tag in ("article", "main") or tag.get("role") == "main":
             for parent in tag.iterancestors():
                 if id(parent) in holders:
                     break
-                holders.add(id(parent))
+                holders[id(parent)] = parent
     return holders
 
 
@@ -280,13 +331,22 @@ def drop_non_content(
     # post (forums) stays. Measured after the other drops, so inputs and scripts do not count.
     dropped = _Dropper()
     small_tags = list(root.iter(*rules.drop_small_tags)) if rules.drop_small_tags else []
-    holders = _main_holders(_MAIN_ELEMENTS(root)) if small_tags else set()
-    all_chars = len(normalise_space(_text(_body(root), " "))) if small_tags else 0
+    all_chars = -1  # the page's text before these drops, measured once a small tag needs it
+    body_text: str | None = None  # the body's text while nothing has been dropped from it
     for tag in small_tags:
-        if tag in dropped or id(tag) in holders:
+        if tag in dropped or _holds_main(tag):
             continue
-        chars = len(normalise_space(_text(tag, " ")))
-        if chars >= rules.small_tag_max_chars or chars > rules.protect_share * all_chars:
+        chars = len(normalise_space(_spaced_text(tag)))
+        if chars >= rules.small_tag_max_chars:
+            continue
+        if all_chars < 0:
+            body_text = _subtree_text(_body(root))
+            # The page's visible characters other than U+200B (normalise_space removes it) are
+            # at most all_chars: when that already protects no small tag, it need not be counted.
+            all_chars = len("".join(body_text.split())) - body_text.count("\u200b")
+            if rules.protect_share * all_chars < rules.small_tag_max_chars:
+                all_chars = len(normalise_space(_spaced_text(_body(root))))
+        if chars > rules.protect_share * all_chars:
             continue
         dropped.drop(tag)
         counters["html_dropped_small_tag"] += 1
@@ -296,13 +356,15 @@ def drop_non_content(
                 dropped.drop(tag)
                 counters["html_dropped_selector"] += 1
     body = _body(root)
-    page_chars = _visible_chars(body) or 1
+    if body_text is not None and not dropped.gone:  # nothing dropped since it was read
+        page_chars = len("".join(body_text.split())) or 1
+    else:
+        page_chars = _visible_chars(body) or 1
     candidates: list[tuple[HtmlElement, str, int]] = []
     candidate_ids: set[int] = set()
     # Only elements with these attributes can be hidden, marked or named as chrome.
-    elements = _WITH_MARKING_ATTRS(body)
-    holders = _main_holders([*body.iter("article", "main"), *elements])
-    hidden = [tag for tag in elements if _is_hidden(tag)]
+    elements, hidden, main_like = _marked_elements(body)
+    holders = _main_holders(main_like)
     hidden_ids = {id(tag) for tag in hidden}
     hidden_prose = _hidden_prose(hidden, body, page_chars, rules.protect_share) if hidden else set()
     for tag in elements:
@@ -318,16 +380,16 @@ def drop_non_content(
             dropped.drop(tag)
             counters["html_dropped_hidden"] += 1
             continue
-        key = _attr_key(tag) if containers else ""
-        if not key:
+        if not containers:
             continue
-        boilerplate, strong, _ = rules.attr_flags(key)
+        get = tag.get
+        boilerplate, strong, _ = rules.element_flags(get("class"), get("id"), get("role"))
         if not boilerplate or id(tag) in holders:
             continue
         if not strong:
             # Only weak tokens ("widget"): Blogger and page builders put posts in widgets.
             # Keep it when it reads like prose: enough text, few links.
-            text_chars = len(normalise_space(_text(tag, " ")))
+            text_chars = len(normalise_space(_spaced_text(tag)))
             if text_chars >= rules.weak_keep_chars and _link_chars(tag) <= 0.3 * text_chars:
                 counters["html_protected_container"] += 1
                 continue
@@ -391,12 +453,12 @@ def _hidden_prose(
         if id(tag) in inside:
             continue
         inside.update(id(node) for node in tag.iter())
-        text = "".join(_text(tag).split())
+        text = "".join(_subtree_text(tag).split())
         if text and _link_chars(tag) <= PROSE_MAX_LINK_SHARE * len(text):
             found.append((tag, text))
     if sum(len(text) for _, text in found) <= protect_share * page_chars:
         return set()
-    page_text = "".join(_text(body).split())
+    page_text = "".join(_subtree_text(body).split())
     unique = [(tag, text) for tag, text in found if page_text.count(text[:200]) == 1]
     if sum(len(text) for _, text in unique) <= protect_share * page_chars:
         return set()
@@ -424,7 +486,7 @@ def _disjoint(tag: HtmlElement, other: HtmlElement) -> bool:
 
 def _visible_chars(tag: HtmlElement) -> int:
     """Characters of text without whitespace: indentation would otherwise weigh in."""
-    return len("".join(_text(tag).split()))
+    return len("".join(_subtree_text(tag).split()))
 
 
 def _link_chars(tag: HtmlElement) -> int:
@@ -460,6 +522,8 @@ class _Walker:
     def __init__(self) -> None:
         self.blocks: list[CleanBlock] = []
         self.list_ids: dict[int, int] = {}
+        # The list parents seen, held: a freed proxy's id could come back on another parent.
+        self._list_parents: list[HtmlElement] = []
 
     def walk(self, root: HtmlElement) -> list[CleanBlock]:
         outer = [_path_part(p) for p in reversed(list(root.iterancestors()))]
@@ -468,24 +532,41 @@ class _Walker:
         if root.text:
             flow.pieces.append((root.text, False))
         # An explicit stack, not recursion: real pages nest deeper than Python's recursion limit.
-        stack: list[_Frame] = [(iter(root), flow, 0, False, True, flow, False, None)]
-        while stack:
-            children, flow, list_depth, in_link, _, _, _, _ = stack[-1]
+        # The current frame's fields are kept in locals; the stack holds the frames above it.
+        frame: _Frame = (iter(root), flow, 0, False, True, flow, False, None)
+        children, list_depth, in_link = frame[0], 0, False
+        stack: list[_Frame] = []
+        while True:
             child = next(children, None)
             if child is None:
-                _, flow, _, _, owns_flow, tail_flow, tail_in_link, tail = stack.pop()
-                if owns_flow:
+                _, _, _, _, owns_flow, tail_flow, tail_in_link, tail = frame
+                if owns_flow and flow.pieces:
                     self._flush(flow)
                 if tail:
                     tail_flow.pieces.append((tail, tail_in_link))
+                if not stack:
+                    break
+                frame = stack.pop()
+                children, flow, list_depth, in_link = frame[0], frame[1], frame[2], frame[3]
                 continue
-            if not isinstance(child.tag, str):  # an entity or other non-element node
+            name = child.tag
+            if not isinstance(name, str):  # an entity or other non-element node
                 if child.tail:
                     flow.pieces.append((child.tail, in_link))
                 continue
-            frame = self._enter(child, flow, list_depth, in_link)
-            if frame is not None:
+            if name not in BLOCK_TAGS and name != "br" and not len(child):
+                # An inline element without children (most links, spans, images): its text and
+                # tail go to the flow at once, as its frame would have put them.
+                if child.text:
+                    flow.pieces.append((child.text, in_link or name == "a"))
+                if child.tail:
+                    flow.pieces.append((child.tail, in_link))
+                continue
+            entered = self._enter(child, flow, list_depth, in_link)
+            if entered is not None:
                 stack.append(frame)
+                frame = entered
+                children, flow, list_depth, in_link = frame[0], frame[1], frame[2], frame[3]
             elif child.tail:
                 flow.pieces.append((child.tail, in_link))
         return self.blocks
@@ -501,7 +582,8 @@ class _Walker:
             if tag.text:
                 flow.pieces.append((tag.text, child_in_link))
             return (iter(tag), flow, list_depth, child_in_link, False, flow, in_link, tag.tail)
-        self._flush(flow)
+        if flow.pieces:
+            self._flush(flow)
         ancestors = (*flow.ancestors, tag)
         path = f"{flow.path}/{_path_part(tag)}"
         if name == "table" and _is_data_table(tag):
@@ -518,6 +600,7 @@ class _Walker:
             key = id(parent) if parent is not None else id(tag)
             if key not in self.list_ids:
                 self.list_ids[key] = len(self.list_ids)
+                self._list_parents.append(parent if parent is not None else tag)
             child_flow.kind, child_flow.level = "list_item", max(1, list_depth)
             child_flow.list_id = self.list_ids[key]
         elif name in KIND_BY_TAG:
@@ -533,12 +616,15 @@ class _Walker:
         if not flow.pieces:
             return
         pieces, flow.pieces = flow.pieces, []
-        joined = "".join(text for text, _ in pieces)
-        if not joined.strip():
+        joined = "".join([text for text, _ in pieces])
+        if not joined or joined.isspace():  # what strip() would leave empty, without the copy
             return
-        link_chars = sum(len(normalise_space(text)) for text, linked in pieces if linked)
-        segments = [normalise_space(s) for s in _DOUBLE_BREAK_RE.split(joined)]
-        segments = [s for s in segments if s]
+        link_chars = sum([len(normalise_space(text)) for text, linked in pieces if linked])
+        if "\n" in joined:  # a blank line (two newlines) splits the text into blocks
+            segments = [normalise_space(s) for s in _DOUBLE_BREAK_RE.split(joined)]
+            segments = [s for s in segments if s]
+        else:
+            segments = [segment] if (segment := normalise_space(joined)) else []
         total = sum(len(s) for s in segments) or 1
         for segment in segments:
             self.blocks.append(
@@ -576,10 +662,21 @@ class _Walker:
             )
 
 
+# (tag name, class attribute) -> path part: class values repeat across a page's elements.
+_PATH_PARTS: dict[tuple[Any, str | None], str] = {}
+
+
 def _path_part(tag: HtmlElement) -> str:
-    classes = _classes(tag)
-    first = _DIGITS_RE.sub("", classes[0]).strip("-_") if classes else ""
-    return f"{tag.tag}.{first}" if first else str(tag.tag)
+    key = (tag.tag, tag.get("class"))
+    part = _PATH_PARTS.get(key)
+    if part is None:
+        classes = (key[1] or "").split()
+        first = _DIGITS_RE.sub("", classes[0]).strip("-_") if classes else ""
+        part = f"{tag.tag}.{first}" if first else str(tag.tag)
+        if len(_PATH_PARTS) > 50_000:  # bound memory on long runs
+            _PATH_PARTS.clear()
+        _PATH_PARTS[key] = part
+    return part
 
 
 def _tag_path(tag: HtmlElement) -> str:
@@ -608,6 +705,14 @@ def _container_chain(block: CleanBlock) -> tuple[HtmlElement, ...]:
     if chain and chain[-1].tag in LEAF_TAGS:
         chain = chain[:-1]
     return tuple(reversed(chain))
+
+
+def _nearest_container(block: CleanBlock) -> HtmlElement | None:
+    """``_container_chain(block)[0]`` without building the chain."""
+    chain = block.ancestors
+    if chain and chain[-1].tag in LEAF_TAGS:
+        return chain[-2] if len(chain) > 1 else None
+    return chain[-1] if chain else None
 
 
 _LIST_TAGS = frozenset({"ul", "ol", "dl", "li", "dd", "dt"})
@@ -662,12 +767,13 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     # chain once: far fewer dictionary updates than one per block and ancestor.
     groups: dict[int, _ContainerSums] = {}
     for index, (block, tokens) in enumerate(zip(blocks, token_counts, strict=True)):
-        chain = _container_chain(block)
-        if not chain:
+        nearest = _nearest_container(block)
+        if nearest is None:
             continue
-        group = groups.get(id(chain[0]))
+        # Blocks with the same nearest container have the same chain: built once per group.
+        group = groups.get(id(nearest))
         if group is None:
-            group = groups[id(chain[0])] = _ContainerSums(chain)
+            group = groups[id(nearest)] = _ContainerSums(_container_chain(block))
         group.chars += len(block.text)
         group.links += block.link_chars
         if tokens < settings.min_block_tokens or block.kind == "heading":
@@ -683,10 +789,29 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         group.points += points * (1.0 - min(1.0, block.link_chars / max(1, len(block.text))))
         if group.first_scored < 0:
             group.first_scored = index
+    # Each group's sums count for its container and every ancestor. Chains share their upper
+    # parts, so each container is visited once (its parent and depth noted) and the sums are
+    # then passed up from the deepest containers: the same totals, without a walk per group.
+    parents: dict[int, int] = {}
+    depths: dict[int, int] = {}
     for group in groups.values():
-        for tag in group.chain:
-            chars[id(tag)] += group.chars
-            links[id(tag)] += group.links
+        chain = group.chain
+        chars[id(chain[0])] += group.chars
+        links[id(chain[0])] += group.links
+        for level, tag in enumerate(chain):
+            key = id(tag)
+            if key in depths:
+                break  # seen from another group, and so are its ancestors
+            depths[key] = len(chain) - level
+            chars[key] += 0  # every container has sums, zero or not
+            links[key] += 0
+            if level + 1 < len(chain):
+                parents[key] = id(chain[level + 1])
+    for key in sorted(depths, key=depths.__getitem__, reverse=True):
+        parent = parents.get(key)
+        if parent is not None:
+            chars[parent] += chars[key]
+            links[parent] += links[key]
     # In document order of each container's first scored block: ties go to the first.
     for group in sorted((g for g in groups.values() if g.first_scored >= 0), key=lambda g: g.first_scored):
         for level, tag in enumerate(group.chain[:5]):
@@ -702,13 +827,12 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         tag = tags[key]
         density = links[key] / max(1, chars[key])
         bonus = settings.tag_bonus.get(str(tag.tag), 0.0)
-        attrs = _attr_key(tag)
-        if attrs:
-            boilerplate, _, content = rules.attr_flags(attrs)
-            if content:
-                bonus += settings.content_attr_bonus
-            if boilerplate:
-                bonus -= settings.boilerplate_attr_penalty
+        get = tag.get
+        boilerplate, _, content = rules.element_flags(get("class"), get("id"), get("role"))
+        if content:
+            bonus += settings.content_attr_bonus
+        if boilerplate:
+            bonus -= settings.boilerplate_attr_penalty
         # The tag bonus only counts for containers that hold scored text themselves; a content
         # bonus shrinks with link density too (a "text" class on a cell holding a menu row).
         if bonus > 0:
@@ -755,14 +879,14 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         if _tag_path(tag) == best_path or (score >= loose_floor and _name_path(tag) == best_names):
             chosen.add(key)
             counters["html_similar_containers"] += 1
-    kept_flags = [any(id(tag) in chosen for tag in block.ancestors) for block in blocks]
+    kept_flags = [not chosen.isdisjoint(map(id, block.ancestors)) for block in blocks]
     wider = _widen_to_cover(blocks, token_counts, kept_flags, best, settings)
     if wider is not None:
         # What widening adds: its headings and text, not bare fragments (avatar initials,
         # "Follow", vote counts) between the sections.
         counters["html_widened_main"] += 1
         for index, block in enumerate(blocks):
-            if kept_flags[index] or not any(tag is wider for tag in block.ancestors):
+            if kept_flags[index] or wider not in block.ancestors:  # elements compare by identity
                 continue
             if block.kind == "heading" or token_counts[index] >= settings.widen_min_tokens:
                 kept_flags[index] = True
@@ -803,7 +927,7 @@ def _widen_to_cover(
         size = len(block.text)
         page_prose += size
         covered += size if in_chosen else 0
-        if article is not None and any(tag is article for tag in block.ancestors):
+        if article is not None and article in block.ancestors:
             article_prose += size
             article_covered += size if in_chosen else 0
     if article is not None and article_covered < settings.article_cover_share * article_prose:
@@ -828,7 +952,7 @@ def _link_share(blocks: list[CleanBlock], container: HtmlElement) -> float:
     """Share of link text in the blocks inside ``container``."""
     chars = links = 0
     for block in blocks:
-        if any(tag is container for tag in block.ancestors):
+        if container in block.ancestors:
             chars += len(block.text)
             links += block.link_chars
     return links / max(1, chars)
@@ -878,7 +1002,7 @@ def _keep_title_and_labels(blocks: list[CleanBlock], kept: list[bool], best: Htm
     index = first - 1
     # Section labels (e.g. <h2>Abstract</h2>) sitting just outside the chosen container.
     while index >= 0 and blocks[index].kind == "heading" and parent is not None:
-        if any(tag is parent for tag in blocks[index].ancestors):
+        if parent in blocks[index].ancestors:
             kept[index] = True
         index -= 1
 

@@ -5,6 +5,7 @@ See the comment block at the top of ``configs/clean.yaml`` for the file format.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import sys
@@ -45,6 +46,21 @@ class Rule:
         if self.needs and not self.may_match(block.text.lower()):
             return False
         return bool(self.pattern.search(block.text))
+
+    def match_flags(self, blocks: list[CleanBlock]) -> list[bool]:
+        """``matches`` for every block, in one loop (a method call per block cost more)."""
+        if self.pattern is None:
+            return [False] * len(blocks)
+        search, kinds = self.pattern.search, self.kinds
+        max_chars = self.max_chars if self.max_chars is not None else sys.maxsize
+        needs = self.needs_re.search if self.needs_re is not None else None
+        return [
+            len(block.text) <= max_chars
+            and (not kinds or block.kind in kinds)
+            and (needs is None or needs(block.text.lower()) is not None)
+            and search(block.text) is not None
+            for block in blocks
+        ]
 
     def may_match(self, lowered: str) -> bool:
         """False when the lower-cased text holds none of ``needs`` (the pattern cannot match)."""
@@ -123,6 +139,25 @@ class CleanRules:
     # within a site, tokens ("row", "container", "post") across sites too.
     _attr_cache: dict[str, tuple[bool, bool, bool]] = field(default_factory=dict, compare=False, repr=False)
     _token_cache: dict[str, tuple[bool, bool, bool]] = field(default_factory=dict, compare=False, repr=False)
+    _element_cache: dict[tuple[str | None, str | None, str | None], tuple[bool, bool, bool]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _site_rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def element_flags(
+        self, css_class: str | None, ident: str | None, role: str | None
+    ) -> tuple[bool, bool, bool]:
+        """``attr_flags`` of an element's class, id and role values joined by spaces (all False
+        when they are all empty), cached by the values: no string is built for a known element."""
+        key = (css_class, ident, role)
+        flags = self._element_cache.get(key)
+        if flags is None:
+            joined = f"{css_class or ''} {ident or ''} {role or ''}".strip()
+            flags = self.attr_flags(joined) if joined else (False, False, False)
+            if len(self._element_cache) > 100_000:  # bound memory on long runs
+                self._element_cache.clear()
+            self._element_cache[key] = flags
+        return flags
 
     def attr_flags(self, key: str) -> tuple[bool, bool, bool]:
         """For space-separated class/id/role tokens: (boilerplate, boilerplate beyond weak tokens, content)."""
@@ -164,7 +199,13 @@ class CleanRules:
 
     def rules_for(self, site: str | None) -> tuple[Rule, ...]:
         extra = self.sites.get(site) if site else None
-        return self.rules + extra.rules if extra else self.rules
+        if not extra:
+            return self.rules
+        # The same tuple for every page of the site: rule_drops keeps its plan per rule list.
+        combined = self._site_rules.get(site)  # type: ignore[arg-type]
+        if combined is None:
+            combined = self._site_rules[site] = self.rules + extra.rules  # type: ignore[index]
+        return combined
 
     def selectors_for(self, site: str | None) -> tuple[str, ...]:
         extra = self.sites.get(site) if site else None
@@ -282,11 +323,171 @@ def compile_rules(data: dict[str, Any]) -> CleanRules:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _joinable_anchored(pattern: re.Pattern[str]) -> bool:
+    """Every match of ``pattern`` starts at the beginning of the text (``^`` opens each of its
+    alternatives), so ``match`` finds what ``search`` finds, and it refers to no group (so it
+    can be joined with other patterns). False when unsure."""
+    try:
+        from re import _constants as sre_constants
+        from re import _parser as sre_parser
+    except ImportError:  # private modules: without them, no pattern is joined
+        return False
+    references = (sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS)
+
+    def refers(items: Any) -> bool:
+        for op, arg in items:
+            if op in references:
+                return True
+            for value in arg if isinstance(arg, (tuple, list)) else (arg,):
+                if isinstance(value, sre_parser.SubPattern) and refers(value):
+                    return True
+                if isinstance(value, list) and any(
+                    isinstance(v, sre_parser.SubPattern) and refers(v) for v in value
+                ):
+                    return True
+        return False
+
+    def anchored(items: Any) -> bool:
+        if not items:
+            return False
+        op, arg = items[0]
+        if op is sre_constants.AT:
+            return arg in (sre_constants.AT_BEGINNING, sre_constants.AT_BEGINNING_STRING)
+        if op is sre_constants.BRANCH:
+            return all(anchored(list(branch)) for branch in arg[1])
+        if op is sre_constants.SUBPATTERN:  # (group, added flags, removed flags, items)
+            return not arg[1] & re.MULTILINE and anchored(list(arg[-1]))
+        return False
+
+    if pattern.flags & re.MULTILINE:  # "^" then matches after every newline
+        return False
+    try:
+        parsed = sre_parser.parse(pattern.pattern, pattern.flags)
+    except Exception:
+        return False
+    return anchored(list(parsed)) and not refers(parsed)
+
+
+@dataclass(frozen=True)
+class _Screens:
+    """The block rules that may try texts of one length range, and two screens that rule out
+    most texts in one call each instead of one per rule.
+
+    ``anchored`` matches a text wherever one of the rules' patterns that open with ``^`` (and
+    have no ``needs``) matches it; ``needs`` finds one of the rules' ``needs`` strings in a
+    lower-cased text. ``tried[(anchored hit, needs hit)]`` are the rules a text is tried
+    with, in rule order: the screened rules whose screen let it through, and every other.
+    """
+
+    anchored: re.Pattern[str] | None
+    needs: re.Pattern[str] | None
+    tried: dict[tuple[bool, bool], tuple[Rule, ...]]
+
+
+@dataclass(frozen=True)
+class _BlockPlan:
+    limits: list[int]  # ascending upper ends of the length ranges (the largest max_chars last)
+    screens: list[_Screens]  # screens[i]: for texts longer than limits[i - 1], at most limits[i]
+
+
+# Length ranges per rule list: each range's joined screens take a few milliseconds to compile.
+_MAX_RANGES = 16
+
+
+_PLANS: dict[int, tuple[tuple[Rule, ...], _BlockPlan]] = {}
+
+
+def _screens(rules: list[Rule]) -> _Screens:
+    anchored_rules = [
+        r
+        for r in rules
+        if not r.needs
+        and not r.pattern.flags & ~(re.IGNORECASE | re.UNICODE)  # type: ignore[union-attr]
+        and _joinable_anchored(r.pattern)  # type: ignore[arg-type]
+    ]
+    anchored = None
+    if anchored_rules:
+        # Each pattern keeps its own case flag inside the joined one.
+        parts = [
+            f"(?i:{r.pattern.pattern})" if r.pattern.flags & re.IGNORECASE else f"(?:{r.pattern.pattern})"  # type: ignore[union-attr]
+            for r in anchored_rules
+        ]
+        try:
+            anchored = re.compile("|".join(parts))
+        except re.error:  # e.g. the same group name in two patterns
+            anchored_rules = []
+    needs_rules = [r for r in rules if r.needs]
+    needs = re.compile("|".join(re.escape(n) for r in needs_rules for n in r.needs)) if needs_rules else None
+    joined = {id(r) for r in anchored_rules}
+    tried = {
+        (a, n): tuple(r for r in rules if (a or id(r) not in joined) and (n or not r.needs))
+        for a in (False, True)
+        for n in (False, True)
+    }
+    return _Screens(anchored=anchored, needs=needs, tried=tried)
+
+
+def _max_chars(rule: Rule) -> int:
+    return rule.max_chars if rule.max_chars is not None else sys.maxsize
+
+
+def _block_plan(rules: tuple[Rule, ...]) -> _BlockPlan:
+    cached = _PLANS.get(id(rules))
+    if cached is not None and cached[0] is rules:
+        return cached[1]
+    block_rules = [r for r in rules if r.type == "block" and r.pattern is not None]
+    every = sorted({_max_chars(r) for r in block_rules})
+    # A text of length L may only be tried by rules with max_chars >= L: the screens of a
+    # length range leave out the rules (and the costly patterns) that cannot try any text in it.
+    step = -(-len(every) // _MAX_RANGES)  # ceiling division
+    limits = every[step - 1 :: step] if every else []
+    if every and limits[-1] != every[-1]:
+        limits.append(every[-1])
+    screens = []
+    for number in range(len(limits)):
+        shortest = limits[number - 1] + 1 if number else 0
+        screens.append(_screens([r for r in block_rules if _max_chars(r) >= shortest]))
+    plan = _BlockPlan(limits=limits, screens=screens)
+    if len(_PLANS) > 64:  # site rule lists come and go on long runs
+        _PLANS.clear()
+    _PLANS[id(rules)] = (rules, plan)
+    return plan
+
+
+def _first_block_rules(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> dict[int, Rule]:
+    """Block index -> the first block rule (in rule order) that matches that block."""
+    plan = _block_plan(rules)
+    limits, screens = plan.limits, plan.screens
+    found: dict[int, Rule] = {}
+    for index, block in enumerate(blocks):
+        text = block.text
+        tier = bisect.bisect_left(limits, len(text))
+        if tier == len(limits):
+            continue  # longer than any block rule looks at
+        screen = screens[tier]
+        lowered = text.lower() if screen.needs is not None else None
+        key = (
+            screen.anchored is not None and screen.anchored.match(text) is not None,
+            lowered is not None and screen.needs.search(lowered) is not None,  # type: ignore[union-attr]
+        )
+        for rule in screen.tried[key]:
+            # Rule.matches, inlined: this loop runs for every block and block rule.
+            if rule.max_chars is not None and len(text) > rule.max_chars:
+                continue
+            if rule.kinds and block.kind not in rule.kinds:
+                continue
+            if rule.needs and not rule.may_match(lowered if lowered is not None else text.lower()):
+                continue
+            if rule.pattern.search(text):  # type: ignore[union-attr]
+                found[index] = rule
+                break
+    return found
+
+
 def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | None]:
     """For each block, the name of the first rule that drops it (None = kept)."""
     drops: list[str | None] = [None] * len(blocks)
-    texts = [block.text for block in blocks]
-    lowered: list[str] | None = None  # made once, for the rules with ``needs``
     list_members: dict[int, list[int]] = {}
     for index, block in enumerate(blocks):
         if block.list_id is not None:
@@ -296,28 +497,19 @@ def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | 
         if drops[index] is None:
             drops[index] = name
 
+    # Which block rule drops a block depends on nothing but the block: each block's first
+    # matching block rule is found up front, then applied in rule order with the others.
+    by_rule: dict[int, list[int]] = {}
+    if any(rule.type == "block" for rule in rules):
+        for index, rule in _first_block_rules(blocks, rules).items():
+            by_rule.setdefault(id(rule), []).append(index)
     for rule in rules:
         if rule.type == "block":
-            # Rule.matches inlined: this loop runs for every block and block rule.
-            max_chars = rule.max_chars if rule.max_chars is not None else sys.maxsize
-            search, kinds = rule.pattern.search if rule.pattern else None, rule.kinds
-            if search is None:
-                continue
-            needs = rule.needs_re.search if rule.needs_re is not None else None
-            if needs is not None and lowered is None:
-                lowered = [text.lower() for text in texts]
-            for index, text in enumerate(texts):
-                if (
-                    drops[index] is None
-                    and len(text) <= max_chars
-                    and (not kinds or blocks[index].kind in kinds)
-                    and (needs is None or needs(lowered[index]))  # type: ignore[index]
-                    and search(text)
-                ):
-                    drops[index] = rule.name
+            for index in by_rule.get(id(rule), ()):
+                mark(index, rule.name)
         elif rule.type == "section":
-            for index, block in enumerate(blocks):
-                if block.kind == "list_item" or not rule.matches(block):
+            for index, (block, matched) in enumerate(zip(blocks, rule.match_flags(blocks), strict=True)):
+                if block.kind == "list_item" or not matched:
                     continue
                 mark(index, rule.name)
                 following = blocks[index + 1] if index + 1 < len(blocks) else None
@@ -343,8 +535,8 @@ def rule_drops(blocks: list[CleanBlock], rules: tuple[Rule, ...]) -> list[str | 
                         mark(member, rule.name)
         elif rule.type == "run":
             run: list[int] = []
-            for index, block in enumerate([*blocks, None]):
-                if block is not None and rule.matches(block):
+            for index, matched in enumerate([*rule.match_flags(blocks), False]):
+                if matched:
                     run.append(index)
                     continue
                 if len(run) >= rule.min_run:

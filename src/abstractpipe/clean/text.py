@@ -18,6 +18,9 @@ _NUMBERED_RE = re.compile(
     r"^(?P<indent>[ \t]*)(?P<mark>\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\))[ \t]+(?P<body>\S.*)$"
 )
 _BARE_NUMBER_RE = re.compile(r"^\(?\d{1,3}[.)]?$")
+# What the first character after a line's indent must be for _BULLET_RE or _NUMBERED_RE to match
+# (besides a decimal digit): lines starting otherwise skip both patterns.
+_MARK_STARTS = frozenset("•·▪◦●○■□‣⁃*-–(abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass
@@ -39,12 +42,14 @@ def _read_lines(text: str) -> list[_Line]:
         indent = len(expanded) - len(expanded.lstrip(" "))
         bullet = None
         body = stripped
-        if match := _BULLET_RE.match(expanded):
-            bullet, body = "bullet", match["body"]
-        # "1. Home" is an item; a long unindented line starting "1." may be a numbered
-        # paragraph, so only indented or short numbered lines count as items.
-        elif (match := _NUMBERED_RE.match(expanded)) and (indent > 0 or len(match["body"]) <= 120):
-            bullet, body = "number", match["body"]
+        start = expanded[indent : indent + 1]
+        if start in _MARK_STARTS or start.isdecimal():  # else neither pattern can match
+            if match := _BULLET_RE.match(expanded):
+                bullet, body = "bullet", match["body"]
+            # "1. Home" is an item; a long unindented line starting "1." may be a numbered
+            # paragraph, so only indented or short numbered lines count as items.
+            elif (match := _NUMBERED_RE.match(expanded)) and (indent > 0 or len(match["body"]) <= 120):
+                bullet, body = "number", match["body"]
         lines.append(_Line(text=body.strip(), indent=indent, bullet=bullet, blank=not stripped))
     return lines
 
@@ -62,6 +67,11 @@ def _joins_wrapped(previous: str, following: str, wrap_min_chars: int) -> bool:
 def parse_text(text: str, rules: CleanRules) -> list[CleanBlock]:
     """Split a plain-text dump into paragraph, list_item and heading blocks."""
     lines = _read_lines(text)
+    # For each line, the first non-blank line at or after it (None at the end): found in one
+    # backward pass, not by scanning the rest of the page at every blank line.
+    next_filled: list[_Line | None] = [None] * (len(lines) + 1)
+    for position in range(len(lines) - 1, -1, -1):
+        next_filled[position] = lines[position] if not lines[position].blank else next_filled[position + 1]
     blocks: list[CleanBlock] = []
     groups: list[int] = []  # per block: which run of lines without a blank line it belongs to
     group = 0
@@ -76,7 +86,7 @@ def parse_text(text: str, rules: CleanRules) -> list[CleanBlock]:
             group += 1
             index += 1
             # A blank line ends a list unless the next non-blank line is an item of the same kind.
-            following = next((ln for ln in lines[index:] if not ln.blank), None)
+            following = next_filled[index]
             if following is None or following.bullet != list_kind:
                 current_list, list_kind = None, None
             continue
