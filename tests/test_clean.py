@@ -1371,3 +1371,47 @@ def test_a_sites_rule_list_is_one_tuple_so_its_screens_are_built_once():
     assert rules.rules_for("s.example") is rules.rules_for("s.example")
     assert [r.name for r in rules.rules_for("s.example")][-1] == "x"
     assert rules.rules_for("other.example") is rules.rules
+
+
+def _old_dump(repetition, path: Path) -> None:
+    """The counts file as versions before the tab-separated entries wrote it (JSON lists)."""
+    import json
+
+    lines = [json.dumps({"pages": dict(sorted(repetition.pages.items()))}, ensure_ascii=False)]
+    for site in sorted(repetition.occurrences):
+        counts = repetition.occurrences[site]
+        lines += [json.dumps([site, key, counts[key]], ensure_ascii=False) for key in sorted(counts)]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def test_repetition_shard_files_reduce_like_in_memory_counts(tmp_path: Path) -> None:
+    # Sites holding a tab, a newline, quotes, a backslash and non-ASCII characters, whose JSON
+    # sorts differently from the strings themselves; one shard in the old JSON-list format.
+    from abstractpipe.clean import SiteRepetition
+    from abstractpipe.clean.blocks import CleanBlock
+    from abstractpipe.clean.rules import RepetitionSettings
+
+    settings = RepetitionSettings(min_pages=2, min_count=2, min_share=0.5)
+    sites = ["a\tb", "a\nb", 'a"b', "a\\b", "ab", "a b", "期刊.cn", "é", ""]
+    pages = [
+        (site, [CleanBlock(f"menu {n % 3}", path="nav/ul"), CleanBlock(f"text {page}"), CleanBlock("Home")])
+        for n, site in enumerate(sites)
+        for page in range(n % 4 + 1)
+    ]
+    whole = SiteRepetition(settings)
+    for site, blocks in pages:
+        whole.observe(site, blocks)
+    whole.finish()
+    paths = []
+    for shard in range(3):
+        part = SiteRepetition(settings)
+        for site, blocks in pages[shard::3]:
+            part.observe(site, blocks)
+        paths.append(tmp_path / f"{shard}.jsonl")
+        if shard == 1:
+            _old_dump(part, paths[-1])
+        else:
+            part.dump(paths[-1])
+    reduced = SiteRepetition(settings)
+    reduced.reduce(paths)
+    assert whole.repeated and reduced.repeated == whole.repeated
