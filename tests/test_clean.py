@@ -1415,3 +1415,25 @@ def test_repetition_shard_files_reduce_like_in_memory_counts(tmp_path: Path) -> 
     reduced = SiteRepetition(settings)
     reduced.reduce(paths)
     assert whole.repeated and reduced.repeated == whole.repeated
+
+
+def test_parse_page_from_ingested_bytes_matches_encoding_the_markup() -> None:
+    # The work of both passes on the repo's raw pages: the same blocks and metadata whether the
+    # parser is handed ingest's UTF-8 bytes or encodes the markup itself.
+    from abstractpipe.clean import parse_page
+    from abstractpipe.ingest import IngestStep, discover_inputs
+
+    config = load_config(REPO / "configs" / "default.yaml")
+    step = CleanStep(config)
+    reused = 0
+    for doc in IngestStep(config)(discover_inputs(REPO / "raw")):
+        if doc.failed or doc.source.format != "html":
+            continue
+        reused += doc.markup_utf8 is not None
+        fast = parse_page(doc.markup, True, step.rules, doc.source.site, doc.markup_utf8)
+        plain = parse_page(doc.markup, True, step.rules, doc.source.site)
+        assert [(b.text, b.kind, b.path, b.link_chars) for b in fast.blocks] == [
+            (b.text, b.kind, b.path, b.link_chars) for b in plain.blocks
+        ]
+        assert (fast.page_meta, fast.counters) == (plain.page_meta, plain.counters)
+    assert reused

@@ -518,3 +518,27 @@ def test_pages_are_discovered_in_the_string_order_of_their_paths(tmp_path: Path)
     paths = [doc.source.path for doc in iter_inputs(tmp_path)]
     assert paths == sorted(paths)  # "a-b/x.txt" < "a.txt" < "a/b/c.html": plain string order
     assert paths == ["a-b/x.txt", "a.txt", "a/b/c.html", "a/x.txt", "ab/c-d.txt", "ab/c/d.txt", "b.txt"]
+
+
+@pytest.mark.parametrize(
+    ("data", "kept"),
+    [
+        ("<p>Ünïcode 中文 plain</p>".encode(), True),
+        (b"\xef\xbb\xbf" + "<p>BOM 中文</p>".encode(), True),
+        ('<meta charset="utf-8"><p>déclaré</p>'.encode(), True),
+        ("<p>café</p>\r\n<p>CRLF</p>".encode(), False),  # line endings normalised
+        ("<p>cafe\u0301 (NFD)</p>".encode(), False),  # NFC changes the text
+        ('<meta charset="gbk"><p>中文摘要</p>'.encode("gbk"), False),  # not UTF-8
+        ('<meta charset="gbk"><p>已存为 UTF-8</p>'.encode(), True),  # UTF-8 over the declaration
+        (("<p>" + "中文摘要，无声明。" * 40 + "</p>").encode("gb18030"), False),  # detected
+    ],
+)
+def test_markup_utf8_is_exactly_the_encoded_markup(
+    step: IngestStep, tmp_path: Path, data: bytes, kept: bool
+) -> None:
+    # The HTML parser takes these bytes instead of encoding the markup: they must be its encoding.
+    doc = ingest(step, write(tmp_path, "p.html", data), tmp_path)
+    assert not doc.failed
+    assert (doc.markup_utf8 is not None) is kept
+    if doc.markup_utf8 is not None:
+        assert doc.markup_utf8 == doc.markup.encode("utf-8")

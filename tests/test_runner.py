@@ -107,9 +107,9 @@ def test_the_processing_pass_reuses_the_observation_parse(
     parsed: list[str] = []
     original = clean_stage.parse_page
 
-    def counting_parse(markup: str, is_html: bool, rules, site):  # type: ignore[no-untyped-def]
+    def counting_parse(markup: str, is_html: bool, rules, site, encoded=None):  # type: ignore[no-untyped-def]
         parsed.append(markup)
-        return original(markup, is_html, rules, site)
+        return original(markup, is_html, rules, site, encoded)
 
     monkeypatch.setattr(clean_stage, "parse_page", counting_parse)
     stale = tmp_path / ".state" / "observe" / "clean" / "00000.work"

@@ -101,6 +101,9 @@ class Document:
     source: Source
     raw: bytes = b""
     markup: str = ""  # decoded page: HTML source or plain text
+    # markup's exact UTF-8 encoding when ingest has it (the page's own bytes), so the HTML
+    # parser need not encode the markup again; None otherwise.
+    markup_utf8: bytes | None = None
     text: str = ""
     blocks: list[Block] = field(default_factory=list)
     page_meta: dict[str, list[str]] = field(default_factory=dict)  # HTML <meta>, <title>, JSON-LD

@@ -693,13 +693,16 @@ class IngestStep(Step):
             raise IngestError("empty", "empty file")
 
         text, codec, how = self.decode(doc, data, page_format, transport_label)
-        if control_share(text, _utf8_source(data, codec, how)) > self.max_control_share:
+        utf8 = _utf8_source(data, codec, how)
+        if control_share(text, utf8) > self.max_control_share:
             raise IngestError("binary", "binary content, not a text page (control characters)")
         markup = normalise_text(text)
         if not markup or markup.isspace():
             raise IngestError("empty", "empty file")
 
         doc.markup = markup
+        # Strictly decoded UTF-8 encodes back to the same bytes; normalising may have changed the text.
+        doc.markup_utf8 = utf8 if utf8 is not None and markup == text else None
         doc.source.encoding = codec
         self.counters[f"format:{page_format}"] += 1
         self.counters[f"encoding:{codec}"] += 1

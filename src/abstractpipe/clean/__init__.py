@@ -73,11 +73,16 @@ def filter_blocks(
     return kept
 
 
-def parse_page(markup: str, is_html: bool, rules: CleanRules, site: str | None) -> CleanedPage:
-    """Every block of one page before filtering, its metadata and the parse's counters."""
+def parse_page(
+    markup: str, is_html: bool, rules: CleanRules, site: str | None, encoded: bytes | None = None
+) -> CleanedPage:
+    """Every block of one page before filtering, its metadata and the parse's counters.
+
+    ``encoded``: ``markup.encode("utf-8")`` when the caller has it (see ``parse_tree``).
+    """
     counters: Counter[str] = Counter()
     if is_html:
-        blocks, page_meta = parse_html(markup, rules, site, counters)
+        blocks, page_meta = parse_html(markup, rules, site, counters, encoded)
         return CleanedPage(blocks=blocks, page_meta=page_meta, counters=counters)
     return CleanedPage(blocks=parse_text(markup, rules), counters=counters)
 
@@ -135,7 +140,7 @@ class CleanStep(Step):
         self._saved: WorkReader | None = None
 
     def observe(self, doc: Document) -> None:
-        parsed = parse_page(doc.markup, _is_html(doc), self.rules, doc.source.site)
+        parsed = parse_page(doc.markup, _is_html(doc), self.rules, doc.source.site, doc.markup_utf8)
         self.repetition.observe(doc.source.site, parsed.blocks)
         if self._saving is not None:
             self._saving.add(_work_key(doc), parsed)
@@ -179,7 +184,7 @@ class CleanStep(Step):
         site = doc.source.site
         parsed = self._saved.get(_work_key(doc)) if self._saved is not None else None
         if parsed is None:
-            parsed = parse_page(doc.markup, _is_html(doc), self.rules, site)
+            parsed = parse_page(doc.markup, _is_html(doc), self.rules, site, doc.markup_utf8)
         page = filter_page(parsed, self.rules, site, self.repetition)
         self.counters.update(page.counters)
         if not page.blocks:

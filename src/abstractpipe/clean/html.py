@@ -121,10 +121,15 @@ _HTML_LANG_RE = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z0-9_-]+)", 
 _PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
 
 
-def parse_tree(markup: str) -> HtmlElement | None:
-    """The page's ``<html>`` element, or None when there is no markup at all."""
+def parse_tree(markup: str, encoded: bytes | None = None) -> HtmlElement | None:
+    """The page's ``<html>`` element, or None when there is no markup at all.
+
+    ``encoded``, when given, must be ``markup.encode("utf-8")`` (ingest keeps a page's own
+    UTF-8 bytes): encoding a large page again costs ~7% of its parse.
+    """
+    data = encoded if encoded is not None else markup.encode("utf-8", "replace")
     try:
-        return etree.fromstring(markup.encode("utf-8", "replace"), parser=_PARSER)
+        return etree.fromstring(data, parser=_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
 
@@ -1065,11 +1070,18 @@ def _main_blocks(tree: HtmlElement, rules: CleanRules, counters: Counter[str]) -
 
 
 def parse_html(
-    markup: str, rules: CleanRules, site: str | None = None, counters: Counter[str] | None = None
+    markup: str,
+    rules: CleanRules,
+    site: str | None = None,
+    counters: Counter[str] | None = None,
+    encoded: bytes | None = None,
 ) -> tuple[list[CleanBlock], dict[str, list[str]]]:
-    """One parse: page metadata, then main-content blocks in document order."""
+    """One parse: page metadata, then main-content blocks in document order.
+
+    ``encoded``: ``markup.encode("utf-8")`` when the caller has it (see ``parse_tree``).
+    """
     counters = counters if counters is not None else Counter()
-    tree = parse_tree(markup)
+    tree = parse_tree(markup, encoded)
     if tree is None:
         return [], {}
     page_meta = read_page_meta(tree, markup)
@@ -1082,7 +1094,7 @@ def parse_html(
         # Almost nothing survived: the containers taken for chrome were the content (forum
         # posts in "comment" wrappers). Parse again and keep every marked container.
         counters["html_fallback_kept_containers"] += 1
-        tree = parse_tree(markup)
+        tree = parse_tree(markup, encoded)
         if tree is not None:
             drop_non_content(tree, rules, site, Counter(), containers=False)
             blocks = _main_blocks(tree, rules, Counter())
