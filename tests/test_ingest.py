@@ -285,6 +285,7 @@ def test_binary_content_fails(step: IngestStep, tmp_path: Path, data: bytes) -> 
         "C1 \x80\x85\x9f but not \xa0 or \xc2 or \u0100 (\u00c2\u0080 is two letters)",
         "\ufffd replacement \ufffd and \ufff0\uffff \U0001f600 中文，全角（）",
         "é\x80\x9f\x7fend\x1b",
+        "\ufffd\ufffd中\ufffd\uffef\uffbd\u0fbd\ufffd",  # adjacent U+FFFD, and EF BF/BF BD neighbours
     ],
 )
 def test_control_share_counts_the_same_in_utf8_bytes(text: str) -> None:

@@ -93,10 +93,9 @@ TIE_TOLERANCE = 1e-6
 # return, plus U+FFFD: what binary data looks like once decoded.
 STRAY_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
 # The same characters in UTF-8 bytes: the C0 ones and DEL are single bytes (which never occur
-# inside a multi-byte sequence), C1 ones are C2 80-9F, U+FFFD is EF BF BD.
+# inside a multi-byte sequence), C1 ones are C2 80-9F; U+FFFD is counted in the text.
 STRAY_ASCII_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
 STRAY_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
-REPLACEMENT_UTF8 = "\ufffd".encode()
 
 DEFAULT_RULES: dict[str, Any] = {
     "extensions": {"html": [".html", ".htm", ".xhtml"], "text": [".txt"]},
@@ -465,7 +464,10 @@ def control_share(text: str, utf8: bytes | None = None) -> float:
     stray = len(utf8) - len(utf8.translate(None, STRAY_ASCII_BYTES))
     if b"\xc2" in utf8:
         stray += len(STRAY_C1_UTF8.findall(utf8))
-    stray += utf8.count(REPLACEMENT_UTF8)
+    # U+FFFD in the text, one per EF BF BD in its UTF-8 bytes (a lead byte: a match cannot start
+    # inside another character), but a one-character search is ~8x as fast as the 3-byte count.
+    if "\ufffd" in text:
+        stray += text.count("\ufffd")
     return stray / len(text)
 
 
