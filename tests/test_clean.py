@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -1360,6 +1361,18 @@ def test_parsed_pages_survive_the_work_file_pickle():
     again = pickle.loads(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
     assert again == parsed and again.blocks and all(type(b) is type(parsed.blocks[0]) for b in again.blocks)
     assert [b.list_id for b in again.blocks] == [b.list_id for b in parsed.blocks]
+    # Pickled column by column: an empty page, and blocks whose fields all differ from the defaults.
+    from abstractpipe.clean.blocks import CleanBlock, CleanedPage
+
+    for page in (
+        CleanedPage(),
+        CleanedPage(
+            blocks=[CleanBlock("t", "list_item", 2, 7, "body/ul", 1, ("a",)), CleanBlock("u")],
+            page_meta={"title": ["x"]},
+            counters=Counter({"n": 1}),
+        ),
+    ):
+        assert pickle.loads(pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL)) == page
 
 
 def test_a_sites_rule_list_is_one_tuple_so_its_screens_are_built_once():

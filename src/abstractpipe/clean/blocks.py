@@ -51,6 +51,21 @@ class CleanedPage:
     page_meta: dict[str, list[str]] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled as one list per block field (a parsed page goes to the work file between a
+        # run's passes): a third less time to dump than a constructor call per block.
+        blocks = self.blocks
+        columns = (
+            [b.text for b in blocks],
+            [b.kind for b in blocks],
+            [b.level for b in blocks],
+            [b.list_id for b in blocks],
+            [b.path for b in blocks],
+            [b.link_chars for b in blocks],
+            [b.ancestors for b in blocks],
+        )
+        return _page_from_columns, (columns, self.page_meta, self.counters)
+
     @property
     def text(self) -> str:
         return BLOCK_SEPARATOR.join(b.text for b in self.blocks)
@@ -88,6 +103,13 @@ class CleanedPage:
             )
             offset += len(block.text)
         return BLOCK_SEPARATOR.join(parts), blocks
+
+
+def _page_from_columns(
+    columns: tuple[list[Any], ...], page_meta: dict[str, list[str]], counters: Counter[str]
+) -> CleanedPage:
+    """A ``CleanedPage`` from what its ``__reduce__`` gave."""
+    return CleanedPage(blocks=list(map(CleanBlock, *columns)), page_meta=page_meta, counters=counters)
 
 
 def normalise_space(text: str) -> str:
