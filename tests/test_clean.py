@@ -1450,3 +1450,33 @@ def test_parse_page_from_ingested_bytes_matches_encoding_the_markup() -> None:
         ]
         assert (fast.page_meta, fast.counters) == (plain.page_meta, plain.counters)
     assert reused
+
+
+def test_fingerprint_fast_path_agrees_with_normalising() -> None:
+    # The fast path trusts that printable text holds no whitespace but ASCII spaces and no U+200B.
+    from abstractpipe.clean.blocks import fingerprint, normalise_space
+
+    for code in range(0x110000):
+        char = chr(code)
+        if code != 0x20 and (len(f"a{char}b".split()) > 1 or normalise_space(char) != char):
+            assert not char.isprintable(), hex(code)
+    texts = [
+        "",
+        " ",
+        "a",
+        "Plain text.",
+        " lead",
+        "trail ",
+        "double  space",
+        "nbsp\u00a0inside",
+        "zero\u200bwidth",
+        "ideo\u3000space",
+        "line\nbreak",
+        "tab\there",
+        "soft\u00adhyphen",
+        "İstanbul ß ΣΑΣ",
+        "中文 摘要",
+        "\u200b",
+    ]
+    for text in texts:
+        assert fingerprint(text) == normalise_space(text).casefold(), repr(text)

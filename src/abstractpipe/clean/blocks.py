@@ -120,6 +120,11 @@ def normalise_space(text: str) -> str:
 
 def fingerprint(text: str) -> str:
     """Text key for cross-page repetition: case- and space-insensitive."""
+    # Block texts come normalised almost always. A printable text holds no whitespace but ASCII
+    # spaces and no U+200B (test: every code point), so without a leading, trailing or double
+    # space it is already what normalise_space would make of it; isprintable() is one C scan.
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text.casefold()
     return normalise_space(text).casefold()
 
 
