@@ -355,3 +355,35 @@ def test_norm_label_collapses_spaces_like_the_regex() -> None:
     for _ in range(5000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
         assert _norm_label(text) == re.sub(r"\s+", " ", text.strip().lower().replace("’", "'")), text
+
+
+def test_script_counts_agrees_with_counting_matches() -> None:
+    # script_counts counts Latin letters in UTF-8 bytes; the plain count is by regex.
+    from abstractpipe.sections import _CJK_RE, _MATH_RE, script_counts
+
+    def plain(text: str) -> tuple[int, int]:
+        text = _MATH_RE.sub(" ", text)
+        return len(_CJK_RE.findall(text)), len(re.findall("[A-Za-z]", text))
+
+    pieces = [
+        "abc",
+        "ABC",
+        "目的",
+        "é",
+        "ſ",
+        "K",
+        "Ａ",
+        "$x^2$",
+        "$",
+        "\ud800",
+        "𠀀",
+        " ",
+        "1.5",
+        "z",
+        "\u3000",
+        "ß",
+    ]
+    rng = random.Random(3)
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 10)))
+        assert script_counts(text) == plain(text), text

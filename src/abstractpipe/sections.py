@@ -38,7 +38,6 @@ from abstractpipe.pipeline import Step, register_step
 
 WEAK, MEDIUM, STRONG = 0, 1, 2
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
 # Markdown heading marks, quote marks and bullets a block may start with.
 _LEAD_RE = re.compile(r"^[\s#>*•·\-]*")
 _HEADING_MARK_RE = re.compile(r"^\s*#{1,6}\s*")
@@ -48,10 +47,19 @@ _MATH_RE = re.compile(r"\$[^$]{0,400}\$")
 _SPLIT_LABEL_RE = re.compile(r"\s*[/／、&]\s*|\s+and\s+|\s*[与及和]\s*")
 
 
+# ASCII letters as bytes: in UTF-8 no other character encodes to a byte below 0x80.
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
 def script_counts(text: str) -> tuple[int, int]:
     """(CJK characters, Latin letters) outside inline maths."""
-    text = _MATH_RE.sub(" ", text)
-    return len(_CJK_RE.findall(text)), len(_LATIN_RE.findall(text))
+    if "$" in text:
+        text = _MATH_RE.sub(" ", text)
+    # Latin letters are the ASCII letters: counted by deleting them from the UTF-8 bytes in C
+    # rather than by building a list of one-letter matches.
+    data = text.encode("utf-8", "surrogatepass")
+    latin = len(data) - len(data.translate(None, _ASCII_LETTERS))
+    return (0 if text.isascii() else len(_CJK_RE.findall(text))), latin
 
 
 def script_lang(text: str, fallback: str = "other") -> str:
