@@ -28,6 +28,8 @@ from abstractpipe.pipeline import Step, register_step
 NUMBER = re.compile(r"\d+(?:,\d{3})+(?![\d])|\d+(?:[.·]\d+)?")
 LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)*")
 HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A marked token (see _marked_tokens): two capitals, or a digit.
+_MARKED = re.compile(r"[A-Z][^A-Z]*[A-Z]|[0-9]")
 
 DEFAULT_PRIORS: dict[str, float] = {
     "1-1": 0.84,
@@ -110,10 +112,10 @@ def _tokens(text: str, min_length: int) -> frozenset[str]:
 
 def _marked_tokens(text: str, min_length: int) -> frozenset[str]:
     """English tokens a translation would keep as written: abbreviations, gene and drug codes."""
+    # Two capitals or a digit, tested in C (a LATIN_TOKEN is ASCII, where isupper is A-Z).
+    marked = _MARKED.search
     return frozenset(
-        _token_key(t)
-        for t in LATIN_TOKEN.findall(text)
-        if len(t) >= min_length and (sum(c.isupper() for c in t) >= 2 or any(c.isdigit() for c in t))
+        _token_key(t) for t in LATIN_TOKEN.findall(text) if len(t) >= min_length and marked(t) is not None
     )
 
 
