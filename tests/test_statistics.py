@@ -462,3 +462,26 @@ def test_shared_dev_set(extractor: StatisticsExtractor) -> None:
 def test_degree_letters_with_affiliation_marks_are_not_estimates(extractor: StatisticsExtractor) -> None:
     found = extractor.find("Eleanor M. Hartley, MD, PhD1; Daniel C. Okafor, MD4 and Sara Lindqvist", "en")
     assert [s for s in found if s["measure"] == "MD"] == []
+
+
+def test_ci_label_search_finds_the_label_starts_of_the_plain_pattern(extractor: StatisticsExtractor) -> None:
+    # _intervals reads only where a CI label starts: the flat label search must find the
+    # same starts as the label pattern _ci_re is built from (case-sensitive labels plus any
+    # case of "confidence interval").
+    rules = yaml.safe_load((REPO / "configs" / "statistics.yaml").read_text(encoding="utf-8"))
+    labels = "|".join(re.escape(label).replace(r"\ ", r"\s+") for label in rules["ci_labels"])
+    plain = re.compile(rf"(?:{labels}|(?i:confidence\s+intervals?))")
+    # Under (?i) only "C" and "c" match "c" (the flat search leans on it).
+    assert [chr(c) for c in range(0x110000) if re.match("(?i:c)", chr(c))] == ["C", "c"]
+    pieces = ["CI", "CIs", "Cl", "ci", "cI", "C I", "CONFIDENCE INTERVAL", "Confidence\n intervals",
+              "confidence  Interval", "credible interval", "Credible interval", "置信区间为", "可信区间",
+              "置信", "c", "C", "onfidence", " ", "95%", "(", "ÇI", "ĊI", "x"]  # fmt: skip
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12))) for _ in range(3000)]
+    for text in [*texts, *pieces]:
+        starts = [pos for pos in range(len(text)) if plain.match(text, pos)]
+        found, pos = [], 0
+        while (label := extractor._ci_label_re.search(text, pos)) is not None:
+            found.append(label.start())
+            pos = label.start() + 1
+        assert found == starts, text

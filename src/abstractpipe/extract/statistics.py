@@ -126,6 +126,7 @@ _ORDINAL_SUFFIX = re.compile(r"(?:st|nd|rd|th)\b")
 _DIGIT_GROUPING = re.compile(r"[ ,]")
 _NUM = r"[-+–]?(?:\d+(?:\.\d+)?|\.\d+)"
 _UNSIGNED = r"(?:\d+(?:\.\d+)?|\.\d+)"
+_CI_WORDS = r"confidence\s+intervals?"  # a CI label in any case
 
 
 def _alternation(words: Iterable[str], *, ignore_case: bool = False) -> str:
@@ -239,8 +240,8 @@ class StatisticsExtractor:
         self.rules = rules or {}
         r = self.rules
         sep = _alternation(r.get("range_separators", ["to", "-", "–", "~", ","]), ignore_case=True)
-        ci_label = _alternation(r.get("ci_labels", ["CI"]), ignore_case=False)
-        ci_label = rf"(?:{ci_label}|(?i:confidence\s+intervals?))"
+        ci_labels = _alternation(r.get("ci_labels", ["CI"]), ignore_case=False)
+        ci_label = rf"(?:{ci_labels}|(?i:{_CI_WORDS}))"
         self._sep = sep
         op_words = r.get("worded_ops", {"=": "=", "<": "<", ">": ">"})
         self._op_map = {re.sub(r"\s+", " ", k.lower()): v for k, v in op_words.items()}
@@ -269,7 +270,15 @@ class StatisticsExtractor:
         )
         # Finding the intervals of a text: the label first, then the lead-in before it (see
         # ``_intervals``).  The lead-in (unit, "%", punctuation, bracket, level) only uses these.
-        self._ci_label_re = re.compile(ci_label)
+        # Only where a label starts is read.  Written as one flat alternation whose branches
+        # all start with a case-sensitive literal, so that re scans for their first characters
+        # in C; the (?i:...) branch gave it none, and it tried the labels at every position.
+        # Under (?i) "c" matches "C" and "c" only, so the same positions match.
+        self._ci_label_re = re.compile(
+            rf"{ci_labels[3:-1]}|C(?i:{_CI_WORDS[1:]})|c(?i:{_CI_WORDS[1:]})"
+            if ci_labels.startswith("(?:") and ci_labels.endswith(")")
+            else ci_label
+        )
         lead_chars = "".join(sorted(set("".join(r.get("value_units", [])))))
         self._ci_lead_char_re = re.compile(rf"[\s\d.%,;:(\[{re.escape(lead_chars)}]")
         self._bare_ci_re = re.compile(
