@@ -34,11 +34,35 @@ def normalise_doi(raw: str | None) -> str | None:
     return text if text.startswith("10.") and "/" in text else None
 
 
+class Rule:
+    """A pattern of the metadata rules, and the strings one of which it needs (() for none).
+
+    ``needs`` (configs/extract.yaml) is a fast substring test in front of a pattern that re
+    cannot scan quickly (case-insensitive, or led by a wide character class): most blocks
+    hold none of them, and the pattern is not tried there.  A pattern must not be able to
+    match without one of them (tests/test_extract.py checks that).
+    """
+
+    __slots__ = ("needs", "pattern")
+
+    def __init__(self, entry: str | dict[str, Any]) -> None:
+        if isinstance(entry, dict):
+            self.pattern = re.compile(str(entry["pattern"]))
+            self.needs = tuple(str(need) for need in entry.get("needs") or ())
+        else:
+            self.pattern, self.needs = re.compile(str(entry)), ()
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self.needs and not any(need in text for need in self.needs):
+            return None
+        return self.pattern.search(text)
+
+
 class MetadataExtractor:
     def __init__(self, rules: dict[str, Any]) -> None:
-        self.citation_lines = [re.compile(p) for p in rules.get("citation_lines") or []]
-        self.doi = re.compile(rules["doi"])
-        self.pmid = re.compile(rules["pmid"])
+        self.citation_lines = [Rule(entry) for entry in rules.get("citation_lines") or []]
+        self.doi = Rule(rules["doi"])
+        self.pmid = Rule(rules["pmid"])
         words = rules.get("affiliation_words") or []
         self.affiliation = re.compile(
             grouped_alternation([(w, re.escape(w)) for w in words], ignore_case=True), re.IGNORECASE
