@@ -485,3 +485,18 @@ def test_ci_label_search_finds_the_label_starts_of_the_plain_pattern(extractor: 
             found.append(label.start())
             pos = label.start() + 1
         assert found == starts, text
+
+
+def test_passes_skipped_without_their_literal_cannot_match_without_it(extractor: StatisticsExtractor) -> None:
+    # find skips the percent and lost-I² passes on a text without "%", the n pass without "=".
+    pieces = ["%", "％", "=", "＝", "I", "I²", "n", "N", " ", "12", "3.5", ":", "(", "was", "of", "p", "–"]
+    rng = random.Random(11)
+    for _ in range(3000):
+        work = normalise("".join(rng.choice(pieces) for _ in range(rng.randrange(1, 10)))).text
+        for pattern, literal in (
+            (extractor._percent_re, "%"),
+            (extractor._lost_i2_re, "%"),
+            (extractor._n_re, "="),
+        ):
+            for match in pattern.finditer(work):
+                assert literal in match.group(), (work, literal)

@@ -581,7 +581,9 @@ class StatisticsExtractor:
         for match in self._i2_re.finditer(work):
             if not state.claimed(match.start(), match.end()):
                 state.add("I2", _to_float(match.group("val")), match.start(), match.end(), op="=")
-        for match in self._lost_i2_re.finditer(work):
+        # The skeletons' own literals: a text without "%" holds no lost I² and no percentage,
+        # one without "=" no "n = …"; testing for them is cheaper than a scan that finds nothing.
+        for match in self._lost_i2_re.finditer(work) if "%" in work else ():
             if state.claimed(match.start(), match.end()):
                 continue
             window = work[max(0, match.start() - self._het_window) : match.end() + self._het_window]
@@ -598,7 +600,7 @@ class StatisticsExtractor:
 
     def _counts(self, state: _State, lang: str) -> None:
         work = state.text
-        for match in self._n_re.finditer(work):
+        for match in self._n_re.finditer(work) if "=" in work else ():
             if not state.claimed(match.start("value"), match.end("value")):
                 state.add("n", _to_float(match.group("value").replace(",", "")), match.start(), match.end())
         last_unit: str | None = None
@@ -694,7 +696,7 @@ class StatisticsExtractor:
 
     def _percents(self, state: _State) -> None:
         work = state.text
-        for match in self._percent_re.finditer(work):
+        for match in self._percent_re.finditer(work) if "%" in work else ():
             start, end = match.span("value")
             if state.claimed(start, end):
                 continue
