@@ -119,6 +119,22 @@ def _marked_tokens(text: str, min_length: int) -> frozenset[str]:
     )
 
 
+def _token_sets(text: str, min_length: int) -> tuple[frozenset[str], frozenset[str]]:
+    """``(_tokens(text, min_length), _marked_tokens(text, min_length))`` from one token scan."""
+    keys: list[str] = []
+    marked_keys: list[str] = []
+    marked = _MARKED.search
+    for token in LATIN_TOKEN.findall(text):
+        if len(token) < min_length:
+            continue
+        # _token_key inline (it ran once per English word, twice on the English side).
+        key = (token[:-1] if token[-1] == "s" and len(token) > 2 and token[:-1].isupper() else token).lower()
+        keys.append(key)
+        if marked(token) is not None:
+            marked_keys.append(key)
+    return frozenset(keys), frozenset(marked_keys)
+
+
 def _overlap(left: frozenset[str], right: frozenset[str]) -> float | None:
     union = left | right
     return len(left & right) / len(union) if union else None
@@ -143,12 +159,11 @@ class _Side:
         for text in texts:
             self.prefix.append(self.prefix[-1] + _length(text, params.han_weight))
         self.numbers = [_numbers(t) for t in texts]
-        self.all_tokens = [_tokens(t, params.min_token_length) for t in texts]
+        token_sets = [_token_sets(t, params.min_token_length) for t in texts]
+        self.all_tokens = [all_tokens for all_tokens, _ in token_sets]
         # Chinese side: its Latin tokens are all anchors; English side: only marked ones,
         # plus any word that the Chinese side also wrote in Latin letters (checked per link).
-        self.anchors = (
-            self.all_tokens if chinese else [_marked_tokens(t, params.min_token_length) for t in texts]
-        )
+        self.anchors = self.all_tokens if chinese else [marked for _, marked in token_sets]
         # Lines such as "Trial registration: ..." or "关键词：..." that translations often leave out.
         self.null_line = [any(p.search(t) for p in null_lines) for t in texts]
         self._span_cache: dict[tuple[int, int], tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
