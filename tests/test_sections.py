@@ -387,3 +387,26 @@ def test_script_counts_agrees_with_counting_matches() -> None:
     for _ in range(2000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 10)))
         assert script_counts(text) == plain(text), text
+
+
+def test_ascii_screen_changes_no_candidates(finder: SectionFinder) -> None:
+    # scan skips the English patterns on an ASCII text the screen finds no label word in.
+    from abstractpipe.sections import _ascii_screen
+
+    fast = finder
+    config = load_config(REPO / "configs" / "default.yaml")
+    slow = SectionFinder(SectionRules(config.load_rules(config.section("sections")["rules"])))
+    slow.rules.ascii_screen = None
+    assert fast.rules.ascii_screen is not None
+    words = ["Methods", "METHODS", "methods", "Background", "ABSTRACT", "Abstract", "Key words", "keywords",
+             "Results", "Conclusions", "Design", "Objective", "Materials and Methods", "materials  and\\nmethods",
+             "References", "Introduction", "Trial registration"]  # fmt: skip
+    pieces = [*words, " ", ":", ". ", "\n", "1", "(", "x", "A", "the", "[", "-", "Mk", "s"]
+    rng = random.Random(17)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 10))) for _ in range(3000)]
+    texts += [line for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()]
+    for text in texts:
+        assert fast.scan(text, 5) == slow.scan(text, 5), text
+    # Under (?i) "ſ" matches "s" and the Kelvin sign "k": lower() would miss them.
+    assert _ascii_screen(["ſtop"]) is None and _ascii_screen(["\u212aeywords"]) is None
+    assert _ascii_screen(["目的", "Methods"]) is not None

@@ -98,6 +98,29 @@ def _alternation(labels: list[str], *, ignore_case: bool) -> str:
     return grouped_alternation(branches, ignore_case=ignore_case)
 
 
+def _ascii_screen(words: list[str]) -> re.Pattern[str] | None:
+    """A case-sensitive search, in ``" " + text.lower()`` of an ASCII text, for where a word starts.
+
+    Every match of the English patterns starts with one of ``words`` (case ignored, spaces as
+    ``\\s*``) after a non-letter, so on an ASCII text without a hit they find nothing.  Lower
+    case and no (?i) let re skip to the few places worth trying, and no tail is tried there.
+    A word that cannot match ASCII text is left out; None when a word's non-ASCII character
+    matches an ASCII one under (?i) ("ſ" matches "s"), which lower() does not show.
+    """
+    kept: list[str] = []
+    for word in words:
+        if word.isascii():
+            kept.append(word.lower())
+            continue
+        for char in {char for char in word if not char.isascii()}:
+            if any(re.fullmatch(f"(?i:{re.escape(char)})", chr(code)) for code in range(128)):
+                return None
+        # A character no ASCII character matches: the word cannot match an ASCII text.
+    if not kept:
+        return None
+    return re.compile(rf"[^a-z](?={_alternation(kept, ignore_case=False)})")
+
+
 @dataclass
 class _Candidate:
     kind: str  # header | marker | keywords
@@ -194,6 +217,13 @@ class SectionRules:
         )
         # The four scanned in one pass (scan reads them all on every block).
         self.english = WordStartPatterns([self.en_header, self.en_marker, self.en_keywords, self.stop])
+        en_words = [
+            *labels["en"],
+            *(rules["abstract_markers"].get("en") or []),
+            *(rules["keywords_markers"].get("en") or []),
+            *stop_words,
+        ]
+        self.ascii_screen = _ascii_screen(en_words)
 
     def lookup(self, label: str) -> tuple[str, str] | None:
         """(kind, key) of a label as written: header, marker or keywords."""
@@ -247,7 +277,11 @@ class SectionFinder:
                 header = match.group(0).rstrip(" :：\u3000")
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), key, header, STRONG)
                 found.append((cand, False))
-        en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
+        screen = self.rules.ascii_screen
+        if screen is not None and text.isascii() and screen.search(" " + text.lower()) is None:
+            en_header = en_marker = en_keywords = stop = []  # most blocks: no English label at all
+        else:
+            en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
         for match in en_header:
             label, tail = match["label"], match["tail"]
             key = self.rules.label_key.get(_norm_label(label))
