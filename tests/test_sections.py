@@ -390,13 +390,15 @@ def test_script_counts_agrees_with_counting_matches() -> None:
 
 
 def test_ascii_screen_changes_no_candidates(finder: SectionFinder) -> None:
-    # scan skips the English patterns on an ASCII text the screen finds no label word in.
+    # scan skips the English patterns on an ASCII text the screen finds no label word in,
+    # and the Chinese patterns on any ASCII text.
     from abstractpipe.sections import _ascii_screen
 
     fast = finder
     config = load_config(REPO / "configs" / "default.yaml")
     slow = SectionFinder(SectionRules(config.load_rules(config.section("sections")["rules"])))
     slow.rules.ascii_screen = None
+    slow.rules.zh_not_ascii = False  # and the Chinese patterns tried on ASCII text too
     assert fast.rules.ascii_screen is not None
     words = ["Methods", "METHODS", "methods", "Background", "ABSTRACT", "Abstract", "Key words", "keywords",
              "Results", "Conclusions", "Design", "Objective", "Materials and Methods", "materials  and\\nmethods",
@@ -410,3 +412,10 @@ def test_ascii_screen_changes_no_candidates(finder: SectionFinder) -> None:
     # Under (?i) "ſ" matches "s" and the Kelvin sign "k": lower() would miss them.
     assert _ascii_screen(["ſtop"]) is None and _ascii_screen(["\u212aeywords"]) is None
     assert _ascii_screen(["目的", "Methods"]) is not None
+
+
+def test_ascii_text_skips_the_chinese_patterns_only_when_they_cannot_match(finder: SectionFinder) -> None:
+    assert finder.rules.zh_not_ascii
+    texts = ["Methods: x", "[Objective] y", "abc", "", " : ", "1. Results A", "Key words: a; b"]
+    for pattern in (finder.rules.zh_header, finder.rules.zh_marker, finder.rules.zh_keywords):
+        assert not any(pattern.search(text) for text in texts)

@@ -224,6 +224,9 @@ class SectionRules:
             *stop_words,
         ]
         self.ascii_screen = _ascii_screen(en_words)
+        # (An empty list makes an empty label, which matches anywhere.)
+        zh_lists = [labels["zh"], rules["abstract_markers"].get("zh"), rules["keywords_markers"].get("zh")]
+        self.zh_not_ascii = all(words and not any(word.isascii() for word in words) for words in zh_lists)
 
     def lookup(self, label: str) -> tuple[str, str] | None:
         """(kind, key) of a label as written: header, marker or keywords."""
@@ -277,8 +280,12 @@ class SectionFinder:
                 header = match.group(0).rstrip(" :：\u3000")
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), key, header, STRONG)
                 found.append((cand, False))
+        ascii_text = text.isascii()
+        # The Chinese patterns are case-sensitive, and each of their words holds a non-ASCII
+        # character (zh_not_ascii): an ASCII text holds none of them.
+        skip_zh = ascii_text and self.rules.zh_not_ascii
         screen = self.rules.ascii_screen
-        if screen is not None and text.isascii() and screen.search(" " + text.lower()) is None:
+        if screen is not None and ascii_text and screen.search(" " + text.lower()) is None:
             en_header = en_marker = en_keywords = stop = []  # most blocks: no English label at all
         else:
             en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
@@ -299,7 +306,7 @@ class SectionFinder:
                 strength, needs_boundary = WEAK, True
             cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
             found.append((cand, needs_boundary))
-        for match in self.rules.zh_header.finditer(text):
+        for match in self.rules.zh_header.finditer(text) if not skip_zh else ():
             label, tail = match["label"], match["tail"]
             key = self.rules.label_key.get(_norm_label(label))
             if key is None:
@@ -316,9 +323,9 @@ class SectionFinder:
             found.append((cand, True))
         for matches, kind in (
             (en_marker, "marker"),
-            (self.rules.zh_marker.finditer(text), "marker"),
+            (self.rules.zh_marker.finditer(text) if not skip_zh else (), "marker"),
             (en_keywords, "keywords"),
-            (self.rules.zh_keywords.finditer(text), "keywords"),
+            (self.rules.zh_keywords.finditer(text) if not skip_zh else (), "keywords"),
             (stop, "stop"),
         ):
             for match in matches:
