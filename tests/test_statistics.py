@@ -500,3 +500,18 @@ def test_passes_skipped_without_their_literal_cannot_match_without_it(extractor:
         ):
             for match in pattern.finditer(work):
                 assert literal in match.group(), (work, literal)
+
+
+def test_i2_and_chinese_count_passes_skip_only_texts_they_cannot_match(
+    extractor: StatisticsExtractor,
+) -> None:
+    # _i2 skips a text holding no I² label's first character; _counts the Chinese pattern on ASCII.
+    assert extractor._i2_firsts == ("I",) and extractor._zh_nouns_cjk
+    pieces = ["I", "i", "I²", "I2", "I^2", " = ", "45", "%", "例", "名患者", "12", " ", "项研究", "of", "was"]
+    rng = random.Random(19)
+    for _ in range(3000):
+        work = normalise("".join(rng.choice(pieces) for _ in range(rng.randrange(1, 9)))).text
+        if not any(char in work for char in extractor._i2_firsts):
+            assert not list(extractor._i2_re.finditer(work)), work
+        if work.isascii():
+            assert not list(extractor._count_zh_re.finditer(work)), work

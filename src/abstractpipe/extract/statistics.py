@@ -286,6 +286,11 @@ class StatisticsExtractor:
         )
         i2_labels = r.get("i2_labels", ["I2", "I²"])
         i2_label = _alternation(i2_labels)
+        # Each I² match starts with a label's first character, written as is (case-sensitive
+        # labels): a text holding none of them is not scanned.  () when that cannot be said.
+        self._i2_firsts = (
+            tuple({label[0] for label in i2_labels}) if first_characters(i2_labels, ignore_case=False) else ()
+        )
         self._i2_re = WordStartPattern(
             rf"{i2_label}(?![A-Za-z0-9])\s*(?:=|:|(?i:of|was))?\s*(?P<val>{_UNSIGNED})\s*(?P<pct>%)?",
             first_characters(i2_labels, ignore_case=False),
@@ -373,6 +378,7 @@ class StatisticsExtractor:
             rf"\s+(?P<noun>{_alternation(self._unit_of, ignore_case=True)})(?![A-Za-z]))?"
         )
         count_zh = _count_after(r"\d.", " ,")
+        self._zh_nouns_cjk = bool(self._unit_of_zh) and not any(word.isascii() for word in self._unit_of_zh)
         self._count_zh_re = re.compile(
             rf"(?P<value>{count_zh})(?![\d.])\s*(?P<noun>{_alternation(self._unit_of_zh)})"
         )
@@ -578,7 +584,8 @@ class StatisticsExtractor:
 
     def _i2(self, state: _State) -> None:
         work = state.text
-        for match in self._i2_re.finditer(work):
+        scan = not self._i2_firsts or any(char in work for char in self._i2_firsts)
+        for match in self._i2_re.finditer(work) if scan else ():
             if not state.claimed(match.start(), match.end()):
                 state.add("I2", _to_float(match.group("val")), match.start(), match.end(), op="=")
         # The skeletons' own literals: a text without "%" holds no lost I² and no percentage,
@@ -646,7 +653,8 @@ class StatisticsExtractor:
                 match.start("value"),
                 match.end("value"),
             )
-        for match in self._count_zh_re.finditer(work):
+        # A Chinese count ends with a noun of its case-sensitive list, all non-ASCII words.
+        for match in self._count_zh_re.finditer(work) if not (self._zh_nouns_cjk and work.isascii()) else ():
             if state.claimed(match.start("value"), match.end("value")):
                 continue
             if self._blocked_before(work, match.start()):
