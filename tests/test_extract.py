@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -365,3 +366,16 @@ def test_metadata_needs_tests_change_no_match(step: ExtractStep) -> None:
             plain = rule.pattern.search(text)
             fast = rule.search(text)
             assert (fast and fast.group()) == (plain and plain.group()), text
+
+
+def test_affiliation_search_on_ascii_text_agrees_with_the_case_insensitive_one(step: ExtractStep) -> None:
+    metadata = step.metadata
+    assert metadata._ascii_affiliation is not None
+    pieces = ["University", "UNIVERSITY", "univ", "Hospital", "hOSPITAL", "Centre", "CENTER", "clinic", "x",
+              ", ", ",", " ", "Dept.", "School", "1", "大学", "医院", "ſchool", "Faculty", "laboratory"]  # fmt: skip
+    rng = random.Random(23)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 10)))
+        plain = bool(metadata.affiliation.search(text)) and not re.search(r"\d{4}\s*;", text)
+        if len(text) <= metadata.affiliation_max_chars and text.count(",") + text.count("，") >= 2:
+            assert metadata.is_affiliation(text) == plain, text

@@ -33,7 +33,13 @@ from typing import Any
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import CANONICAL_SECTIONS, Block, Document, Section
-from abstractpipe.patterns import WordStartPattern, WordStartPatterns, first_characters, grouped_alternation
+from abstractpipe.patterns import (
+    WordStartPattern,
+    WordStartPatterns,
+    ascii_lowered_words,
+    first_characters,
+    grouped_alternation,
+)
 from abstractpipe.pipeline import Step, register_step
 
 WEAK, MEDIUM, STRONG = 0, 1, 2
@@ -107,15 +113,7 @@ def _ascii_screen(words: list[str]) -> re.Pattern[str] | None:
     A word that cannot match ASCII text is left out; None when a word's non-ASCII character
     matches an ASCII one under (?i) ("ſ" matches "s"), which lower() does not show.
     """
-    kept: list[str] = []
-    for word in words:
-        if word.isascii():
-            kept.append(word.lower())
-            continue
-        for char in {char for char in word if not char.isascii()}:
-            if any(re.fullmatch(f"(?i:{re.escape(char)})", chr(code)) for code in range(128)):
-                return None
-        # A character no ASCII character matches: the word cannot match an ASCII text.
+    kept = ascii_lowered_words(words)
     if not kept:
         return None
     return re.compile(rf"[^a-z](?={_alternation(kept, ignore_case=False)})")

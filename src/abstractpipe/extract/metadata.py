@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from abstractpipe.document import Document
-from abstractpipe.patterns import grouped_alternation
+from abstractpipe.patterns import ascii_lowered_words, grouped_alternation
 
 _ISO_RE = re.compile(r"^(?P<y>(?:19|20)\d\d)(?:[-/.](?P<m>\d{1,2})(?:[-/.](?P<d>\d{1,2}))?)?")
 _WORDY_DATE_RE = re.compile(
@@ -66,6 +66,14 @@ class MetadataExtractor:
         words = rules.get("affiliation_words") or []
         self.affiliation = re.compile(
             grouped_alternation([(w, re.escape(w)) for w in words], ignore_case=True), re.IGNORECASE
+        )
+        # The same search on ASCII text, case-sensitive on the lower-cased text: under (?i)
+        # re has no first character to scan for and tried every word at every position.
+        ascii_words = ascii_lowered_words(words)
+        self._ascii_affiliation = (
+            re.compile(grouped_alternation([(w, re.escape(w)) for w in ascii_words], ignore_case=False))
+            if ascii_words
+            else None
         )
         self.affiliation_max_chars = int(rules.get("affiliation_max_chars", 300))
         self.months: dict[str, int] = {str(k): int(v) for k, v in (rules.get("months") or {}).items()}
@@ -226,7 +234,11 @@ class MetadataExtractor:
         # cheap tests go first: most blocks fail them before the word search.
         if len(text) > self.affiliation_max_chars or text.count(",") + text.count("，") < 2:
             return False
-        return bool(self.affiliation.search(text)) and not re.search(r"\d{4}\s*;", text)
+        if self._ascii_affiliation is not None and text.isascii():
+            found = self._ascii_affiliation.search(text.lower()) is not None
+        else:
+            found = self.affiliation.search(text) is not None
+        return found and not re.search(r"\d{4}\s*;", text)
 
     def split_keywords(self, text: str) -> list[str]:
         text = self.keyword_tail.sub("", text.strip()).strip().rstrip(".。;；")
