@@ -43,7 +43,7 @@ class Rule:
     match without one of them (tests/test_extract.py checks that).
     """
 
-    __slots__ = ("needs", "pattern")
+    __slots__ = ("_any_need", "needs", "pattern")
 
     def __init__(self, entry: str | dict[str, Any]) -> None:
         if isinstance(entry, dict):
@@ -51,9 +51,17 @@ class Rule:
             self.needs = tuple(str(need) for need in entry.get("needs") or ())
         else:
             self.pattern, self.needs = re.compile(str(entry)), ()
+        # Several needs are looked for in one scan (their literal alternation finds one exactly
+        # when one is in the text) rather than a generator of substring tests.
+        self._any_need = (
+            re.compile("|".join(re.escape(need) for need in self.needs)) if len(self.needs) > 1 else None
+        )
 
     def search(self, text: str) -> re.Match[str] | None:
-        if self.needs and not any(need in text for need in self.needs):
+        if self._any_need is not None:
+            if self._any_need.search(text) is None:
+                return None
+        elif self.needs and self.needs[0] not in text:
             return None
         return self.pattern.search(text)
 
