@@ -304,3 +304,41 @@ def test_length_counts_as_the_regex_reading() -> None:
     for text in texts:
         count = len(han.findall(text))
         assert _length(text, 3.6) == len(re.sub(r"\s+", "", text)) - count + count * 3.6, text
+
+
+def test_marked_tokens_agree_with_counting_characters() -> None:
+    from abstractpipe.align import LATIN_TOKEN, _marked_tokens, _token_key, _token_sets, _tokens
+
+    def plain(text: str, min_length: int) -> frozenset[str]:
+        return frozenset(
+            _token_key(t)
+            for t in LATIN_TOKEN.findall(text)
+            if len(t) >= min_length and (sum(c.isupper() for c in t) >= 2 or any(c.isdigit() for c in t))
+        )
+
+    pieces = [
+        "A",
+        "b",
+        "C",
+        "d",
+        "1",
+        "-",
+        "/",
+        " ",
+        "MSCs",
+        "IL-6",
+        "x2",
+        "É",
+        "K",
+        "٣",
+        "ǅ",
+        "s",
+        "S",
+        "Ss",
+    ]
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        for min_length in (1, 2, 3):
+            assert _marked_tokens(text, min_length) == plain(text, min_length), text
+            assert _token_sets(text, min_length) == (_tokens(text, min_length), plain(text, min_length)), text

@@ -190,3 +190,27 @@ def test_disabled_check_adds_nothing() -> None:
     doc = _doc([EN_OR], ["治疗组死亡率较低（OR=2.8）。"], [([0], [0], 0.9)])
     assert CrossLanguageChecker({"enabled": False}).check(doc) == []
     assert doc.warnings == []
+
+
+def test_span_bisection_finds_the_sentences_each_statistic_overlaps() -> None:
+    import random
+
+    from abstractpipe.extract.crosscheck import _overlaps, _Spans
+
+    rng = random.Random(13)
+    for _ in range(2000):
+        sentences: list[Sentence] = []
+        pos = rng.randrange(0, 5)
+        for _ in range(rng.randrange(0, 8)):
+            start = pos + rng.randrange(0, 4)
+            pos = start + rng.randrange(0, 6)  # empty sentences too
+            sentences.append(Sentence(start, pos, "en"))
+        if rng.random() < 0.3:
+            rng.shuffle(sentences)  # out of order: the plain test
+        spans = _Spans(sentences)
+        for _ in range(10):
+            start = rng.randrange(0, pos + 3)
+            stat = {"start": start, "end": start + rng.randrange(0, 6)}
+            expected = [k for k, sentence in enumerate(sentences) if _overlaps(stat, sentence)]
+            assert list(spans.overlapping(stat)) == expected, (sentences, stat)
+            assert spans.overlaps(stat) == bool(expected)

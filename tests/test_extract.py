@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import functools
+import random
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import abstractpipe.clean
 import abstractpipe.ingest
@@ -320,3 +324,58 @@ def test_cue_labeller_keeps_canonical_order() -> None:
         labels, key=["background", "objective", "methods", "results", "conclusions"].index
     )
     assert labels[0] == "background" and labels[-1] == "conclusions"
+
+
+def _metadata_rules(step: ExtractStep) -> list[Any]:
+    metadata = step.metadata
+    return [*metadata.citation_lines, metadata.doi, metadata.pmid]
+
+
+# Characters around the needs of the metadata rules, with case partners and look-alikes.
+_METADATA_SOUP = st.text(
+    alphabet="Pp Mm Ii Dd DOI: doi 10. / , ; · 2024 12345 J. ( ) 中华医学杂志学报 ，（）：-\u0130\u0131\u017f\u212a\n",
+    max_size=60,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_METADATA_SOUP)
+def test_metadata_rules_cannot_match_without_their_needs(text: str) -> None:
+    rules = _metadata_rules(ExtractStep(load_config(REPO / "configs" / "default.yaml")))
+    assert all(rule.needs for rule in rules)
+    for rule in rules:
+        for match in rule.pattern.finditer(text):
+            assert any(need in match.group() for need in rule.needs), (rule.pattern.pattern, text)
+
+
+def test_metadata_needs_tests_change_no_match(step: ExtractStep) -> None:
+    # Under (?i) "P" and "M" match only their two cases (the pmid needs lean on it).
+    for letter in "pm":
+        assert [chr(c) for c in range(0x110000) if re.match(f"(?i:{letter})", chr(c))] == [
+            letter.upper(),
+            letter,
+        ]
+    texts = [
+        "Frontiers in Medicine, 2024 · DOI: 10.3389/fmed.2024.1361723 · Published: March 27, 2024",
+        "Mult Scler Relat Disord. 2024 Jul;87:105681. doi: 10.1016/j.msard.2024.105681. PMID: 38744000",
+        "中华医学杂志, 2020, 100(5): 321-325", "pMiD 1234567", "see https://doi.org/10.1000/x1",
+        *[line for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()],
+    ]  # fmt: skip
+    for rule in _metadata_rules(step):
+        for text in texts:
+            plain = rule.pattern.search(text)
+            fast = rule.search(text)
+            assert (fast and fast.group()) == (plain and plain.group()), text
+
+
+def test_affiliation_search_on_ascii_text_agrees_with_the_case_insensitive_one(step: ExtractStep) -> None:
+    metadata = step.metadata
+    assert metadata._ascii_affiliation is not None
+    pieces = ["University", "UNIVERSITY", "univ", "Hospital", "hOSPITAL", "Centre", "CENTER", "clinic", "x",
+              ", ", ",", " ", "Dept.", "School", "1", "大学", "医院", "ſchool", "Faculty", "laboratory"]  # fmt: skip
+    rng = random.Random(23)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 10)))
+        plain = bool(metadata.affiliation.search(text)) and not re.search(r"\d{4}\s*;", text)
+        if len(text) <= metadata.affiliation_max_chars and text.count(",") + text.count("，") >= 2:
+            assert metadata.is_affiliation(text) == plain, text

@@ -55,3 +55,11 @@ def test_grouped_alternation_groups_by_first_character() -> None:
 def test_grouped_alternation_falls_back_to_the_flat_form() -> None:
     assert grouped_alternation(_branches(["", "a"]), ignore_case=True) == "|a"
     assert grouped_alternation([(" a", r"\s*a")], ignore_case=True) == r"\s*a"
+
+
+def test_ascii_lowered_words() -> None:
+    from abstractpipe.patterns import ascii_lowered_words
+
+    assert ascii_lowered_words(["Methods", "大学", "Key Words"]) == ["methods", "key words"]
+    # "ſ" and the Kelvin sign match ASCII letters under (?i), which lower() does not show.
+    assert ascii_lowered_words(["ſchool"]) is None and ascii_lowered_words(["\u212aeywords"]) is None

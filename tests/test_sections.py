@@ -355,3 +355,67 @@ def test_norm_label_collapses_spaces_like_the_regex() -> None:
     for _ in range(5000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
         assert _norm_label(text) == re.sub(r"\s+", " ", text.strip().lower().replace("’", "'")), text
+
+
+def test_script_counts_agrees_with_counting_matches() -> None:
+    # script_counts counts Latin letters in UTF-8 bytes; the plain count is by regex.
+    from abstractpipe.sections import _CJK_RE, _MATH_RE, script_counts
+
+    def plain(text: str) -> tuple[int, int]:
+        text = _MATH_RE.sub(" ", text)
+        return len(_CJK_RE.findall(text)), len(re.findall("[A-Za-z]", text))
+
+    pieces = [
+        "abc",
+        "ABC",
+        "目的",
+        "é",
+        "ſ",
+        "K",
+        "Ａ",
+        "$x^2$",
+        "$",
+        "\ud800",
+        "𠀀",
+        " ",
+        "1.5",
+        "z",
+        "\u3000",
+        "ß",
+    ]
+    rng = random.Random(3)
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 10)))
+        assert script_counts(text) == plain(text), text
+
+
+def test_ascii_screen_changes_no_candidates(finder: SectionFinder) -> None:
+    # scan skips the English patterns on an ASCII text the screen finds no label word in,
+    # and the Chinese patterns on any ASCII text.
+    from abstractpipe.sections import _ascii_screen
+
+    fast = finder
+    config = load_config(REPO / "configs" / "default.yaml")
+    slow = SectionFinder(SectionRules(config.load_rules(config.section("sections")["rules"])))
+    slow.rules.ascii_screen = None
+    slow.rules.zh_not_ascii = False  # and the Chinese patterns tried on ASCII text too
+    assert fast.rules.ascii_screen is not None
+    words = ["Methods", "METHODS", "methods", "Background", "ABSTRACT", "Abstract", "Key words", "keywords",
+             "Results", "Conclusions", "Design", "Objective", "Materials and Methods", "materials  and\\nmethods",
+             "References", "Introduction", "Trial registration"]  # fmt: skip
+    pieces = [*words, " ", ":", ". ", "\n", "1", "(", "x", "A", "the", "[", "-", "Mk", "s"]
+    rng = random.Random(17)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 10))) for _ in range(3000)]
+    texts += [line for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()]
+    for text in texts:
+        assert fast.scan(text, 5) == slow.scan(text, 5), text
+    # Under (?i) "ſ" matches "s" and the Kelvin sign "k": lower() would miss them.
+    assert _ascii_screen(["ſtop"]) is None and _ascii_screen(["\u212aeywords"]) is None
+    assert _ascii_screen(["目的", "Methods"]) is not None
+
+
+def test_ascii_text_skips_the_chinese_patterns_only_when_they_cannot_match(finder: SectionFinder) -> None:
+    assert finder.rules.zh_not_ascii
+    texts = ["Methods: x", "[Objective] y", "abc", "", " : ", "1. Results A", "Key words: a; b"]
+    for pattern in (finder.rules.zh_header, finder.rules.zh_marker, finder.rules.zh_keywords):
+        assert not any(pattern.search(text) for text in texts)

@@ -462,3 +462,56 @@ def test_shared_dev_set(extractor: StatisticsExtractor) -> None:
 def test_degree_letters_with_affiliation_marks_are_not_estimates(extractor: StatisticsExtractor) -> None:
     found = extractor.find("Eleanor M. Hartley, MD, PhD1; Daniel C. Okafor, MD4 and Sara Lindqvist", "en")
     assert [s for s in found if s["measure"] == "MD"] == []
+
+
+def test_ci_label_search_finds_the_label_starts_of_the_plain_pattern(extractor: StatisticsExtractor) -> None:
+    # _intervals reads only where a CI label starts: the flat label search must find the
+    # same starts as the label pattern _ci_re is built from (case-sensitive labels plus any
+    # case of "confidence interval").
+    rules = yaml.safe_load((REPO / "configs" / "statistics.yaml").read_text(encoding="utf-8"))
+    labels = "|".join(re.escape(label).replace(r"\ ", r"\s+") for label in rules["ci_labels"])
+    plain = re.compile(rf"(?:{labels}|(?i:confidence\s+intervals?))")
+    # Under (?i) only "C" and "c" match "c" (the flat search leans on it).
+    assert [chr(c) for c in range(0x110000) if re.match("(?i:c)", chr(c))] == ["C", "c"]
+    pieces = ["CI", "CIs", "Cl", "ci", "cI", "C I", "CONFIDENCE INTERVAL", "Confidence\n intervals",
+              "confidence  Interval", "credible interval", "Credible interval", "置信区间为", "可信区间",
+              "置信", "c", "C", "onfidence", " ", "95%", "(", "ÇI", "ĊI", "x"]  # fmt: skip
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12))) for _ in range(3000)]
+    for text in [*texts, *pieces]:
+        starts = [pos for pos in range(len(text)) if plain.match(text, pos)]
+        found, pos = [], 0
+        while (label := extractor._ci_label_re.search(text, pos)) is not None:
+            found.append(label.start())
+            pos = label.start() + 1
+        assert found == starts, text
+
+
+def test_passes_skipped_without_their_literal_cannot_match_without_it(extractor: StatisticsExtractor) -> None:
+    # find skips the percent and lost-I² passes on a text without "%", the n pass without "=".
+    pieces = ["%", "％", "=", "＝", "I", "I²", "n", "N", " ", "12", "3.5", ":", "(", "was", "of", "p", "–"]
+    rng = random.Random(11)
+    for _ in range(3000):
+        work = normalise("".join(rng.choice(pieces) for _ in range(rng.randrange(1, 10)))).text
+        for pattern, literal in (
+            (extractor._percent_re, "%"),
+            (extractor._lost_i2_re, "%"),
+            (extractor._n_re, "="),
+        ):
+            for match in pattern.finditer(work):
+                assert literal in match.group(), (work, literal)
+
+
+def test_i2_and_chinese_count_passes_skip_only_texts_they_cannot_match(
+    extractor: StatisticsExtractor,
+) -> None:
+    # _i2 skips a text holding no I² label's first character; _counts the Chinese pattern on ASCII.
+    assert extractor._i2_firsts == ("I",) and extractor._zh_nouns_cjk
+    pieces = ["I", "i", "I²", "I2", "I^2", " = ", "45", "%", "例", "名患者", "12", " ", "项研究", "of", "was"]
+    rng = random.Random(19)
+    for _ in range(3000):
+        work = normalise("".join(rng.choice(pieces) for _ in range(rng.randrange(1, 9)))).text
+        if not any(char in work for char in extractor._i2_firsts):
+            assert not list(extractor._i2_re.finditer(work)), work
+        if work.isascii():
+            assert not list(extractor._count_zh_re.finditer(work)), work

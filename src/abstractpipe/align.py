@@ -28,6 +28,8 @@ from abstractpipe.pipeline import Step, register_step
 NUMBER = re.compile(r"\d+(?:,\d{3})+(?![\d])|\d+(?:[.·]\d+)?")
 LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)*")
 HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A marked token (see _marked_tokens): two capitals, or a digit.
+_MARKED = re.compile(r"[A-Z][^A-Z]*[A-Z]|[0-9]")
 
 DEFAULT_PRIORS: dict[str, float] = {
     "1-1": 0.84,
@@ -110,11 +112,27 @@ def _tokens(text: str, min_length: int) -> frozenset[str]:
 
 def _marked_tokens(text: str, min_length: int) -> frozenset[str]:
     """English tokens a translation would keep as written: abbreviations, gene and drug codes."""
+    # Two capitals or a digit, tested in C (a LATIN_TOKEN is ASCII, where isupper is A-Z).
+    marked = _MARKED.search
     return frozenset(
-        _token_key(t)
-        for t in LATIN_TOKEN.findall(text)
-        if len(t) >= min_length and (sum(c.isupper() for c in t) >= 2 or any(c.isdigit() for c in t))
+        _token_key(t) for t in LATIN_TOKEN.findall(text) if len(t) >= min_length and marked(t) is not None
     )
+
+
+def _token_sets(text: str, min_length: int) -> tuple[frozenset[str], frozenset[str]]:
+    """``(_tokens(text, min_length), _marked_tokens(text, min_length))`` from one token scan."""
+    keys: list[str] = []
+    marked_keys: list[str] = []
+    marked = _MARKED.search
+    for token in LATIN_TOKEN.findall(text):
+        if len(token) < min_length:
+            continue
+        # _token_key inline (it ran once per English word, twice on the English side).
+        key = (token[:-1] if token[-1] == "s" and len(token) > 2 and token[:-1].isupper() else token).lower()
+        keys.append(key)
+        if marked(token) is not None:
+            marked_keys.append(key)
+    return frozenset(keys), frozenset(marked_keys)
 
 
 def _overlap(left: frozenset[str], right: frozenset[str]) -> float | None:
@@ -141,12 +159,11 @@ class _Side:
         for text in texts:
             self.prefix.append(self.prefix[-1] + _length(text, params.han_weight))
         self.numbers = [_numbers(t) for t in texts]
-        self.all_tokens = [_tokens(t, params.min_token_length) for t in texts]
+        token_sets = [_token_sets(t, params.min_token_length) for t in texts]
+        self.all_tokens = [all_tokens for all_tokens, _ in token_sets]
         # Chinese side: its Latin tokens are all anchors; English side: only marked ones,
         # plus any word that the Chinese side also wrote in Latin letters (checked per link).
-        self.anchors = (
-            self.all_tokens if chinese else [_marked_tokens(t, params.min_token_length) for t in texts]
-        )
+        self.anchors = self.all_tokens if chinese else [marked for _, marked in token_sets]
         # Lines such as "Trial registration: ..." or "关键词：..." that translations often leave out.
         self.null_line = [any(p.search(t) for p in null_lines) for t in texts]
         self._span_cache: dict[tuple[int, int], tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}

@@ -150,3 +150,22 @@ class WordStartPatterns:
                     found[index].append(match)
                     ends[index] = match.end()
         return found
+
+
+def ascii_lowered_words(words: Iterable[str]) -> list[str] | None:
+    """``words`` lower-cased for a case-sensitive search of an ASCII text lower-cased.
+
+    On an ASCII text, a word matched under (?i) matches where the lower-cased word matches the
+    lower-cased text, and a word with a character no ASCII character matches under (?i)
+    ("大学") matches nowhere: it is left out.  None when a word has a non-ASCII character that
+    an ASCII one matches under (?i) ("ſ" matches "s", the Kelvin sign "k"): lower() misses it.
+    """
+    kept: list[str] = []
+    for word in words:
+        if word.isascii():
+            kept.append(word.lower())
+            continue
+        for char in {char for char in word if not char.isascii()}:
+            if any(re.fullmatch(f"(?i:{re.escape(char)})", chr(code)) for code in range(128)):
+                return None
+    return kept

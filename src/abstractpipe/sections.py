@@ -33,12 +33,17 @@ from typing import Any
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import CANONICAL_SECTIONS, Block, Document, Section
-from abstractpipe.patterns import WordStartPattern, WordStartPatterns, first_characters, grouped_alternation
+from abstractpipe.patterns import (
+    WordStartPattern,
+    WordStartPatterns,
+    ascii_lowered_words,
+    first_characters,
+    grouped_alternation,
+)
 from abstractpipe.pipeline import Step, register_step
 
 WEAK, MEDIUM, STRONG = 0, 1, 2
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
 # Markdown heading marks, quote marks and bullets a block may start with.
 _LEAD_RE = re.compile(r"^[\s#>*•·\-]*")
 _HEADING_MARK_RE = re.compile(r"^\s*#{1,6}\s*")
@@ -48,10 +53,19 @@ _MATH_RE = re.compile(r"\$[^$]{0,400}\$")
 _SPLIT_LABEL_RE = re.compile(r"\s*[/／、&]\s*|\s+and\s+|\s*[与及和]\s*")
 
 
+# ASCII letters as bytes: in UTF-8 no other character encodes to a byte below 0x80.
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
 def script_counts(text: str) -> tuple[int, int]:
     """(CJK characters, Latin letters) outside inline maths."""
-    text = _MATH_RE.sub(" ", text)
-    return len(_CJK_RE.findall(text)), len(_LATIN_RE.findall(text))
+    if "$" in text:
+        text = _MATH_RE.sub(" ", text)
+    # Latin letters are the ASCII letters: counted by deleting them from the UTF-8 bytes in C
+    # rather than by building a list of one-letter matches.
+    data = text.encode("utf-8", "surrogatepass")
+    latin = len(data) - len(data.translate(None, _ASCII_LETTERS))
+    return (0 if text.isascii() else len(_CJK_RE.findall(text))), latin
 
 
 def script_lang(text: str, fallback: str = "other") -> str:
@@ -88,6 +102,21 @@ def _alternation(labels: list[str], *, ignore_case: bool) -> str:
     ordered = sorted(set(labels), key=lambda s: (-len(s), s))
     branches = [(label.lstrip(), r"\s*".join(re.escape(part) for part in label.split())) for label in ordered]
     return grouped_alternation(branches, ignore_case=ignore_case)
+
+
+def _ascii_screen(words: list[str]) -> re.Pattern[str] | None:
+    """A case-sensitive search, in ``" " + text.lower()`` of an ASCII text, for where a word starts.
+
+    Every match of the English patterns starts with one of ``words`` (case ignored, spaces as
+    ``\\s*``) after a non-letter, so on an ASCII text without a hit they find nothing.  Lower
+    case and no (?i) let re skip to the few places worth trying, and no tail is tried there.
+    A word that cannot match ASCII text is left out; None when a word's non-ASCII character
+    matches an ASCII one under (?i) ("ſ" matches "s"), which lower() does not show.
+    """
+    kept = ascii_lowered_words(words)
+    if not kept:
+        return None
+    return re.compile(rf"[^a-z](?={_alternation(kept, ignore_case=False)})")
 
 
 @dataclass
@@ -186,6 +215,16 @@ class SectionRules:
         )
         # The four scanned in one pass (scan reads them all on every block).
         self.english = WordStartPatterns([self.en_header, self.en_marker, self.en_keywords, self.stop])
+        en_words = [
+            *labels["en"],
+            *(rules["abstract_markers"].get("en") or []),
+            *(rules["keywords_markers"].get("en") or []),
+            *stop_words,
+        ]
+        self.ascii_screen = _ascii_screen(en_words)
+        # (An empty list makes an empty label, which matches anywhere.)
+        zh_lists = [labels["zh"], rules["abstract_markers"].get("zh"), rules["keywords_markers"].get("zh")]
+        self.zh_not_ascii = all(words and not any(word.isascii() for word in words) for words in zh_lists)
 
     def lookup(self, label: str) -> tuple[str, str] | None:
         """(kind, key) of a label as written: header, marker or keywords."""
@@ -239,7 +278,15 @@ class SectionFinder:
                 header = match.group(0).rstrip(" :：\u3000")
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), key, header, STRONG)
                 found.append((cand, False))
-        en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
+        ascii_text = text.isascii()
+        # The Chinese patterns are case-sensitive, and each of their words holds a non-ASCII
+        # character (zh_not_ascii): an ASCII text holds none of them.
+        skip_zh = ascii_text and self.rules.zh_not_ascii
+        screen = self.rules.ascii_screen
+        if screen is not None and ascii_text and screen.search(" " + text.lower()) is None:
+            en_header = en_marker = en_keywords = stop = []  # most blocks: no English label at all
+        else:
+            en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
         for match in en_header:
             label, tail = match["label"], match["tail"]
             key = self.rules.label_key.get(_norm_label(label))
@@ -257,7 +304,7 @@ class SectionFinder:
                 strength, needs_boundary = WEAK, True
             cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
             found.append((cand, needs_boundary))
-        for match in self.rules.zh_header.finditer(text):
+        for match in self.rules.zh_header.finditer(text) if not skip_zh else ():
             label, tail = match["label"], match["tail"]
             key = self.rules.label_key.get(_norm_label(label))
             if key is None:
@@ -274,9 +321,9 @@ class SectionFinder:
             found.append((cand, True))
         for matches, kind in (
             (en_marker, "marker"),
-            (self.rules.zh_marker.finditer(text), "marker"),
+            (self.rules.zh_marker.finditer(text) if not skip_zh else (), "marker"),
             (en_keywords, "keywords"),
-            (self.rules.zh_keywords.finditer(text), "keywords"),
+            (self.rules.zh_keywords.finditer(text) if not skip_zh else (), "keywords"),
             (stop, "stop"),
         ):
             for match in matches:

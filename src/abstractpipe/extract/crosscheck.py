@@ -24,8 +24,9 @@ Settings (``crosscheck:`` in ``configs/extract.yaml``): ``enabled``,
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,6 +143,7 @@ class CrossLanguageChecker:
                 i = parent[i]
             return i
 
+        spans = {lang: _Spans(lang_sentences) for lang, lang_sentences in sentences.items()}
         owner: dict[tuple[str, int], int] = {}
         for index, link in enumerate(links):
             for lang, indices in (("en", link.en), ("zh", link.zh)):
@@ -151,13 +153,7 @@ class CrossLanguageChecker:
             lang = stat.get("lang")
             if lang not in sentences:
                 continue
-            touched = sorted(
-                {
-                    owner[(lang, i)]
-                    for i, sentence in enumerate(sentences[lang])
-                    if (lang, i) in owner and _overlaps(stat, sentence)
-                }
-            )
+            touched = sorted({owner[(lang, i)] for i in spans[lang].overlapping(stat) if (lang, i) in owner})
             for other in touched[1:]:
                 parent[root(other)] = root(touched[0])
 
@@ -182,7 +178,8 @@ class CrossLanguageChecker:
         sentences: list[Sentence],
     ) -> _Side:
         chosen = [sentences[i] for i in indices if 0 <= i < len(sentences)]
-        own = [s for s in stats if s.get("lang") == lang and any(_overlaps(s, sent) for sent in chosen)]
+        chosen_spans = _Spans(chosen)
+        own = [s for s in stats if s.get("lang") == lang and chosen_spans.overlaps(s)]
         # The written numbers cover the sentences and any statistic running past their ends.
         starts = [s.start for s in chosen] + [int(s["start"]) for s in own]
         ends = [s.end for s in chosen] + [int(s["end"]) for s in own]
@@ -192,7 +189,8 @@ class CrossLanguageChecker:
             # since a number missing from it is what raises a warning.
             plain = _MARKUP.sub(" ", normalise(doc.text[min(starts) : max(ends)]).text)
             closed = _SPACED_NUMBER.sub(lambda m: m.group(0).replace(" ", ""), plain)
-            for text in (plain, closed):
+            # Most texts have no spaced-out digits: closing them up changes nothing to read again.
+            for text in (plain, closed) if closed != plain else (plain,):
                 for match in _NUMBER.finditer(text.replace(",", ".")):
                     number = match.group(0).replace("·", ".")
                     written.add(float(number))
@@ -293,6 +291,35 @@ def _pair(
 
 def _overlaps(stat: dict[str, Any], sentence: Sentence) -> bool:
     return int(stat["start"]) < sentence.end and sentence.start < int(stat["end"])
+
+
+class _Spans:
+    """Sentences, asked which of them a statistic overlaps (``_overlaps``).
+
+    Sentences in text order (starts and ends both non-decreasing) are found by bisection: those
+    ending after the statistic's start are a tail of the list, and of these the ones starting
+    before its end are a head.  Otherwise every sentence is tested, as ``_overlaps`` does.
+    """
+
+    def __init__(self, sentences: Sequence[Sentence]) -> None:
+        self.sentences = sentences
+        self.starts = [sentence.start for sentence in sentences]
+        self.ends = [sentence.end for sentence in sentences]
+        self.ordered = all(
+            self.starts[k] <= self.starts[k + 1] and self.ends[k] <= self.ends[k + 1]
+            for k in range(len(sentences) - 1)
+        )
+
+    def overlapping(self, stat: dict[str, Any]) -> range | list[int]:
+        """Indices of the sentences ``stat`` overlaps, ascending."""
+        start, end = int(stat["start"]), int(stat["end"])
+        if not self.ordered:
+            return [k for k, sentence in enumerate(self.sentences) if _overlaps(stat, sentence)]
+        first = bisect.bisect_right(self.ends, start)
+        return range(first, max(first, bisect.bisect_left(self.starts, end)))
+
+    def overlaps(self, stat: dict[str, Any]) -> bool:
+        return len(self.overlapping(stat)) > 0
 
 
 def _label(stat: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from abstractpipe.document import Document
-from abstractpipe.patterns import grouped_alternation
+from abstractpipe.patterns import ascii_lowered_words, grouped_alternation
 
 _ISO_RE = re.compile(r"^(?P<y>(?:19|20)\d\d)(?:[-/.](?P<m>\d{1,2})(?:[-/.](?P<d>\d{1,2}))?)?")
 _WORDY_DATE_RE = re.compile(
@@ -34,14 +34,54 @@ def normalise_doi(raw: str | None) -> str | None:
     return text if text.startswith("10.") and "/" in text else None
 
 
+class Rule:
+    """A pattern of the metadata rules, and the strings one of which it needs (() for none).
+
+    ``needs`` (configs/extract.yaml) is a fast substring test in front of a pattern that re
+    cannot scan quickly (case-insensitive, or led by a wide character class): most blocks
+    hold none of them, and the pattern is not tried there.  A pattern must not be able to
+    match without one of them (tests/test_extract.py checks that).
+    """
+
+    __slots__ = ("_any_need", "needs", "pattern")
+
+    def __init__(self, entry: str | dict[str, Any]) -> None:
+        if isinstance(entry, dict):
+            self.pattern = re.compile(str(entry["pattern"]))
+            self.needs = tuple(str(need) for need in entry.get("needs") or ())
+        else:
+            self.pattern, self.needs = re.compile(str(entry)), ()
+        # Several needs are looked for in one scan (their literal alternation finds one exactly
+        # when one is in the text) rather than a generator of substring tests.
+        self._any_need = (
+            re.compile("|".join(re.escape(need) for need in self.needs)) if len(self.needs) > 1 else None
+        )
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self._any_need is not None:
+            if self._any_need.search(text) is None:
+                return None
+        elif self.needs and self.needs[0] not in text:
+            return None
+        return self.pattern.search(text)
+
+
 class MetadataExtractor:
     def __init__(self, rules: dict[str, Any]) -> None:
-        self.citation_lines = [re.compile(p) for p in rules.get("citation_lines") or []]
-        self.doi = re.compile(rules["doi"])
-        self.pmid = re.compile(rules["pmid"])
+        self.citation_lines = [Rule(entry) for entry in rules.get("citation_lines") or []]
+        self.doi = Rule(rules["doi"])
+        self.pmid = Rule(rules["pmid"])
         words = rules.get("affiliation_words") or []
         self.affiliation = re.compile(
             grouped_alternation([(w, re.escape(w)) for w in words], ignore_case=True), re.IGNORECASE
+        )
+        # The same search on ASCII text, case-sensitive on the lower-cased text: under (?i)
+        # re has no first character to scan for and tried every word at every position.
+        ascii_words = ascii_lowered_words(words)
+        self._ascii_affiliation = (
+            re.compile(grouped_alternation([(w, re.escape(w)) for w in ascii_words], ignore_case=False))
+            if ascii_words
+            else None
         )
         self.affiliation_max_chars = int(rules.get("affiliation_max_chars", 300))
         self.months: dict[str, int] = {str(k): int(v) for k, v in (rules.get("months") or {}).items()}
@@ -202,7 +242,11 @@ class MetadataExtractor:
         # cheap tests go first: most blocks fail them before the word search.
         if len(text) > self.affiliation_max_chars or text.count(",") + text.count("，") < 2:
             return False
-        return bool(self.affiliation.search(text)) and not re.search(r"\d{4}\s*;", text)
+        if self._ascii_affiliation is not None and text.isascii():
+            found = self._ascii_affiliation.search(text.lower()) is not None
+        else:
+            found = self.affiliation.search(text) is not None
+        return found and not re.search(r"\d{4}\s*;", text)
 
     def split_keywords(self, text: str) -> list[str]:
         text = self.keyword_tail.sub("", text.strip()).strip().rstrip(".。;；")

@@ -126,6 +126,7 @@ _ORDINAL_SUFFIX = re.compile(r"(?:st|nd|rd|th)\b")
 _DIGIT_GROUPING = re.compile(r"[ ,]")
 _NUM = r"[-+–]?(?:\d+(?:\.\d+)?|\.\d+)"
 _UNSIGNED = r"(?:\d+(?:\.\d+)?|\.\d+)"
+_CI_WORDS = r"confidence\s+intervals?"  # a CI label in any case
 
 
 def _alternation(words: Iterable[str], *, ignore_case: bool = False) -> str:
@@ -239,8 +240,8 @@ class StatisticsExtractor:
         self.rules = rules or {}
         r = self.rules
         sep = _alternation(r.get("range_separators", ["to", "-", "–", "~", ","]), ignore_case=True)
-        ci_label = _alternation(r.get("ci_labels", ["CI"]), ignore_case=False)
-        ci_label = rf"(?:{ci_label}|(?i:confidence\s+intervals?))"
+        ci_labels = _alternation(r.get("ci_labels", ["CI"]), ignore_case=False)
+        ci_label = rf"(?:{ci_labels}|(?i:{_CI_WORDS}))"
         self._sep = sep
         op_words = r.get("worded_ops", {"=": "=", "<": "<", ">": ">"})
         self._op_map = {re.sub(r"\s+", " ", k.lower()): v for k, v in op_words.items()}
@@ -269,7 +270,15 @@ class StatisticsExtractor:
         )
         # Finding the intervals of a text: the label first, then the lead-in before it (see
         # ``_intervals``).  The lead-in (unit, "%", punctuation, bracket, level) only uses these.
-        self._ci_label_re = re.compile(ci_label)
+        # Only where a label starts is read.  Written as one flat alternation whose branches
+        # all start with a case-sensitive literal, so that re scans for their first characters
+        # in C; the (?i:...) branch gave it none, and it tried the labels at every position.
+        # Under (?i) "c" matches "C" and "c" only, so the same positions match.
+        self._ci_label_re = re.compile(
+            rf"{ci_labels[3:-1]}|C(?i:{_CI_WORDS[1:]})|c(?i:{_CI_WORDS[1:]})"
+            if ci_labels.startswith("(?:") and ci_labels.endswith(")")
+            else ci_label
+        )
         lead_chars = "".join(sorted(set("".join(r.get("value_units", [])))))
         self._ci_lead_char_re = re.compile(rf"[\s\d.%,;:(\[{re.escape(lead_chars)}]")
         self._bare_ci_re = re.compile(
@@ -277,6 +286,11 @@ class StatisticsExtractor:
         )
         i2_labels = r.get("i2_labels", ["I2", "I²"])
         i2_label = _alternation(i2_labels)
+        # Each I² match starts with a label's first character, written as is (case-sensitive
+        # labels): a text holding none of them is not scanned.  () when that cannot be said.
+        self._i2_firsts = (
+            tuple({label[0] for label in i2_labels}) if first_characters(i2_labels, ignore_case=False) else ()
+        )
         self._i2_re = WordStartPattern(
             rf"{i2_label}(?![A-Za-z0-9])\s*(?:=|:|(?i:of|was))?\s*(?P<val>{_UNSIGNED})\s*(?P<pct>%)?",
             first_characters(i2_labels, ignore_case=False),
@@ -364,6 +378,7 @@ class StatisticsExtractor:
             rf"\s+(?P<noun>{_alternation(self._unit_of, ignore_case=True)})(?![A-Za-z]))?"
         )
         count_zh = _count_after(r"\d.", " ,")
+        self._zh_nouns_cjk = bool(self._unit_of_zh) and not any(word.isascii() for word in self._unit_of_zh)
         self._count_zh_re = re.compile(
             rf"(?P<value>{count_zh})(?![\d.])\s*(?P<noun>{_alternation(self._unit_of_zh)})"
         )
@@ -569,10 +584,13 @@ class StatisticsExtractor:
 
     def _i2(self, state: _State) -> None:
         work = state.text
-        for match in self._i2_re.finditer(work):
+        scan = not self._i2_firsts or any(char in work for char in self._i2_firsts)
+        for match in self._i2_re.finditer(work) if scan else ():
             if not state.claimed(match.start(), match.end()):
                 state.add("I2", _to_float(match.group("val")), match.start(), match.end(), op="=")
-        for match in self._lost_i2_re.finditer(work):
+        # The skeletons' own literals: a text without "%" holds no lost I² and no percentage,
+        # one without "=" no "n = …"; testing for them is cheaper than a scan that finds nothing.
+        for match in self._lost_i2_re.finditer(work) if "%" in work else ():
             if state.claimed(match.start(), match.end()):
                 continue
             window = work[max(0, match.start() - self._het_window) : match.end() + self._het_window]
@@ -589,7 +607,7 @@ class StatisticsExtractor:
 
     def _counts(self, state: _State, lang: str) -> None:
         work = state.text
-        for match in self._n_re.finditer(work):
+        for match in self._n_re.finditer(work) if "=" in work else ():
             if not state.claimed(match.start("value"), match.end("value")):
                 state.add("n", _to_float(match.group("value").replace(",", "")), match.start(), match.end())
         last_unit: str | None = None
@@ -635,7 +653,8 @@ class StatisticsExtractor:
                 match.start("value"),
                 match.end("value"),
             )
-        for match in self._count_zh_re.finditer(work):
+        # A Chinese count ends with a noun of its case-sensitive list, all non-ASCII words.
+        for match in self._count_zh_re.finditer(work) if not (self._zh_nouns_cjk and work.isascii()) else ():
             if state.claimed(match.start("value"), match.end("value")):
                 continue
             if self._blocked_before(work, match.start()):
@@ -685,7 +704,7 @@ class StatisticsExtractor:
 
     def _percents(self, state: _State) -> None:
         work = state.text
-        for match in self._percent_re.finditer(work):
+        for match in self._percent_re.finditer(work) if "%" in work else ():
             start, end = match.span("value")
             if state.claimed(start, end):
                 continue
