@@ -87,10 +87,7 @@ def pack_plan(number: int, pages: list[tuple[str, str, str, str]], path: Path) -
         return ShardPlan(number)
     pages.sort(key=lambda page: (page[0], page[1]))
     payload = "\n".join(f"{doc_id}\t{path}\t{sha}" for doc_id, path, _, sha in pages)
-    path.write_text(
-        "".join(json.dumps(page, ensure_ascii=False, separators=(",", ":")) + "\n" for page in pages),
-        encoding="utf-8",
-    )
+    path.write_text("".join(_row_line(page) for page in pages), encoding="utf-8")
     return ShardPlan(
         number,
         file=str(path),
@@ -98,6 +95,11 @@ def pack_plan(number: int, pages: list[tuple[str, str, str, str]], path: Path) -
         digest=hashlib.sha256(payload.encode("utf-8")).hexdigest(),
         sites=sorted({page[2] for page in pages}),
     )
+
+
+def _row_line(page: tuple[str, str, str, str]) -> str:
+    """One page row of a plan or spool file: [id, path, site, sha256] as a JSON line."""
+    return json.dumps(page, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def read_pages(file: str) -> list[PageRef]:
@@ -287,7 +289,6 @@ def _plan(
     shutil.rmtree(plan_dir, ignore_errors=True)  # a plan is this run's alone
     plan_dir.mkdir(parents=True)
     spool = _Spool(plan_dir)
-    site_names: dict[str, str] = {}
     last_key, last_entry = None, None
     # One Document at a time (holding them all peaked at ~1 KB a page in the driver), and
     # each file's entry goes to ``add_file`` in discovery order, i.e. sorted by path.
@@ -309,8 +310,7 @@ def _plan(
         sha = last_entry[4]
         if archive:
             sha = hashlib.sha256(f"{sha}#{archive[1]}".encode("ascii")).hexdigest()
-        site = site_names.setdefault(doc.source.site, doc.source.site)
-        spool.add(shard_of(doc.id, shards), (doc.id, doc.source.path, site, sha))
+        spool.add(shard_of(doc.id, shards), (doc.id, doc.source.path, doc.source.site, sha))
     spool.flush()
     return [
         pack_plan(number, spool.read(number), plan_dir / f"{number:05d}.jsonl") for number in range(shards)
@@ -329,7 +329,7 @@ class _Spool:
         return self.folder / f"{number:05d}.spool"
 
     def add(self, number: int, row: tuple[str, str, str, str]) -> None:
-        self.held.setdefault(number, []).append(json.dumps(row, ensure_ascii=False) + "\n")
+        self.held.setdefault(number, []).append(_row_line(row))
         self.rows += 1
         if self.rows >= SPOOL_ROWS:
             self.flush()
