@@ -22,7 +22,7 @@ that starts with a list marker starts a new sentence in both.  Rules live in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -57,13 +57,18 @@ def english_tokenizer() -> Any:
 ENGLISH_VOCAB_LIMIT = 200_000
 
 
+def _tokenize_bounded(tokenizer: Any, text: str, rebuild: Callable[[], None]) -> Any:
+    """``tokenizer(text)`` (a Doc); past ``ENGLISH_VOCAB_LIMIT`` lexemes ``rebuild`` drops the
+    cached pipeline, so the next call builds a fresh one."""
+    doc = tokenizer(text)
+    if len(tokenizer.vocab) > ENGLISH_VOCAB_LIMIT:
+        rebuild()
+    return doc
+
+
 def english_tokenize(text: str) -> Any:
     """spaCy's blank English tokenizer on ``text`` (a Doc), with its memory kept bounded."""
-    nlp = english_tokenizer()
-    doc = nlp.tokenizer(text)
-    if len(nlp.vocab) > ENGLISH_VOCAB_LIMIT:
-        english_tokenizer.cache_clear()
-    return doc
+    return _tokenize_bounded(english_tokenizer().tokenizer, text, english_tokenizer.cache_clear)
 
 
 @lru_cache(maxsize=1)
@@ -85,11 +90,7 @@ def chunk_tokenizer() -> Any:
 
 def chunk_tokenize(text: str) -> Any:
     """``chunk_tokenizer`` on ``text`` (a Doc), its memory bounded as ``english_tokenize``'s."""
-    tokenizer = chunk_tokenizer()
-    doc = tokenizer(text)
-    if len(tokenizer.vocab) > ENGLISH_VOCAB_LIMIT:
-        chunk_tokenizer.cache_clear()
-    return doc
+    return _tokenize_bounded(chunk_tokenizer(), text, chunk_tokenizer.cache_clear)
 
 
 @lru_cache(maxsize=1)
