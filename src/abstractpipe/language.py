@@ -96,8 +96,7 @@ class FastLangdetect:
         self.word_probs = table.index  # the n-grams langdetect knows
         self.english = table.languages.index("en")
         self.languages = table.width
-        self.normalized: dict[str, str] = {}  # character -> NGram.normalize(character)
-        self.translation: dict[int, str] = {}  # the same, for str.translate
+        self.translation: dict[int, str] = {}  # code point -> NGram.normalize(character), for str.translate
         self.word_grams: dict[str, tuple[str, ...]] = {}  # normalised word (+ " ") -> its n-grams
 
     def english_probability(self, text: str, seed: int) -> float:
@@ -134,10 +133,8 @@ class FastLangdetect:
         each word, with the space that follows it when one does: a word's are
         made once per process and remembered.
         """
-        missing = set(text).difference(self.normalized)
-        for char in missing:
-            self.normalized[char] = NGram.normalize(char)
-            self.translation[ord(char)] = self.normalized[char]
+        for code in set(map(ord, text)).difference(self.translation):
+            self.translation[code] = NGram.normalize(chr(code))
         words = text.translate(self.translation).split(" ")
         known = self.word_grams
         if len(known) >= WORD_CACHE_SIZE:
