@@ -206,11 +206,15 @@ def _check_ingested(
             _fail(doc, depth_known[doc.source.path])
     else:
         depth = dom_depth_over(doc.markup, limits.max_dom_depth)
-        reason = f"markup nested deeper than limits.max_dom_depth ({depth} > {limits.max_dom_depth})"
-        if depth:
+        reason = (
+            f"markup nested deeper than limits.max_dom_depth ({depth} > {limits.max_dom_depth})"
+            if depth
+            else ""
+        )
+        if reason:
             _fail(doc, reason)
         if depth_found is not None:
-            depth_found[doc.source.path] = reason if depth else ""
+            depth_found[doc.source.path] = reason
 
 
 def _read_depth_verdicts(path: Path) -> dict[str, str] | None:
