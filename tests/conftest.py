@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,10 @@ def run_in_memory(raw_root: Path) -> list:
     steps = build_steps(load_config(REPO / "configs" / "default.yaml"))
     observe_sites(steps, lambda: discover_inputs(raw_root))
     return list(run_steps(steps, discover_inputs(raw_root)))
+
+
+def random_texts(pieces: Sequence[str], count: int, *, seed: int, fewest: int, most: int) -> list[str]:
+    """``count`` reproducible texts of ``fewest`` to ``most`` pieces each: tricky inputs on which
+    a fast path must agree with its general one."""
+    rng = random.Random(seed)
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(fewest, most))) for _ in range(count)]

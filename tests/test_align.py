@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from abstractpipe.config import Config
 from abstractpipe.document import Block, Document, Section, Sentence, Source
 from abstractpipe.language import LanguageStep
 from abstractpipe.sentences import SentencesStep
+from tests.conftest import random_texts
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SEED = next((Path(__file__).parent / "fixtures" / "seeds" / "pubmed").glob("003_*.txt"))
@@ -296,10 +296,9 @@ def test_genuine_merge_whose_sentences_share_anchors_is_kept() -> None:
 def test_length_counts_as_the_regex_reading() -> None:
     """``_length`` counts with str.split and skips the Han scan of ASCII text; same numbers as regexes."""
     every_space = re.findall(r"\s", "".join(map(chr, range(0x3001))))  # all of \s lies below U+3001
-    rng = random.Random(4)
     pieces = ["a", "Ab", "1.5", "中", "文字", "\u3400", "\uf900", "é", "—", *every_space]
     texts = ["", " ", "plain ascii text", "中文 text\u3000x"]
-    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 20))) for _ in range(2000)]
+    texts += random_texts(pieces, 2000, seed=4, fewest=1, most=20)
     han = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
     for text in texts:
         count = len(han.findall(text))
@@ -336,9 +335,7 @@ def test_marked_tokens_agree_with_counting_characters() -> None:
         "S",
         "Ss",
     ]
-    rng = random.Random(5)
-    for _ in range(3000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+    for text in random_texts(pieces, 3000, seed=5, fewest=0, most=11):
         for min_length in (1, 2, 3):
             assert _marked_tokens(text, min_length) == plain(text, min_length), text
             assert _token_sets(text, min_length) == (_tokens(text, min_length), plain(text, min_length)), text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import random
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from abstractpipe.document import Block, Document, Section, Source
 from abstractpipe.extract import ExtractStep
 from abstractpipe.extract.metadata import MetadataExtractor, normalise_doi
 from abstractpipe.schema import Record
-from tests.conftest import REPO, SEEDS, run_in_memory
+from tests.conftest import REPO, SEEDS, random_texts, run_in_memory
 
 STEPS = ("ingest", "clean", "language", "sections", "extract")
 
@@ -373,9 +372,7 @@ def test_affiliation_search_on_ascii_text_agrees_with_the_case_insensitive_one(s
     assert metadata._ascii_affiliation is not None
     pieces = ["University", "UNIVERSITY", "univ", "Hospital", "hOSPITAL", "Centre", "CENTER", "clinic", "x",
               ", ", ",", " ", "Dept.", "School", "1", "大学", "医院", "ſchool", "Faculty", "laboratory"]  # fmt: skip
-    rng = random.Random(23)
-    for _ in range(3000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 10)))
+    for text in random_texts(pieces, 3000, seed=23, fewest=1, most=9):
         plain = bool(metadata.affiliation.search(text)) and not re.search(r"\d{4}\s*;", text)
         if len(text) <= metadata.affiliation_max_chars and text.count(",") + text.count("，") >= 2:
             assert metadata.is_affiliation(text) == plain, text

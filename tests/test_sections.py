@@ -15,7 +15,7 @@ import abstractpipe.language  # noqa: F401  (registers the steps used below)
 from abstractpipe.config import load_config
 from abstractpipe.document import Block, Document, Section, Source
 from abstractpipe.sections import SectionFinder, SectionRules, SectionsStep, _norm_label, script_lang
-from tests.conftest import REPO, SEEDS, SHARED, requires_shared
+from tests.conftest import REPO, SEEDS, SHARED, random_texts, requires_shared
 
 
 @pytest.fixture(scope="module")
@@ -350,10 +350,8 @@ def test_word_start_patterns_find_what_a_plain_finditer_finds(finder: SectionFin
 def test_norm_label_collapses_spaces_like_the_regex() -> None:
     """``_norm_label`` splits on str.split's spaces: the same as collapsing every \\s run to one space."""
     spaces = re.findall(r"\s", "".join(map(chr, range(0x3001))))  # all of \s lies below U+3001
-    rng = random.Random(2)
     pieces = ["a", "B", "İ", "’", "Key words", "目的", *spaces]
-    for _ in range(5000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+    for text in random_texts(pieces, 5000, seed=2, fewest=0, most=12):
         assert _norm_label(text) == re.sub(r"\s+", " ", text.strip().lower().replace("’", "'")), text
 
 
@@ -383,9 +381,7 @@ def test_script_counts_agrees_with_counting_matches() -> None:
         "\u3000",
         "ß",
     ]
-    rng = random.Random(3)
-    for _ in range(2000):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 10)))
+    for text in random_texts(pieces, 2000, seed=3, fewest=0, most=9):
         assert script_counts(text) == plain(text), text
 
 
@@ -404,8 +400,7 @@ def test_ascii_screen_changes_no_candidates(finder: SectionFinder) -> None:
              "Results", "Conclusions", "Design", "Objective", "Materials and Methods", "materials  and\\nmethods",
              "References", "Introduction", "Trial registration"]  # fmt: skip
     pieces = [*words, " ", ":", ". ", "\n", "1", "(", "x", "A", "the", "[", "-", "Mk", "s"]
-    rng = random.Random(17)
-    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 10))) for _ in range(3000)]
+    texts = random_texts(pieces, 3000, seed=17, fewest=1, most=9)
     texts += [line for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()]
     for text in texts:
         assert fast.scan(text, 5) == slow.scan(text, 5), text

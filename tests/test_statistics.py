@@ -22,6 +22,7 @@ from abstractpipe.extract.statistics import (
     normalise,
 )
 from abstractpipe.patterns import WordStartPattern
+from tests.conftest import random_texts
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -324,12 +325,11 @@ def _normalise_char_by_char(text: str) -> tuple[str, list[int], list[int]]:
 
 def test_normalise_agrees_with_a_char_by_char_reading() -> None:
     """``normalise`` copies runs of text whole; it must map exactly as one character at a time."""
-    rng = random.Random(11)
     pieces = ["$", "\\$", "\\", "\\pm", "\\leq", "\\mathrm", "\\%", "\\_", "\\ ", "\\,", "\\*",
               "{", "}", "^", "_", "~", " ", "  ", "\n", "\u3000", "\u00a0 ", "9", "0", ".", "P", "<", "＜",
               "％", "，", "（", "−", "ab", "中文", "·", "x\u2009y", "\t\t"]  # fmt: skip
     texts = ["总有效率 $( 9 0 . 6 \\%$ vs $P { < } 0 . 0 5 )$ 。", "no maths here, ＜0.05", ""]
-    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 30))) for _ in range(5000)]
+    texts += random_texts(pieces, 5000, seed=11, fewest=1, most=30)
     for text in texts:
         norm = normalise(text)
         expected_text, starts, ends = _normalise_char_by_char(text)
@@ -362,14 +362,11 @@ def test_deterministic_and_fast(extractor: StatisticsExtractor) -> None:
 
 
 def _random_statistics_texts(seed: int, count: int) -> list[str]:
-    rng = random.Random(seed)
     pieces = ["1", "23", "1,234", "12 345", "0.05", ".5", "٣", "%", " ", ",", ".", "-", "_", "a", "OR", "or",
               "HR", "hazard ratio", "p", "P", "P值", "=", "<", "n", "N", "I2", "I", "t", "F", "χ2", "mean", "Mean",
               "median", "patients", "例", "名患者", "i2", "i", "T", "f", "ı", "İ", "(", ")", "95% CI", "为", "were randomized", "of", "\n"]  # fmt: skip
     english, chinese = seed_paragraphs()
-    return [english, chinese] + [
-        "".join(rng.choice(pieces) for _ in range(rng.randint(1, 25))) for _ in range(count)
-    ]
+    return [english, chinese, *random_texts(pieces, count, seed=seed, fewest=1, most=25)]
 
 
 def test_fast_forms_of_the_patterns_find_what_their_plain_forms_find(extractor: StatisticsExtractor) -> None:
@@ -476,8 +473,7 @@ def test_ci_label_search_finds_the_label_starts_of_the_plain_pattern(extractor: 
     pieces = ["CI", "CIs", "Cl", "ci", "cI", "C I", "CONFIDENCE INTERVAL", "Confidence\n intervals",
               "confidence  Interval", "credible interval", "Credible interval", "置信区间为", "可信区间",
               "置信", "c", "C", "onfidence", " ", "95%", "(", "ÇI", "ĊI", "x"]  # fmt: skip
-    rng = random.Random(7)
-    texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12))) for _ in range(3000)]
+    texts = random_texts(pieces, 3000, seed=7, fewest=1, most=11)
     for text in [*texts, *pieces]:
         starts = [pos for pos in range(len(text)) if plain.match(text, pos)]
         found, pos = [], 0
@@ -490,9 +486,8 @@ def test_ci_label_search_finds_the_label_starts_of_the_plain_pattern(extractor: 
 def test_passes_skipped_without_their_literal_cannot_match_without_it(extractor: StatisticsExtractor) -> None:
     # find skips the percent and lost-I² passes on a text without "%", the n pass without "=".
     pieces = ["%", "％", "=", "＝", "I", "I²", "n", "N", " ", "12", "3.5", ":", "(", "was", "of", "p", "–"]
-    rng = random.Random(11)
-    for _ in range(3000):
-        work = normalise("".join(rng.choice(pieces) for _ in range(rng.randrange(1, 10)))).text
+    for text in random_texts(pieces, 3000, seed=11, fewest=1, most=9):
+        work = normalise(text).text
         for pattern, literal in (
             (extractor._percent_re, "%"),
             (extractor._lost_i2_re, "%"),
@@ -508,9 +503,8 @@ def test_i2_and_chinese_count_passes_skip_only_texts_they_cannot_match(
     # _i2 skips a text holding no I² label's first character; _counts the Chinese pattern on ASCII.
     assert extractor._i2_firsts == ("I",) and extractor._zh_nouns_cjk
     pieces = ["I", "i", "I²", "I2", "I^2", " = ", "45", "%", "例", "名患者", "12", " ", "项研究", "of", "was"]
-    rng = random.Random(19)
-    for _ in range(3000):
-        work = normalise("".join(rng.choice(pieces) for _ in range(rng.randrange(1, 9)))).text
+    for text in random_texts(pieces, 3000, seed=19, fewest=1, most=8):
+        work = normalise(text).text
         if not any(char in work for char in extractor._i2_firsts):
             assert not list(extractor._i2_re.finditer(work)), work
         if work.isascii():
