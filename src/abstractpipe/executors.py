@@ -27,7 +27,14 @@ class Executor(Protocol):
 
     def start(self) -> None: ...
 
-    def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]: ...
+    def run(
+        self,
+        function: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Iterator[Any]: ...
+
+    def restart(self) -> None: ...
 
     def abort(self) -> None: ...
 
@@ -71,16 +78,33 @@ class LocalExecutor:
             # One task makes the pool launch every worker (all at once under fork).
             self._get_pool().submit(os.getpid).result()
 
-    def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+    def run(
+        self,
+        function: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Iterator[Any]:
+        """Yield the results as tasks finish; ``meanwhile`` runs here while the workers work."""
         if self.workers == 1:
+            if meanwhile is not None:
+                meanwhile()
             for task in tasks:
                 yield function(task)
             return
         pool = self._get_pool()
         self._futures = [pool.submit(function, task) for task in tasks]
+        if meanwhile is not None:
+            # The pool's own thread keeps feeding the workers while this one is busy.
+            meanwhile()
         for future in as_completed(self._futures):
             yield future.result()
         self._futures = []
+
+    def restart(self) -> None:
+        """New workers, forked from this process as it is now (with what it loaded since the last fork)."""
+        if self.workers > 1:
+            self.close()
+            self.start()
 
     def abort(self) -> None:
         """Stop at once: pending tasks are dropped, running ones killed (their temp files stay hidden)."""
@@ -132,12 +156,22 @@ class DaskExecutor:
     def start(self) -> None:
         """The cluster's workers are already running."""
 
-    def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+    def restart(self) -> None:
+        """Cluster workers are not forked from the driver: each builds its own steps."""
+
+    def run(
+        self,
+        function: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Iterator[Any]:
         from dask.distributed import as_completed as dask_as_completed
 
         if not tasks:
             return
         self._futures = self.client.map(function, list(tasks), pure=False)
+        if meanwhile is not None:
+            meanwhile()
         for _, result in dask_as_completed(self._futures, with_results=True):
             yield result
         self._futures = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -438,9 +438,14 @@ class LanguageDetector:
         self.function_word_share = float(rules.get("english_function_word_share", 0.12))
         self.typical_function_word_share = float(rules.get("english_typical_function_word_share", 0.3))
         self.function_words = frozenset(str(w).lower() for w in rules.get("english_function_words", []))
-        self.langdetect = FastLangdetect(_ngram_table())
         self.cache: dict[str, tuple[str, float]] = {}
         self.cached_chars = 0
+
+    @cached_property
+    def langdetect(self) -> FastLangdetect:
+        # Loaded at first use, not when the step is built: a parallel run's first workers
+        # (the observation pass) start without it, while the driver loads it.
+        return FastLangdetect(_ngram_table())
 
     def strip_identifiers(self, text: str) -> str:
         for pattern, needs in self.identifiers:

@@ -394,12 +394,13 @@ def _run_tasks(
     label: str,
     bar: bool | None,
     on_result: Callable[[dict], None],
+    meanwhile: Callable[[], None] | None = None,
 ) -> None:
     if not tasks:
         return
     progress = Progress(label, sum(t.page_count for t in tasks), bar)
     try:
-        for result in executor.run(run_shard_task, tasks):
+        for result in executor.run(run_shard_task, tasks, meanwhile):
             on_result(result)
             progress.update(result["pages"])
     finally:
@@ -414,6 +415,7 @@ def _observe_and_learn(
     state: State,
     options: RunOptions,
     peaks: list[float],
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[dict[str, tuple[str, str]], dict[str, dict[str, int]]]:
     learned: dict[str, tuple[str, str]] = {}
     counters: dict[str, dict[str, int]] = {}
@@ -443,6 +445,7 @@ def _observe_and_learn(
             f"{step.name}: observe",
             options.progress,
             lambda r: peaks.append(r["peak_rss_mb"]),
+            meanwhile,
         )
 
         out = state.learned_path(step.name)
@@ -497,12 +500,22 @@ def run_pipeline(
     _LOADED.clear()
     _STEPS[config_digest] = steps
     executor = make_executor(options.executor, options.workers, options.address)
-    try:
-        if options.executor == "local" and executor.workers > 1:
-            # Load the lazy models (spaCy, langdetect profiles) once, then fork the workers
-            # before the page list exists: each inherits the warm steps and none of the
-            # driver's per-page state (plan, manifest), and none loads a model itself.
+    # Local workers are forked twice. The observation pass needs no models, so its workers
+    # start at once, before the page list exists, while the driver loads the lazy models
+    # (spaCy, langdetect profiles) on the core they leave free; the processing pass's
+    # workers are forked after that and inherit the warm steps and the learned files,
+    # so none loads a model itself.
+    forking = options.executor == "local" and executor.workers > 1
+    warm = False
+
+    def warm_up_once() -> None:
+        nonlocal warm
+        if forking and not warm:
             _warm_up(steps, raw_dir)
+            warm = True
+
+    try:
+        if forking:
             executor.start()
         state.clear_work()
         plans = plan_shards_into_state(
@@ -537,7 +550,7 @@ def run_pipeline(
     markers: dict[int, dict[str, Any]] = {}
     try:
         learned, learned_counters = _observe_and_learn(
-            executor, steps, plans, make_task, state, options, peaks
+            executor, steps, plans, make_task, state, options, peaks, warm_up_once
         )
         observers = [step for step in steps if step.observes_site]
         todo = []
@@ -555,6 +568,10 @@ def run_pipeline(
             else:
                 todo.append(make_task("process", plan, plan.digest, learned, learned_digest=learned_digest))
         log.info("processing %d of %d shards (%d unchanged)", len(todo), len(plans), len(markers))
+        if todo and forking:
+            warm_up_once()
+            release_free_memory()  # what the driver freed is not copied into every worker
+            executor.restart()
 
         def collect(result: dict[str, Any]) -> None:
             results[result["number"]] = result
