@@ -101,13 +101,14 @@ def _bucket(value: int, bounds: Sequence[int]) -> int:
     return len(bounds)
 
 
-def _own_features(sentence: str, tokens: list[str]) -> dict[str, float]:
+def _own_features(sentence: str, tokens: list[str], words: bool) -> dict[str, float]:
     features: dict[str, float] = {}
-    for token in tokens:
-        features["w=" + token] = 1.0
-    padded = ["<s>", *tokens, "</s>"]
-    for left, right in itertools.pairwise(padded):
-        features[f"b={left}_{right}"] = 1.0
+    if words:
+        for token in tokens:
+            features["w=" + token] = 1.0
+        padded = ["<s>", *tokens, "</s>"]
+        for left, right in itertools.pairwise(padded):
+            features[f"b={left}_{right}"] = 1.0
     first_two = "_".join(tokens[:2]) if tokens else "<empty>"
     features["first2=" + first_two] = 1.0
     words = [token for token in tokens if token.isalpha()]
@@ -139,8 +140,15 @@ def _context_words(tokens: list[str], prefix: str, weight: float, into: dict[str
 
 def abstract_features(sentences: Sequence[str]) -> list[dict[str, float]]:
     """Sparse features of every sentence of one abstract (shared by training and runtime)."""
+    return _abstract_features(sentences, [tokenize(sentence) for sentence in sentences], words=True)
+
+
+def _abstract_features(
+    sentences: Sequence[str], tokens: list[list[str]], words: bool
+) -> list[dict[str, float]]:
+    """``abstract_features``; without ``words``, none of the features named after a token (``w=``,
+    ``b=``, ``p:``, ``n:``, ``pp:``, ``nn:`` + token), which the runtime looks up by token."""
     count = len(sentences)
-    tokens = [tokenize(sentence) for sentence in sentences]
     reports_statistics = [bool(_STATISTIC.search(sentence)) for sentence in sentences]
     statistics_at = [index for index, reports in enumerate(reports_statistics) if reports]
     aim_at = [index for index, sentence in enumerate(sentences) if _AIM_ANCHOR.search(sentence)]
@@ -154,24 +162,24 @@ def abstract_features(sentences: Sequence[str]) -> list[dict[str, float]]:
     anchors.append((randomisation_at, set(randomisation_at), "rand"))
     result: list[dict[str, float]] = []
     for index, sentence in enumerate(sentences):
-        features = _own_features(sentence, tokens[index])
+        features = _own_features(sentence, tokens[index], words)
         features["bias"] = 1.0
         relative = int(POSITION_BINS * index / count)
         features[f"pos={relative}"] = 1.0
         features[f"idx={min(index, 3)}"] = 1.0
         features[f"ridx={min(count - 1 - index, 3)}"] = 1.0
         features[f"pos={relative}|len={_bucket(count, (6, 10, 15))}"] = 1.0
-        if index > 0:
-            _context_words(tokens[index - 1], "p:", NEAR_CONTEXT_WEIGHT, features)
-        else:
+        if index == 0:
             features["p:<none>"] = 1.0
-        if index + 1 < count:
-            _context_words(tokens[index + 1], "n:", NEAR_CONTEXT_WEIGHT, features)
-        else:
+        elif words:
+            _context_words(tokens[index - 1], "p:", NEAR_CONTEXT_WEIGHT, features)
+        if index + 1 == count:
             features["n:<none>"] = 1.0
-        if index > 1:
+        elif words:
+            _context_words(tokens[index + 1], "n:", NEAR_CONTEXT_WEIGHT, features)
+        if index > 1 and words:
             _context_words(tokens[index - 2], "pp:", FAR_CONTEXT_WEIGHT, features)
-        if index + 2 < count:
+        if index + 2 < count and words:
             _context_words(tokens[index + 2], "nn:", FAR_CONTEXT_WEIGHT, features)
         # How many statistics-bearing sentences lie before and after: the global cue that
         # separates results from the conclusions that follow them.
@@ -222,6 +230,14 @@ def _logsumexp(values: Sequence[float]) -> float:
     return peak + math.log(sum(math.exp(value - peak) for value in values))
 
 
+# The values abstract_features gives a feature: a feature of value _VALUES[k] in row r of the
+# weights is term r * len(_VALUES) + k of _Model.terms (its weights times the value).
+_VALUES = (1.0, NEAR_CONTEXT_WEIGHT, FAR_CONTEXT_WEIGHT)
+_KIND = {value: kind for kind, value in enumerate(_VALUES)}
+# Prefixes of the features named after one token, with the kind of their value.
+_WORD_PREFIXES = (("w=", 0), ("p:", 1), ("n:", 1), ("pp:", 2), ("nn:", 2))
+
+
 @dataclass(frozen=True, eq=False)
 class _Model:
     labels: tuple[str, ...]
@@ -229,6 +245,14 @@ class _Model:
     # rows of a sentence's features sorts the names.
     rank: dict[str, int]
     weights: np.ndarray  # (features, labels) float64
+    # Row r * len(_VALUES) + k: weights[r] * _VALUES[k], the product the sum adds (so the same
+    # floats), in name order too.
+    terms: np.ndarray
+    # For each of _WORD_PREFIXES, token -> term of prefix + token; and (left, right) -> term of
+    # the bigram "b=left_right": the runtime finds a sentence's token features without building
+    # and hashing their names (tokens hold no "_", so a bigram name splits one way only).
+    word_terms: tuple[dict[str, int], ...]
+    bigram_terms: dict[tuple[str, str], int]
     transitions: tuple[tuple[float, ...], ...]  # [previous][next]
     start: tuple[float, ...]
     end: tuple[float, ...]
@@ -252,30 +276,48 @@ class SectionLabeller:
         return self._model.labels
 
     def emission_scores(self, sentences: Sequence[str]) -> list[list[float]]:
-        """Per-sentence label scores before sequence decoding."""
-        model = self._model
-        features = abstract_features(sentences)
-        if not features:
+        """Per-sentence label scores before sequence decoding.
+
+        For each sentence, the sum, in name order, of weight times value over its features of
+        ``abstract_features`` that the model knows.  Most features are named after a token (its
+        own words, bigrams, its neighbours' words): those are looked up by token, each distinct
+        token of a sentence once, without building their names; the rest by name.
+        """
+        if not sentences:
             return []
-        get = model.rank.get
-        rows = np.array([get(name, -1) for row in features for name in row], np.intp)
-        values = np.array([value for row in features for value in row.values()], np.float64)
-        sentence = np.repeat(np.arange(len(features)), [len(row) for row in features])
-        known = rows >= 0
-        rows, values, sentence = rows[known], values[known], sentence[known]
-        # Each sentence's features in name order (rows are in name order): a fixed summation
-        # order, so identical floats every run.
-        order = np.lexsort((rows, sentence))
-        rows, values, sentence = rows[order], values[order], sentence[order]
-        counts = np.bincount(sentence, minlength=len(features))
-        first = np.cumsum(counts) - counts
-        # One line of terms per sentence, after a 0.0 (where a Python loop's sum starts) and
-        # padded with 0.0 at the end; cumsum adds term after term (never pairwise), so each
-        # line's last sum is the float that loop gives.
-        terms = np.zeros((len(features), int(counts.max()) + 1, len(model.labels)))
-        terms[sentence, np.arange(len(rows)) - first[sentence] + 1] = model.weights[rows] * values[:, None]
-        scores: list[list[float]] = np.cumsum(terms, axis=1)[:, -1].tolist()
-        return scores
+        model = self._model
+        tokens = [tokenize(sentence) for sentence in sentences]
+        distinct = [set(row) for row in tokens]
+        # by_prefix[p][i]: the terms of _WORD_PREFIXES[p] + each token of sentence i in the model
+        by_prefix = [
+            [[term for token in row if (term := get(token)) is not None] for row in distinct]
+            for get in (table.get for table in model.word_terms)
+        ]
+        own, previous, following, before_previous, after_following = by_prefix
+        bigram = model.bigram_terms.get
+        rank = model.rank
+        width = len(_VALUES)
+        count = len(sentences)
+        terms: list[list[int]] = []
+        for index, other in enumerate(_abstract_features(sentences, tokens, words=False)):
+            row = [rank[name] * width + _KIND[value] for name, value in other.items() if name in rank]
+            row += own[index]
+            row += {
+                term
+                for pair in itertools.pairwise(["<s>", *tokens[index], "</s>"])
+                if (term := bigram(pair)) is not None
+            }
+            if index > 0:
+                row += previous[index - 1]
+            if index + 1 < count:
+                row += following[index + 1]
+            if index > 1:
+                row += before_previous[index - 2]
+            if index + 2 < count:
+                row += after_following[index + 2]
+            row.sort()  # name order: distinct names, so distinct terms
+            terms.append(row)
+        return _sums(model, terms)
 
     def label(self, sentences: list[str]) -> list[tuple[str, float]]:
         """One (label, confidence) per sentence, in order; confidence is the label's marginal probability."""
@@ -354,14 +396,45 @@ def _read_model(raw: bytes) -> _Model:
     position = {name: index for index, name in enumerate(names)}  # a repeated name: the last wins
     ordered = sorted(position)
     stored = np.array(data["weights"], dtype=np.float64).reshape(len(names), len(labels))
+    weights = stored[[position[name] for name in ordered]] / scale
+    width = len(_VALUES)
+    word_terms: tuple[dict[str, int], ...] = tuple({} for _ in _WORD_PREFIXES)
+    bigram_terms: dict[tuple[str, str], int] = {}
+    for row, name in enumerate(ordered):
+        if name.startswith("b="):
+            pair = name[2:].split("_")
+            if len(pair) == 2:  # other names hold a "_" of a token: never asked for
+                bigram_terms[pair[0], pair[1]] = row * width
+            continue
+        for table, (prefix, kind) in zip(word_terms, _WORD_PREFIXES, strict=True):
+            if name.startswith(prefix):
+                table[name[len(prefix) :]] = row * width + kind
+                break
     return _Model(
         labels=labels,
         rank={name: row for row, name in enumerate(ordered)},
-        weights=stored[[position[name] for name in ordered]] / scale,
+        weights=weights,
+        terms=np.stack([weights * value for value in _VALUES], axis=1).reshape(-1, len(labels)),
+        word_terms=word_terms,
+        bigram_terms=bigram_terms,
         transitions=tuple(tuple(row) for row in data["transitions"]),
         start=tuple(data["start"]),
         end=tuple(data["end"]),
     )
+
+
+def _sums(model: _Model, terms: list[list[int]]) -> list[list[float]]:
+    """For each sentence, the sum of ``model.terms[t]`` over its terms ``t``, added in that order."""
+    counts = np.array([len(row) for row in terms], np.intp)
+    flat = np.fromiter(itertools.chain.from_iterable(terms), np.intp, int(counts.sum()))
+    # One line per sentence, after a 0.0 (where a Python loop's sum starts) and padded with
+    # 0.0 at the end; cumsum adds term after term (never pairwise), so each line's last sum
+    # is the float that loop gives.
+    lines = np.zeros((len(terms), int(counts.max()) + 1, len(model.labels)))
+    sentence = np.repeat(np.arange(len(terms)), counts)
+    lines[sentence, np.arange(len(flat)) - (np.cumsum(counts) - counts)[sentence] + 1] = model.terms[flat]
+    scores: list[list[float]] = np.cumsum(lines, axis=1)[:, -1].tolist()
+    return scores
 
 
 @functools.cache
