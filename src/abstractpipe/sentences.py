@@ -11,8 +11,8 @@ sentence ends at a terminator unless it closes an abbreviation ("et al.",
 followed by a lower-case word.  spaCy cuts each whitespace-free chunk on its
 own, so a chunk is tokenised once per process and remembered (a page's new
 chunks in one spaCy call, joined by line breaks), and a chunk with no period,
-terminator, bracket or closer (most words) is not tokenised at all: the rules
-cannot see inside it.  The spans equal those of tokenising the whole
+terminator or bracket that is not made of closers alone (most words, "patient's")
+is not tokenised at all: the rules cannot see inside it.  The spans equal those of tokenising the whole
 text (``use_spacy_for_whole_text``, checked in the tests).  Chinese: a sentence ends after a stop
 character (。！？；!?;) or "……", closing quotes and brackets included.  A line
 that starts with a list marker starts a new sentence in both.  Rules live in
@@ -138,6 +138,18 @@ def _matched_brackets(items: list[str], pairs: dict[str, str]) -> dict[int, int]
     return matched
 
 
+def _crossing(matched: dict[int, int]) -> bool:
+    """Whether two of these bracket pairs overlap without one holding the other."""
+    closes: list[int] = []  # closing indices of the open pairs around the current one
+    for open_, close in sorted(matched.items()):
+        while closes and closes[-1] < open_:
+            closes.pop()
+        if closes and close > closes[-1]:
+            return True
+        closes.append(close)
+    return False
+
+
 def _innermost_enclosing(matched: dict[int, int], length: int) -> list[tuple[int, int] | None]:
     """For each position, the innermost matched bracket pair strictly around it (else None)."""
     enclosing: list[tuple[int, int] | None] = [None] * length
@@ -165,13 +177,26 @@ class SentenceSplitter:
         self.en_list_item = re.compile(english.get("list_item_pattern", r"^\s*[•\-*]\s+"), re.MULTILINE)
         self.en_closers_or_terminators = self.en_closers | self.terminators
         # A chunk without any of these characters is one opaque pseudo-token for
-        # the rules: it holds no terminator, no bracket, no closer and no period,
-        # so how spaCy would cut it inside changes no decision.
-        significant = {".", *"".join(self.terminators), *"".join(self.en_closers)}
+        # the rules: it holds no terminator, no bracket and no period, so how spaCy
+        # would cut it inside changes no decision.  A closer matters only right
+        # after a terminator (the same chunk) or when every token between a
+        # terminator and a closing bracket is a closer or terminator, which no
+        # token holding another character is: only a chunk made of closers alone
+        # needs cutting for them ("patient's", "“word”" stay whole).
+        significant = {".", *"".join(self.terminators)}
         significant.update("".join(open_ + close for open_, close in self.en_brackets.items()))
-        # A whitespace-free chunk holding at least one of them (the lookbehind and
-        # the lazy scan keep the search linear in the chunk's length).
-        self.significant_chunk = re.compile(rf"(?<!\S)\S*?[{re.escape(''.join(sorted(significant)))}]\S*")
+        closer_chars = {*"".join(self.en_closers)} - significant
+        # A whitespace-free chunk holding one of them, or made of closers only (the
+        # lookbehind and the lazy scan keep the search linear in the chunk's length).
+        pattern = rf"\S*?[{re.escape(''.join(sorted(significant)))}]\S*"
+        if closer_chars:
+            pattern += rf"|[{re.escape(''.join(sorted(closer_chars)))}]+(?!\S)"
+        self.significant_chunk = re.compile(rf"(?<!\S)(?:{pattern})")  # one lookbehind: faster
+        # Every chunk holding a closer cut as well: where two bracket pairs cross,
+        # the narrower in tokens counts as the inner one, so there the tokens are
+        # those of cutting these chunks too (as before closers alone were told apart).
+        every = "".join(sorted(significant | closer_chars))
+        self.chunk_with_closer = re.compile(rf"(?<!\S)\S*?[{re.escape(every)}]\S*")
         self.chunk_tokens: dict[str, tuple[tuple[int, int], ...]] = {}
         self.use_spacy_for_whole_text = False  # True: the reference path (tests compare both)
         self.batch_chunks: bool | None = None  # may ``prepare`` join chunks (known once spaCy is loaded)
@@ -263,13 +288,16 @@ class SentenceSplitter:
         ordered = sorted(cuts)
         yield from pairwise(ordered)
 
-    def english_tokens(self, text: str, start: int, end: int) -> tuple[list[int], list[int], list[str]]:
+    def english_tokens(
+        self, text: str, start: int, end: int, chunks: re.Pattern[str] | None = None
+    ) -> tuple[list[int], list[int], list[str]]:
         """spaCy's non-space tokens of text[start:end] as (starts, ends, texts), in ``text`` offsets.
 
         spaCy tokenises each whitespace-free chunk independently, so chunks are
         tokenised once and remembered.  Chunks the rules cannot look inside (no
-        period, terminator, bracket or closer) are not tokenised: each run of
+        period, terminator or bracket, and not closers alone) are not tokenised: each run of
         them between two significant chunks becomes one pseudo-token.
+        ``chunks`` finds the chunks to cut (``significant_chunk`` by default).
         """
         starts: list[int] = []
         ends: list[int] = []
@@ -282,7 +310,7 @@ class SentenceSplitter:
                     texts.append(token.text)
             return starts, ends, texts
         previous_end = start
-        for match in self.significant_chunk.finditer(text, start, end):
+        for match in (chunks or self.significant_chunk).finditer(text, start, end):
             offset = match.start()
             self._add_opaque(text, previous_end, offset, starts, ends, texts)
             chunk = match.group()
@@ -319,7 +347,11 @@ class SentenceSplitter:
         starts, ends, words = self.english_tokens(text, start, end)
         if not words:
             return []
-        enclosing = _innermost_enclosing(_matched_brackets(words, self.en_brackets), len(words))
+        matched = _matched_brackets(words, self.en_brackets)
+        if _crossing(matched) and not self.use_spacy_for_whole_text:
+            starts, ends, words = self.english_tokens(text, start, end, self.chunk_with_closer)
+            matched = _matched_brackets(words, self.en_brackets)
+        enclosing = _innermost_enclosing(matched, len(words))
         terminators = self.terminators
         # Only a terminator or a word ending in a period can end a sentence.
         candidates = [
