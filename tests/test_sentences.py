@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from itertools import pairwise
 from pathlib import Path
 
@@ -375,6 +376,41 @@ def test_chunks_of_closers_with_other_characters_left_whole_change_no_span() -> 
     assert split("Go. (Done. ” ’ ) Next.", "en") == ["Go.", "(Done. ” ’ )", "Next."]
     text = "[Go! a )  (?” ] ] Fig”’'» )  ) a”’1go) "
     assert fast.split(text, "en") == general.split(text, "en") == [(0, 15), (16, 38)]
+
+
+def test_one_paragraph_texts_skip_the_scans_that_cannot_cut_them() -> None:
+    # A text without a line break is one segment, the protected positions are
+    # found only when a sentence could end, a DOI pattern runs only where "10."
+    # occurs, brackets are matched only in a text holding one: the general path
+    # does all of it for every text.
+    pieces = [" ", "\n", "\n\n", "- ", "• ", "1. ", "a) ", "iv. ", "(1) ", "一、", "（二）"]
+    pieces += ["word", "Word", "ok", "et al. ", "[Go. Ok] ", "(Go. Ok) ", "[Go. ", " Ok] "]
+    pieces += [".", "!", "?", "…", "(", ")", "[", "]", "（", "）", "。", "！", "；", "图", "中文", "“", "”"]
+    pieces += ["10.1000/x.y", "doi:10.12345/abc)", "x10.1234/y", "https://x.org/a.b", "WWW.x.com.", "$a . b$"]
+    rules = Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml")
+    fast = SentenceSplitter(rules)
+    assert fast.en_list_item_anchored and fast.zh_list_item_anchored
+    assert fast.protected_prefilters[-1] is not None
+    general = SentenceSplitter(rules)
+    general.en_list_item_anchored = general.zh_list_item_anchored = False
+    general.protected_prefilters = [None] * len(general.protected)
+    general.en_bracket = re.compile("")  # found in every text
+    for text in random_texts(pieces, 3000, seed=31, fewest=0, most=25):
+        assert fast._protected_positions(text) == general._protected_positions(text), text
+        for lang in ("en", "zh", "other"):
+            assert fast.split(text, lang) == general.split(text, lang), (text, lang)
+
+
+def test_only_patterns_that_start_with_a_caret_are_line_anchored() -> None:
+    from abstractpipe.sentences import _line_anchored, _without_leading_boundary
+
+    assert _line_anchored(re.compile(r"^[ \t]*[•\-]\s", re.MULTILINE))
+    assert _line_anchored(re.compile(r"(?m)^(?:a|b)"))
+    for pattern in (r"[•\-]\s", r"a|^b", r"^a|b", r"\s*^a", r"(?:^a)?b", ""):
+        assert not _line_anchored(re.compile(pattern, re.MULTILINE)), pattern
+    assert _without_leading_boundary(re.compile(r"\b10\.\d+")) == re.compile(r"10\.\d+")
+    for pattern in (r"(?i)\bwww\.", r"10\.\b", r"\\b"):
+        assert _without_leading_boundary(re.compile(pattern)) is None, pattern
 
 
 def test_english_tokenizer_starts_afresh_past_its_vocabulary_limit(monkeypatch: pytest.MonkeyPatch) -> None:
