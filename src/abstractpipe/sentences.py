@@ -240,6 +240,11 @@ class SentenceSplitter:
         # those of cutting these chunks too (as before closers alone were told apart).
         every = "".join(sorted(significant | closer_chars))
         self.chunk_with_closer = re.compile(rf"(?<!\S)\S*?[{re.escape(every)}]\S*")
+        # A text without any of these has no significant chunk (a quick test: re
+        # scans for a character class far faster than for chunks).
+        self.chunk_character = re.compile(f"[{re.escape(every)}]")
+        # The significant chunks of the texts of the last ``prepare`` (speed only).
+        self.prepared: dict[str, list[re.Match[str]]] = {}
         self.chunk_tokens: dict[str, tuple[tuple[int, int], ...]] = {}
         self.use_spacy_for_whole_text = False  # True: the reference path (tests compare both)
         self.batch_chunks: bool | None = None  # may ``prepare`` join chunks (known once spaCy is loaded)
@@ -277,6 +282,8 @@ class SentenceSplitter:
         One call per chunk costs more in spaCy's per-call overhead than in the
         cutting itself; joined by ``CHUNK_SEPARATOR`` each chunk gets the tokens
         it gets alone (``_separator_is_inert``), so the spans do not change.
+        Each text's significant chunks are kept for ``english_tokens``: one scan
+        of the text, not two.
         """
         from spacy.attrs import IDX, LENGTH
 
@@ -286,8 +293,13 @@ class SentenceSplitter:
         if self.use_spacy_for_whole_text or not self.batch_chunks:
             return
         known = self.chunk_tokens
+        prepared = self.prepared = {}
+        for text in texts:
+            if text not in prepared:
+                found = self.chunk_character.search(text) is not None
+                prepared[text] = list(self.significant_chunk.finditer(text)) if found else []
         new = list(
-            dict.fromkeys(c for t in texts for c in self.significant_chunk.findall(t) if c not in known)
+            dict.fromkeys(m.group() for found in prepared.values() for m in found if m.group() not in known)
         )
         if len(new) < 2:
             return
@@ -369,7 +381,13 @@ class SentenceSplitter:
                     texts.append(token.text)
             return starts, ends, texts
         previous_end = start
-        for match in (chunks or self.significant_chunk).finditer(text, start, end):
+        # The whole text's chunks as ``prepare`` found them (a segment's own scan otherwise).
+        matches: Iterable[re.Match[str]] | None = None
+        if chunks is None and start == 0 and end == len(text):
+            matches = self.prepared.get(text)
+        if matches is None:
+            matches = (chunks or self.significant_chunk).finditer(text, start, end)
+        for match in matches:
             offset = match.start()
             self._add_opaque(text, previous_end, offset, starts, ends, texts)
             chunk = match.group()
