@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from itertools import pairwise
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from abstractpipe.config import Config
 from abstractpipe.document import Block, Document, Section, Source
 from abstractpipe.sentences import SentenceSplitter, SentencesStep, split_sentences
+from tests.conftest import random_texts
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -320,8 +322,8 @@ def test_fast_english_tokens_equal_spacy_tokens_where_the_rules_look() -> None:
     text = TRICKY_ENGLISH[1]
     starts, ends, words = splitter.english_tokens(text, 0, len(text))
     assert [text[a:b] for a, b in zip(starts, ends, strict=True)] == words
-    # Chunks with a period, terminator, bracket or closer are spaCy's tokens...
-    assert words[:9] == ["He said", '"', "it", "works", ".", '"', "Then he", "left", "!"]
+    # Chunks with a period, terminator or bracket are spaCy's tokens...
+    assert words[:7] == ['He said "it', "works", ".", '"', "Then he", "left", "!"]
     assert words[-13:] == ["(", "Quite", ".", ")", "[", "See", "ref", ".", "12", ".", "]", "End", "."]
     # ... a run of chunks with none of them is one pseudo-token.
     plain = "  well-known, non-trivial (x) and  so on\n"
@@ -332,6 +334,83 @@ def test_fast_english_tokens_equal_spacy_tokens_where_the_rules_look() -> None:
         ")",
         "and  so on",
     ]
+    # ... and so is a chunk of closers alone; one with another character is not.
+    quoted = "x (Done. ” ’) Patients’ “word” ok. ”’ end"
+    assert splitter.english_tokens(quoted, 0, len(quoted))[2] == [
+        "x",
+        "(",
+        "Done",
+        ".",
+        "”",
+        "’",
+        ")",
+        "Patients’ “word”",
+        "ok",
+        ".",
+        "”",
+        "’",
+        "end",
+    ]
+
+
+def test_chunks_of_closers_with_other_characters_left_whole_change_no_span() -> None:
+    # Closers, terminators and brackets glued to words, to each other and to
+    # spaces in every order, bracket pairs crossing: where the chunks the fast
+    # path leaves whole could matter.  The general path cuts every chunk with a closer.
+    pieces = [" ", "\n", "Go", "go", "a", "1", "Fig", "et al", "U.S", "'s", ".", "...", "…", "!", "?"]
+    pieces += ["(", ")", "[", "]", '"', "'", "”", "’", "»", "“"]
+    pieces += ["Go. ", "(Go. ", "[Go! ", " ” ", " ’ ", "”’", "' ", ") ", "] ", " (", "?” ", " ) "] * 3
+    rules = Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml")
+    fast = SentenceSplitter(rules)
+    general = SentenceSplitter(rules)
+    general.significant_chunk = general.chunk_with_closer
+    texts = random_texts(pieces, 3000, seed=29, fewest=1, most=40)
+    prepared = SentenceSplitter(rules)
+    prepared.prepare(texts)
+    for text in texts:
+        expected = general.split(text, "en")
+        assert fast.split(text, "en") == expected, text
+        assert prepared.split(text, "en") == expected, text
+    # A run of closer chunks between a bracketed sentence's end and its bracket
+    # is cut ("(Done. ” ’ )" ends there); crossing pairs are cut as before.
+    assert split("Go. (Done. ” ’ ) Next.", "en") == ["Go.", "(Done. ” ’ )", "Next."]
+    text = "[Go! a )  (?” ] ] Fig”’'» )  ) a”’1go) "
+    assert fast.split(text, "en") == general.split(text, "en") == [(0, 15), (16, 38)]
+
+
+def test_one_paragraph_texts_skip_the_scans_that_cannot_cut_them() -> None:
+    # A text without a line break is one segment, the protected positions are
+    # found only when a sentence could end, a DOI pattern runs only where "10."
+    # occurs, brackets are matched only in a text holding one: the general path
+    # does all of it for every text.
+    pieces = [" ", "\n", "\n\n", "- ", "• ", "1. ", "a) ", "iv. ", "(1) ", "一、", "（二）"]
+    pieces += ["word", "Word", "ok", "et al. ", "[Go. Ok] ", "(Go. Ok) ", "[Go. ", " Ok] "]
+    pieces += [".", "!", "?", "…", "(", ")", "[", "]", "（", "）", "。", "！", "；", "图", "中文", "“", "”"]
+    pieces += ["10.1000/x.y", "doi:10.12345/abc)", "x10.1234/y", "https://x.org/a.b", "WWW.x.com.", "$a . b$"]
+    rules = Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml")
+    fast = SentenceSplitter(rules)
+    assert fast.en_list_item_anchored and fast.zh_list_item_anchored
+    assert fast.protected_prefilters[-1] is not None
+    general = SentenceSplitter(rules)
+    general.en_list_item_anchored = general.zh_list_item_anchored = False
+    general.protected_prefilters = [None] * len(general.protected)
+    general.en_bracket = re.compile("")  # found in every text
+    for text in random_texts(pieces, 3000, seed=31, fewest=0, most=25):
+        assert fast._protected_positions(text) == general._protected_positions(text), text
+        for lang in ("en", "zh", "other"):
+            assert fast.split(text, lang) == general.split(text, lang), (text, lang)
+
+
+def test_only_patterns_that_start_with_a_caret_are_line_anchored() -> None:
+    from abstractpipe.sentences import _line_anchored, _without_leading_boundary
+
+    assert _line_anchored(re.compile(r"^[ \t]*[•\-]\s", re.MULTILINE))
+    assert _line_anchored(re.compile(r"(?m)^(?:a|b)"))
+    for pattern in (r"[•\-]\s", r"a|^b", r"^a|b", r"\s*^a", r"(?:^a)?b", ""):
+        assert not _line_anchored(re.compile(pattern, re.MULTILINE)), pattern
+    assert _without_leading_boundary(re.compile(r"\b10\.\d+")) == re.compile(r"10\.\d+")
+    for pattern in (r"(?i)\bwww\.", r"10\.\b", r"\\b"):
+        assert _without_leading_boundary(re.compile(pattern)) is None, pattern
 
 
 def test_english_tokenizer_starts_afresh_past_its_vocabulary_limit(monkeypatch: pytest.MonkeyPatch) -> None:

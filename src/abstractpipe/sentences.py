@@ -11,8 +11,8 @@ sentence ends at a terminator unless it closes an abbreviation ("et al.",
 followed by a lower-case word.  spaCy cuts each whitespace-free chunk on its
 own, so a chunk is tokenised once per process and remembered (a page's new
 chunks in one spaCy call, joined by line breaks), and a chunk with no period,
-terminator, bracket or closer (most words) is not tokenised at all: the rules
-cannot see inside it.  The spans equal those of tokenising the whole
+terminator or bracket that is not made of closers alone (most words, "patient's")
+is not tokenised at all: the rules cannot see inside it.  The spans equal those of tokenising the whole
 text (``use_spacy_for_whole_text``, checked in the tests).  Chinese: a sentence ends after a stop
 character (。！？；!?;) or "……", closing quotes and brackets included.  A line
 that starts with a list marker starts a new sentence in both.  Rules live in
@@ -22,7 +22,7 @@ that starts with a list marker starts a new sentence in both.  Rules live in
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -138,6 +138,61 @@ def _matched_brackets(items: list[str], pairs: dict[str, str]) -> dict[int, int]
     return matched
 
 
+def _without_leading_boundary(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """``pattern`` less a leading ``\\b``, to search first: it matches wherever ``pattern`` does.
+
+    re scans for a leading literal ("10.") quickly, but not behind ``\\b``: one
+    scan of a text without the literal is ~20 times faster.  None when there is
+    no leading ``\\b``, or ignoring case (re then scans no faster).
+    """
+    if not pattern.pattern.startswith("\\b") or pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        return re.compile(pattern.pattern[2:], pattern.flags)
+    except re.error:
+        return None
+
+
+def _line_anchored(pattern: re.Pattern[str]) -> bool:
+    """Whether every match of ``pattern`` starts with ``^`` (at 0, or after a line break)."""
+    try:
+        from re import _parser  # the parse re compiles from; private, hence the fallback
+
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        return len(parsed) > 0 and parsed[0] == (_parser.AT, _parser.AT_BEGINNING)
+    except Exception:  # another Python's internals: the general path stays right
+        return False
+
+
+class _ProtectedPositions:
+    """A text's protected positions, found on the first question: about half the
+    texts never ask (no terminator or stop), and finding them scans the whole text."""
+
+    __slots__ = ("_find", "_positions", "_text")
+
+    def __init__(self, find: Callable[[str], frozenset[int]], text: str) -> None:
+        self._find = find
+        self._text = text
+        self._positions: frozenset[int] | None = None
+
+    def __contains__(self, position: object) -> bool:
+        if self._positions is None:
+            self._positions = self._find(self._text)
+        return position in self._positions
+
+
+def _crossing(matched: dict[int, int]) -> bool:
+    """Whether two of these bracket pairs overlap without one holding the other."""
+    closes: list[int] = []  # closing indices of the open pairs around the current one
+    for open_, close in sorted(matched.items()):
+        while closes and closes[-1] < open_:
+            closes.pop()
+        if closes and close > closes[-1]:
+            return True
+        closes.append(close)
+    return False
+
+
 def _innermost_enclosing(matched: dict[int, int], length: int) -> list[tuple[int, int] | None]:
     """For each position, the innermost matched bracket pair strictly around it (else None)."""
     enclosing: list[tuple[int, int] | None] = [None] * length
@@ -165,13 +220,31 @@ class SentenceSplitter:
         self.en_list_item = re.compile(english.get("list_item_pattern", r"^\s*[•\-*]\s+"), re.MULTILINE)
         self.en_closers_or_terminators = self.en_closers | self.terminators
         # A chunk without any of these characters is one opaque pseudo-token for
-        # the rules: it holds no terminator, no bracket, no closer and no period,
-        # so how spaCy would cut it inside changes no decision.
-        significant = {".", *"".join(self.terminators), *"".join(self.en_closers)}
+        # the rules: it holds no terminator, no bracket and no period, so how spaCy
+        # would cut it inside changes no decision.  A closer matters only right
+        # after a terminator (the same chunk) or when every token between a
+        # terminator and a closing bracket is a closer or terminator, which no
+        # token holding another character is: only a chunk made of closers alone
+        # needs cutting for them ("patient's", "“word”" stay whole).
+        significant = {".", *"".join(self.terminators)}
         significant.update("".join(open_ + close for open_, close in self.en_brackets.items()))
-        # A whitespace-free chunk holding at least one of them (the lookbehind and
-        # the lazy scan keep the search linear in the chunk's length).
-        self.significant_chunk = re.compile(rf"(?<!\S)\S*?[{re.escape(''.join(sorted(significant)))}]\S*")
+        closer_chars = {*"".join(self.en_closers)} - significant
+        # A whitespace-free chunk holding one of them, or made of closers only (the
+        # lookbehind and the lazy scan keep the search linear in the chunk's length).
+        pattern = rf"\S*?[{re.escape(''.join(sorted(significant)))}]\S*"
+        if closer_chars:
+            pattern += rf"|[{re.escape(''.join(sorted(closer_chars)))}]+(?!\S)"
+        self.significant_chunk = re.compile(rf"(?<!\S)(?:{pattern})")  # one lookbehind: faster
+        # Every chunk holding a closer cut as well: where two bracket pairs cross,
+        # the narrower in tokens counts as the inner one, so there the tokens are
+        # those of cutting these chunks too (as before closers alone were told apart).
+        every = "".join(sorted(significant | closer_chars))
+        self.chunk_with_closer = re.compile(rf"(?<!\S)\S*?[{re.escape(every)}]\S*")
+        # A text without any of these has no significant chunk (a quick test: re
+        # scans for a character class far faster than for chunks).
+        self.chunk_character = re.compile(f"[{re.escape(every)}]")
+        # The significant chunks of the texts of the last ``prepare`` (speed only).
+        self.prepared: dict[str, list[re.Match[str]]] = {}
         self.chunk_tokens: dict[str, tuple[tuple[int, int], ...]] = {}
         self.use_spacy_for_whole_text = False  # True: the reference path (tests compare both)
         self.batch_chunks: bool | None = None  # may ``prepare`` join chunks (known once spaCy is loaded)
@@ -187,6 +260,16 @@ class SentenceSplitter:
         self.zh_brackets = {str(k): str(v) for k, v in (chinese.get("brackets") or {"(": ")"}).items()}
         self.zh_list_item = re.compile(chinese.get("list_item_pattern", r"^\s*[•\-*]\s*"), re.MULTILINE)
         self.protected = [re.compile(p) for p in rules.get("protected_patterns", [])]
+        self.protected_prefilters = [_without_leading_boundary(p) for p in self.protected]
+        # A text without any of these characters holds no bracket token.
+        bracket_chars = "".join(
+            sorted({*"".join(open_ + close for open_, close in self.en_brackets.items())})
+        )
+        self.en_bracket = re.compile(f"[{re.escape(bracket_chars)}]" if bracket_chars else "(?!)")
+        # Whether a list item can only start at a line start: a text without a
+        # line break then has one segment (most blocks are one paragraph).
+        self.en_list_item_anchored = _line_anchored(self.en_list_item)
+        self.zh_list_item_anchored = _line_anchored(self.zh_list_item)
 
     @staticmethod
     def is_chinese(text: str, lang: str) -> bool:
@@ -199,6 +282,8 @@ class SentenceSplitter:
         One call per chunk costs more in spaCy's per-call overhead than in the
         cutting itself; joined by ``CHUNK_SEPARATOR`` each chunk gets the tokens
         it gets alone (``_separator_is_inert``), so the spans do not change.
+        Each text's significant chunks are kept for ``english_tokens``: one scan
+        of the text, not two.
         """
         from spacy.attrs import IDX, LENGTH
 
@@ -208,8 +293,13 @@ class SentenceSplitter:
         if self.use_spacy_for_whole_text or not self.batch_chunks:
             return
         known = self.chunk_tokens
+        prepared = self.prepared = {}
+        for text in texts:
+            if text not in prepared:
+                found = self.chunk_character.search(text) is not None
+                prepared[text] = list(self.significant_chunk.finditer(text)) if found else []
         new = list(
-            dict.fromkeys(c for t in texts for c in self.significant_chunk.findall(t) if c not in known)
+            dict.fromkeys(m.group() for found in prepared.values() for m in found if m.group() not in known)
         )
         if len(new) < 2:
             return
@@ -235,10 +325,14 @@ class SentenceSplitter:
     def split(self, text: str, lang: str) -> list[tuple[int, int]]:
         """Sentence spans (start, end) in ``text``: trimmed, non-empty, in order."""
         chinese = self.is_chinese(text, lang)
-        list_item = self.zh_list_item if chinese else self.en_list_item
-        protected = self._protected_positions(text)
+        if "\n" not in text and (self.zh_list_item_anchored if chinese else self.en_list_item_anchored):
+            # No blank line, and a list item could start only at 0: one segment.
+            segments: Iterable[tuple[int, int]] = [(0, len(text))] if text else []
+        else:
+            segments = self._segments(text, self.zh_list_item if chinese else self.en_list_item)
+        protected = _ProtectedPositions(self._protected_positions, text)
         spans: list[tuple[int, int]] = []
-        for start, end in self._segments(text, list_item):
+        for start, end in segments:
             if chinese:
                 raw = self._split_chinese(text, start, end, protected)
             else:
@@ -249,7 +343,9 @@ class SentenceSplitter:
     def _protected_positions(self, text: str) -> frozenset[int]:
         """Character positions no sentence may end at: inside inline maths, URLs, DOIs."""
         positions: set[int] = set()
-        for pattern in self.protected:
+        for pattern, prefilter in zip(self.protected, self.protected_prefilters, strict=True):
+            if prefilter is not None and prefilter.search(text) is None:
+                continue  # cannot match: the prefilter matches wherever the pattern does
             for match in pattern.finditer(text):
                 positions.update(range(match.start(), match.end() - 1))
         return frozenset(positions)
@@ -263,13 +359,16 @@ class SentenceSplitter:
         ordered = sorted(cuts)
         yield from pairwise(ordered)
 
-    def english_tokens(self, text: str, start: int, end: int) -> tuple[list[int], list[int], list[str]]:
+    def english_tokens(
+        self, text: str, start: int, end: int, chunks: re.Pattern[str] | None = None
+    ) -> tuple[list[int], list[int], list[str]]:
         """spaCy's non-space tokens of text[start:end] as (starts, ends, texts), in ``text`` offsets.
 
         spaCy tokenises each whitespace-free chunk independently, so chunks are
         tokenised once and remembered.  Chunks the rules cannot look inside (no
-        period, terminator, bracket or closer) are not tokenised: each run of
+        period, terminator or bracket, and not closers alone) are not tokenised: each run of
         them between two significant chunks becomes one pseudo-token.
+        ``chunks`` finds the chunks to cut (``significant_chunk`` by default).
         """
         starts: list[int] = []
         ends: list[int] = []
@@ -282,7 +381,13 @@ class SentenceSplitter:
                     texts.append(token.text)
             return starts, ends, texts
         previous_end = start
-        for match in self.significant_chunk.finditer(text, start, end):
+        # The whole text's chunks as ``prepare`` found them (a segment's own scan otherwise).
+        matches: Iterable[re.Match[str]] | None = None
+        if chunks is None and start == 0 and end == len(text):
+            matches = self.prepared.get(text)
+        if matches is None:
+            matches = (chunks or self.significant_chunk).finditer(text, start, end)
+        for match in matches:
             offset = match.start()
             self._add_opaque(text, previous_end, offset, starts, ends, texts)
             chunk = match.group()
@@ -314,12 +419,18 @@ class SentenceSplitter:
             texts.append(stripped)
 
     def _split_english(
-        self, text: str, start: int, end: int, protected: frozenset[int]
+        self, text: str, start: int, end: int, protected: Container[int]
     ) -> list[tuple[int, int]]:
         starts, ends, words = self.english_tokens(text, start, end)
         if not words:
             return []
-        enclosing = _innermost_enclosing(_matched_brackets(words, self.en_brackets), len(words))
+        # Most texts hold no bracket at all: no token can be one.
+        bracketed = self.en_bracket.search(text, start, end) is not None
+        matched = _matched_brackets(words, self.en_brackets) if bracketed else {}
+        if _crossing(matched) and not self.use_spacy_for_whole_text:
+            starts, ends, words = self.english_tokens(text, start, end, self.chunk_with_closer)
+            matched = _matched_brackets(words, self.en_brackets)
+        enclosing = _innermost_enclosing(matched, len(words))
         terminators = self.terminators
         # Only a terminator or a word ending in a period can end a sentence.
         candidates = [
@@ -386,7 +497,7 @@ class SentenceSplitter:
         return last
 
     def _split_chinese(
-        self, text: str, start: int, end: int, protected: frozenset[int]
+        self, text: str, start: int, end: int, protected: Container[int]
     ) -> list[tuple[int, int]]:
         chars = list(text[start:end])
         enclosing = _innermost_enclosing(_matched_brackets(chars, self.zh_brackets), len(chars))
