@@ -121,6 +121,28 @@ def test_the_processing_pass_reuses_the_observation_parse(
     assert not list((tmp_path / ".state").rglob("*.work*"))  # removed once each shard is written
 
 
+def test_parallel_runs_load_the_models_once_and_a_rerun_with_nothing_to_redo_not_at_all(
+    corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import abstractpipe.runner as runner
+
+    raw, clean = corpus
+    warm_ups: list[str] = []
+    original = runner._warm_up
+
+    def counting(steps, raw_dir):  # type: ignore[no-untyped-def]
+        warm_ups.append(str(raw_dir))
+        original(steps, raw_dir)
+
+    monkeypatch.setattr(runner, "_warm_up", counting)
+    assert run(raw, tmp_path, "--workers", "2") == 0
+    assert output_bytes(tmp_path) == output_bytes(clean)
+    assert warm_ups == [str(raw)]  # in the driver, once, for both passes' workers
+    assert run(raw, tmp_path, "--workers", "2") == 0
+    assert warm_ups == [str(raw)]  # every shard kept: no model loaded
+    assert output_bytes(tmp_path) == output_bytes(clean)
+
+
 def test_saved_work_round_trips_and_misses_read_as_none(tmp_path: Path) -> None:
     from abstractpipe.workfile import WorkReader, WorkWriter
 
