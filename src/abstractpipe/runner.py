@@ -378,10 +378,13 @@ def _warm_up(steps: list[Step], raw_dir: Path) -> None:
     """One small page through the steps before workers fork, so each need not load lazy models itself."""
     import tempfile
 
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         page = Path(folder) / "warm-up.txt"
         page.write_text(WARM_UP_PAGE, encoding="utf-8")
         run_page(steps, document_for_file(page, Path(folder)), Limits.from_config({}))
+    # Said, because in a parallel run it is what the counting pass's wall time partly is.
+    log.info("models loaded once for every worker in %.2f s", time.perf_counter() - started)
 
 
 def _combined_digest(parts: Sequence[str]) -> str:
