@@ -1428,6 +1428,15 @@ def test_repetition_shard_files_reduce_like_in_memory_counts(tmp_path: Path) -> 
     reduced = SiteRepetition(settings)
     reduced.reduce(paths)
     assert whole.repeated and reduced.repeated == whole.repeated
+    # Reduced in parts by site (as workers do), any number of them joins into the same sets;
+    # the parts share no site, and with several parts each holds fewer sites than the whole.
+    for parts in (2, 3, 7):
+        results = [SiteRepetition(settings).reduce_part(paths, part, parts) for part in range(parts)]
+        assert sum(len(result) for result in results) == len(whole.repeated)
+        assert all(len(result) < len(whole.repeated) for result in results)
+        joined = SiteRepetition(settings)
+        joined.join_parts(results)
+        assert joined.repeated == whole.repeated
 
 
 def test_parse_page_from_ingested_bytes_matches_encoding_the_markup() -> None:

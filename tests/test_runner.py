@@ -21,7 +21,7 @@ from abstractpipe.config import load_config
 from abstractpipe.document import Document
 from abstractpipe.limits import dom_depth_over
 from abstractpipe.pipeline import Step, register_step
-from abstractpipe.runner import RunOptions, run_pipeline
+from abstractpipe.runner import RunOptions, run_pipeline, run_reduce_task
 from abstractpipe.shards import shard_of
 
 from .conftest import REPO, SEEDS
@@ -141,6 +141,36 @@ def test_parallel_runs_load_the_models_once_and_a_rerun_with_nothing_to_redo_not
     assert run(raw, tmp_path, "--workers", "2") == 0
     assert warm_ups == [str(raw)]  # every shard kept: no model loaded
     assert output_bytes(tmp_path) == output_bytes(clean)
+
+
+REDUCE_LOG_ENV = "ABSTRACTPIPE_TEST_REDUCE_LOG"
+
+
+def logged_reduce_task(task):  # type: ignore[no-untyped-def]
+    """Test-only stand-in for ``run_reduce_task`` (module level, so a worker can unpickle it)."""
+    folder = Path(os.environ[REDUCE_LOG_ENV])
+    (folder / f"part-{task.part}-of-{task.parts}.{os.getpid()}").touch()
+    return run_reduce_task(task)
+
+
+def test_parallel_runs_reduce_in_one_part_per_worker_with_the_same_learned_sets(
+    corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import abstractpipe.runner as runner
+
+    raw, clean = corpus
+    log = tmp_path / "log"
+    log.mkdir()
+    monkeypatch.setenv(REDUCE_LOG_ENV, str(log))
+    monkeypatch.setattr(runner, "run_reduce_task", logged_reduce_task)
+    out = tmp_path / "out"
+    assert run(raw, out, "--workers", "2") == 0
+    assert output_bytes(out) == output_bytes(clean)
+    learned = ".state/learned/clean.json"
+    assert (out / learned).read_bytes() == (clean / learned).read_bytes()
+    made = sorted(path.name.split(".")[0] for path in log.iterdir())
+    assert made == ["part-0-of-2", "part-1-of-2"]
+    assert os.getpid() not in {int(path.suffix[1:]) for path in log.iterdir()}  # in the workers
 
 
 def test_saved_work_round_trips_and_misses_read_as_none(tmp_path: Path) -> None:

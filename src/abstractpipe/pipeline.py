@@ -102,6 +102,19 @@ class Step:
         """Merge shard observation files into the learned state at ``out``; returns counters."""
         raise NotImplementedError(f"step {self.name} observes sites but cannot run sharded")
 
+    # A step with ``splits_reduce`` also reduces in disjoint parts that workers compute side
+    # by side: ``join_reduced([reduce_part(paths, p, n) for p in range(n)], out)`` must do
+    # what ``reduce_observations(paths, out)`` does, for any ``n``.
+    splits_reduce: ClassVar[bool] = False
+
+    def reduce_part(self, paths: list[Path], part: int, parts: int) -> Any:
+        """Part ``part`` of ``parts`` of the reduce (picklable: it may come from another process)."""
+        raise NotImplementedError(f"step {self.name} does not split its reduce")
+
+    def join_reduced(self, results: list[Any], out: Path) -> dict[str, int]:
+        """The learned state at ``out`` from every part's ``reduce_part``; returns counters."""
+        raise NotImplementedError(f"step {self.name} does not split its reduce")
+
     def load_learned(self, path: Path) -> None:
         """Use the learned state written by ``reduce_observations`` (replaces ``end_observation``)."""
         raise NotImplementedError(f"step {self.name} observes sites but cannot run sharded")

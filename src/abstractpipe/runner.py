@@ -20,6 +20,7 @@ the same bytes whatever the worker count, executor or history of the folder.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -129,12 +130,31 @@ class ShardTask:
     compress: bool = False
 
 
+@dataclass
+class ReduceTask:
+    """One part of a step's reduce of the shard observation files (``Step.reduce_part``)."""
+
+    config: Config
+    config_digest: str
+    step: str
+    paths: list[str]
+    part: int
+    parts: int
+    learned: dict[str, tuple[str, str]] = field(default_factory=dict)  # earlier observers'
+
+
+def run_reduce_task(task: ReduceTask) -> tuple[int, Any]:
+    """Module-level so a process pool or a Dask worker can run it: (part, its result)."""
+    steps = {step.name: step for step in _worker_steps(task)}
+    return task.part, steps[task.step].reduce_part([Path(p) for p in task.paths], task.part, task.parts)
+
+
 # Per process: the built steps of the current config, and which learned file each step holds.
 _STEPS: dict[str, list[Step]] = {}
 _LOADED: dict[str, str] = {}
 
 
-def _worker_steps(task: ShardTask) -> list[Step]:
+def _worker_steps(task: ShardTask | ReduceTask) -> list[Step]:
     steps = _STEPS.get(task.config_digest)
     if steps is None:
         _STEPS.clear()
@@ -410,6 +430,26 @@ def _run_tasks(
         progress.close()
 
 
+def _reduce(
+    executor: Executor,
+    step: Step,
+    paths: list[Path],
+    out: Path,
+    make_reduce_task: Callable[[Step, list[Path], int, int], ReduceTask],
+) -> dict[str, int]:
+    """The step's reduce: in the driver, or in one part per worker when it splits.
+
+    The reduce reads every shard's counts, so on many cores it would be the run's serial
+    part; split by site, each worker reads the files but works through its own sites only.
+    """
+    parts = min(executor.workers, len(paths))
+    if parts < 2 or not step.splits_reduce:
+        return step.reduce_observations(paths, out)
+    tasks = [make_reduce_task(step, paths, part, parts) for part in range(parts)]
+    results = dict(executor.run(run_reduce_task, tasks))
+    return step.join_reduced([results[part] for part in range(parts)], out)
+
+
 def _observe_and_learn(
     executor: Executor,
     steps: list[Step],
@@ -418,6 +458,7 @@ def _observe_and_learn(
     state: State,
     options: RunOptions,
     peaks: list[float],
+    make_reduce_task: Callable[..., ReduceTask],
     meanwhile: Callable[[], None] | None = None,
 ) -> tuple[dict[str, tuple[str, str]], dict[str, dict[str, int]]]:
     learned: dict[str, tuple[str, str]] = {}
@@ -460,7 +501,8 @@ def _observe_and_learn(
             counters[step.name] = json.loads(saved.split("\n", 1)[1])
         else:
             paths = [state.observation_path(step.name, n) for n in sorted(wanted)]
-            counters[step.name] = step.reduce_observations(paths, out)
+            tasks_for = functools.partial(make_reduce_task, learned=dict(learned))
+            counters[step.name] = _reduce(executor, step, paths, out, tasks_for)
             write_atomic(meta, inputs + "\n" + json.dumps(counters[step.name], sort_keys=True))
         digest = file_sha256(out)
         learned[step.name] = (str(out), digest)
@@ -548,12 +590,25 @@ def run_pipeline(
             **extra,
         )
 
+    def make_reduce_task(
+        step: Step, paths: list[Path], part: int, parts: int, learned: dict[str, tuple[str, str]]
+    ) -> ReduceTask:
+        return ReduceTask(
+            config=config,
+            config_digest=config_digest,
+            step=step.name,
+            paths=[str(path.resolve()) for path in paths],
+            part=part,
+            parts=parts,
+            learned=learned,
+        )
+
     peaks: list[float] = []
     results: dict[int, dict[str, Any]] = {}
     markers: dict[int, dict[str, Any]] = {}
     try:
         learned, learned_counters = _observe_and_learn(
-            executor, steps, plans, make_task, state, options, peaks, warm_up_once
+            executor, steps, plans, make_task, state, options, peaks, make_reduce_task, warm_up_once
         )
         observers = [step for step in steps if step.observes_site]
         todo = []

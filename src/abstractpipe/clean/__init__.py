@@ -131,6 +131,7 @@ def _work_key(doc: Document) -> str:
 @register_step("clean")
 class CleanStep(Step):
     observes_site = True
+    splits_reduce = True
 
     def __init__(self, config: Config) -> None:
         super().__init__(config)
@@ -170,7 +171,13 @@ class CleanStep(Step):
         self.repetition.dump(path)
 
     def reduce_observations(self, paths: list[Path], out: Path) -> dict[str, int]:
-        self.repetition.reduce(paths)
+        return self.join_reduced([self.reduce_part(paths, 0, 1)], out)
+
+    def reduce_part(self, paths: list[Path], part: int, parts: int) -> Any:
+        return self.repetition.reduce_part(paths, part, parts)
+
+    def join_reduced(self, results: list[Any], out: Path) -> dict[str, int]:
+        self.repetition.join_parts(results)
         self.repetition.save(out)
         return {"sites_with_repeated_blocks": len(self.repetition.repeated)}
 

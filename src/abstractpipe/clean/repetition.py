@@ -24,6 +24,12 @@ from abstractpipe.clean.rules import CleanRules, RepetitionSettings
 _ENTRY_FORMAT = "site-json\tkey\tcount"
 
 
+def site_part(site: str, parts: int) -> int:
+    """Which of ``parts`` reduce parts a site's counts belong to (a stable hash, any process)."""
+    digest = hashlib.blake2b(site.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % parts
+
+
 def block_key(block: CleanBlock) -> str:
     payload = f"{block.path}\x00{fingerprint(block.text)}" if block.path else fingerprint(block.text)
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=8).hexdigest()
@@ -79,25 +85,38 @@ class SiteRepetition:
         self.occurrences = {}
 
     @staticmethod
-    def _entries(lines: Iterator[str], tabbed: bool) -> Iterator[tuple[str, str, int]]:
+    def _entries(lines: Iterator[str], tabbed: bool, part: int, parts: int) -> Iterator[tuple[str, str, int]]:
+        """A shard file's entries for the sites of ``part`` (of ``parts``), in file order."""
         if not tabbed:  # a shard counted by an earlier version, kept by an incremental run
             for line in lines:
                 site, key, count = json.loads(line)
-                yield site, key, count
+                if parts == 1 or site_part(site, parts) == part:
+                    yield site, key, count
             return
-        sites: dict[str, str] = {}  # each site's JSON decoded once
+        sites: dict[str, str | None] = {}  # each site's JSON decoded once; None: another part's
         for line in lines:
-            site_json, key, count = line.rstrip("\n").split("\t")
-            site = sites.get(site_json)
+            site_json = line[: line.index("\t")]
+            if site_json in sites:
+                site = sites[site_json]
+            else:
+                decoded = json.loads(site_json)
+                site = sites[site_json] = decoded if parts == 1 or site_part(decoded, parts) == part else None
             if site is None:
-                site = sites[site_json] = json.loads(site_json)
+                continue  # another part's site: skipped before the rest of the line is read
+            _, key, count = line.rstrip("\n").split("\t")
             yield site, key, int(count)
 
     def reduce(self, paths: list[Path]) -> None:
-        """The repeated sets from shard files, merging their sorted entries as streams.
+        """The repeated sets from shard files (``reduce_part`` and ``join_parts`` in one)."""
+        self.join_parts([self.reduce_part(paths, 0, 1)])
+
+    def reduce_part(self, paths: list[Path], part: int, parts: int) -> dict[str, list[str]]:
+        """The repeated keys of the sites of ``part`` (``site_part``), merging the shard files'
+        sorted entries as streams.
 
         Memory holds the page counts per site and the repeated keys, never every key of
-        every shard: the same decision ``finish`` makes over in-memory counts.
+        every shard: the same decision ``finish`` makes over in-memory counts.  The parts
+        share no site, so any number of them, reduced anywhere, join into the same sets.
         """
         pages: Counter[str] = Counter()
         with ExitStack() as stack:
@@ -106,7 +125,8 @@ class SiteRepetition:
             for handle in handles:
                 header = json.loads(handle.readline())
                 pages.update(header["pages"])
-                streams.append(self._entries(handle, header.get("entries") == _ENTRY_FORMAT))
+                tabbed = header.get("entries") == _ENTRY_FORMAT
+                streams.append(self._entries(handle, tabbed, part, parts))
             merged = heapq.merge(*streams)
             repeated: dict[str, list[str]] = {}
             for (site, key), group in itertools.groupby(merged, key=lambda entry: entry[:2]):
@@ -116,9 +136,13 @@ class SiteRepetition:
                 needed = max(self.settings.min_count, math.ceil(self.settings.min_share * pages[site]))
                 if total >= needed:
                     repeated.setdefault(site, []).append(key)
+        return repeated
+
+    def join_parts(self, parts: list[dict[str, list[str]]]) -> None:
+        """The learned sets from every part's ``reduce_part``; the raw counts are released."""
         self.pages = Counter()
         self.occurrences = {}
-        self.repeated = {site: frozenset(keys) for site, keys in repeated.items()}
+        self.repeated = {site: frozenset(keys) for part in parts for site, keys in part.items()}
 
     def save(self, path: Path) -> None:
         payload = {site: sorted(keys) for site, keys in sorted(self.repeated.items())}
