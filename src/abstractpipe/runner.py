@@ -547,9 +547,9 @@ def run_pipeline(
     executor = make_executor(options.executor, options.workers, options.address)
     # Local workers are forked twice. The observation pass needs no models, so its workers
     # start at once, before the page list exists, while the driver loads the lazy models
-    # (spaCy, langdetect profiles) on the core they leave free; the processing pass's
-    # workers are forked after that and inherit the warm steps and the learned files,
-    # so none loads a model itself.
+    # (spaCy, jieba's dictionary, langdetect's table) on the core they leave free; the
+    # processing pass's workers are forked after that and the reduce, and inherit the warm
+    # steps and the learned files, so none loads a model itself.
     forking = options.executor == "local" and executor.workers > 1
     warm = False
 
