@@ -543,3 +543,47 @@ def test_markup_utf8_is_exactly_the_encoded_markup(
     assert (doc.markup_utf8 is not None) is kept
     if doc.markup_utf8 is not None:
         assert doc.markup_utf8 == doc.markup.encode("utf-8")
+
+
+def test_document_for_relative_is_document_for_file_without_parsing_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CPython 3.11's pathlib interns every component it parses, which grew the interpreter's
+    # table of interned strings with every page's file names: pages get string paths instead.
+    import pathlib
+
+    from abstractpipe.ingest import document_for_relative
+
+    raw = tmp_path / "raw"
+    (raw / "site.example" / "deep").mkdir(parents=True)
+    (raw / "site.example" / "a.html").write_text("<p>x</p>", encoding="utf-8")
+    (raw / "site.example" / "a.html.json").write_text(
+        json.dumps({"url": "https://site.example/a", "fetched_at": "2026-01-01T00:00:00Z"}), encoding="utf-8"
+    )
+    (raw / "site.example" / "deep" / "b.txt").write_text("text", encoding="utf-8")
+    (raw / "site.example" / "deep" / "b.txt.json").write_text("{not json", encoding="utf-8")
+    (raw / "plain.txt").write_text("text", encoding="utf-8")
+    (raw / "odd name #1.txt").write_text("text", encoding="utf-8")
+    relatives = [
+        "site.example/a.html",
+        "site.example/deep/b.txt",
+        "plain.txt",
+        "odd name #1.txt",
+        "missing.txt",
+    ]
+    for relative in relatives:
+        expected = document_for_file(raw / relative, raw)
+        assert document_for_relative(raw, relative) == expected, relative
+    parsed: list[object] = []
+    original = pathlib.PurePath.__dict__["_parse_args"]  # private, Python 3.11: skip if it moved
+    if not isinstance(original, classmethod):
+        pytest.skip("pathlib parses paths differently on this Python")
+
+    def counting(cls, args):  # type: ignore[no-untyped-def]
+        parsed.append(args)
+        return original.__func__(cls, args)
+
+    monkeypatch.setattr(pathlib.PurePath, "_parse_args", classmethod(counting))
+    docs = [document_for_relative(raw, relative) for relative in relatives[:3]]
+    assert not parsed  # no Path was built for these pages
+    assert [doc.warnings[0]["code"] if doc.warnings else None for doc in docs] == [None, "bad_sidecar", None]

@@ -517,7 +517,9 @@ def test_file_list_is_streamed_in_path_order_and_read_forward(tmp_path: Path, mo
     (raw / "a" / "x.txt").write_text("Aspirin reduced more pain.\n", encoding="utf-8")
     hashed: list[str] = []
     real_sha256 = shards.file_sha256
-    monkeypatch.setattr(shards, "file_sha256", lambda path: hashed.append(path.name) or real_sha256(path))
+    monkeypatch.setattr(
+        shards, "file_sha256", lambda path: hashed.append(os.path.basename(path)) or real_sha256(path)
+    )
     again = plan_shards_into_state(raw, 8, header, state)
     assert hashed == ["x.txt"]
     assert sum(a.digest != p.digest for a, p in zip(again, streamed, strict=True)) == 1

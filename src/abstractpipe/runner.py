@@ -39,7 +39,7 @@ from abstractpipe import __version__
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import Document, Failure
 from abstractpipe.executors import Executor, make_executor
-from abstractpipe.ingest import document_for_file
+from abstractpipe.ingest import document_for_file, document_for_relative
 from abstractpipe.limits import STAGE as LIMITS_STAGE
 from abstractpipe.limits import WATCHDOG, Limits, PageTimeout, dom_depth_over
 from abstractpipe.pipeline import Step, build_steps
@@ -295,7 +295,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
             for ref in read_pages(task.pages):
                 doc = run_page(
                     steps[:index],
-                    document_for_file(raw_dir / ref.path, raw_dir),
+                    document_for_relative(raw_dir, ref.path),
                     limits,
                     depth_found=depth_verdicts,
                 )
@@ -326,7 +326,7 @@ def run_shard_task(task: ShardTask) -> dict[str, Any]:
     try:
         with ShardWriter(part, task.compress) as writer:
             for ref in read_pages(task.pages):
-                doc = document_for_file(raw_dir / ref.path, raw_dir)
+                doc = document_for_relative(raw_dir, ref.path)
                 writer.add(run_page(steps, doc, limits, depth_known))
             writer.commit()
     finally:

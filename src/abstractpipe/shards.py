@@ -119,9 +119,9 @@ def part_name(number: int, compress: bool) -> str:
     return f"part-{number:05d}.jsonl" + (".gz" if compress else "")
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path | str) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         while chunk := handle.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -293,15 +293,15 @@ def _plan(
     # One Document at a time (holding them all peaked at ~1 KB a page in the driver), and
     # each file's entry goes to ``add_file`` in discovery order, i.e. sorted by path.
     for doc in iter_inputs(raw_dir):
-        path = raw_dir / doc.source.path
         # A web-archive record ("crawl.warc.gz#570") is stamped and hashed through its archive,
         # once per archive: hashing a large crawl file once per record would dominate the run.
         # An archive's records (and a damaged archive's own entry) come one after another.
-        archive = split_record_path(path)
+        archive = split_record_path(raw_dir / doc.source.path) if "#" in doc.source.path else None
+        # Pages' paths stay strings (see ingest.document_for_relative).
         file_path, file_key = (
             (archive[0], str(archive[0].relative_to(raw_dir).as_posix()))
             if archive
-            else (path, doc.source.path)
+            else (os.path.join(raw_dir, doc.source.path), doc.source.path)
         )
         if file_key != last_key:
             last_key, last_entry = file_key, _file_entry(file_path, known_files.get(file_key))
@@ -351,24 +351,24 @@ class _Spool:
         return pages  # type: ignore[return-value]
 
 
-def _file_entry(path: Path, known: list[Any] | None) -> list[Any]:
+def _file_entry(path: Path | str, known: list[Any] | None) -> list[Any]:
     """[size, mtime_ns, sidecar size, sidecar mtime_ns, sha256]; unchanged stamps reuse the hash."""
-    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    sidecar = f"{path}{SIDECAR_SUFFIX}"
     stamp: list[Any] = [*_stat(path), *_stat(sidecar)]
     if known is not None and known[:4] == stamp:
         return [*stamp, known[4]]
     digest = hashlib.sha256()
     for part in (path, sidecar):
         try:
-            digest.update(file_sha256(part).encode("ascii") if part.is_file() else b"-")
+            digest.update(file_sha256(part).encode("ascii") if os.path.isfile(part) else b"-")
         except OSError:  # unreadable: the ingest step quarantines it with the reason
             digest.update(b"unreadable")
     return [*stamp, digest.hexdigest()]
 
 
-def _stat(path: Path) -> tuple[int, int]:
+def _stat(path: Path | str) -> tuple[int, int]:
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return (-1, -1)
     return (info.st_size, info.st_mtime_ns)
