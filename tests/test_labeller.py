@@ -18,7 +18,10 @@ from abstractpipe.labeller import (
     tokenize,
 )
 
+from .conftest import REPO, random_texts
+
 SHARED_SECTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "sections"
+MODEL = REPO / "src" / "abstractpipe" / "data" / "labeller" / "rct.json.gz"
 
 # A header-less RCT abstract written for this test, in the usual section order.
 ABSTRACT = [
@@ -44,10 +47,9 @@ def labeller() -> SectionLabeller:
 
 
 def test_shipped_model_is_small_and_loads_quickly() -> None:
-    path = Path(__file__).resolve().parents[1] / "src" / "abstractpipe" / "data" / "labeller" / "rct.json.gz"
-    assert path.stat().st_size < 5_000_000
+    assert MODEL.stat().st_size < 5_000_000
     started = time.perf_counter()
-    loaded = SectionLabeller.load(path)
+    loaded = SectionLabeller.load(MODEL)
     assert time.perf_counter() - started < 1.0
     assert loaded.labels == LABELS
 
@@ -73,21 +75,37 @@ def test_labels_a_realistic_abstract_in_section_order(labeller: SectionLabeller)
 
 def test_predictions_are_deterministic(labeller: SectionLabeller) -> None:
     first = labeller.label(ABSTRACT)
-    fresh = SectionLabeller.load(
-        Path(__file__).resolve().parents[1] / "src" / "abstractpipe" / "data" / "labeller" / "rct.json.gz"
-    )
+    fresh = SectionLabeller.load(MODEL)
     assert fresh.label(ABSTRACT) == first
     assert labeller.label(list(ABSTRACT)) == first
 
 
-def test_emission_scores_are_the_floats_of_a_python_loop(labeller: SectionLabeller) -> None:
-    """numpy sums the weights; the floats must be those of adding them one by one in name order."""
-    path = Path(__file__).resolve().parents[1] / "src" / "abstractpipe" / "data" / "labeller" / "rct.json.gz"
-    data = json.loads(gzip.decompress(path.read_bytes()))
+@pytest.fixture(scope="module")
+def weights() -> dict[str, list[float]]:
+    data = json.loads(gzip.decompress(MODEL.read_bytes()))
     scale = float(data["scale"])
-    weights = {
+    return {
         name: [w / scale for w in row] for name, row in zip(data["features"], data["weights"], strict=True)
     }
+
+
+def scores_by_name(sentences: list[str], weights: dict[str, list[float]]) -> list[list[float]]:
+    """The general path: each named feature of ``abstract_features``, in name order, one by one."""
+    expected = []
+    for features in abstract_features(sentences):
+        row = [0.0] * len(LABELS)
+        for name in sorted(features):
+            if name in weights:
+                for k, weight in enumerate(weights[name]):
+                    row[k] += features[name] * weight
+        expected.append(row)
+    return expected
+
+
+def test_emission_scores_are_the_floats_of_a_python_loop(
+    labeller: SectionLabeller, weights: dict[str, list[float]]
+) -> None:
+    """numpy sums the weights; the floats must be those of adding them one by one in name order."""
     rng = random.Random(3)
     words = [w for sentence in ABSTRACT for w in sentence.split()] + ["unseen-word", "0.05", "(p", "<"]
     abstracts = [ABSTRACT, ABSTRACT[:1], [""], ["x"], ABSTRACT[::-1]]
@@ -96,15 +114,65 @@ def test_emission_scores_are_the_floats_of_a_python_loop(labeller: SectionLabell
         for _ in range(40)
     ]
     for sentences in abstracts:
-        expected = []
-        for features in abstract_features(sentences):
-            row = [0.0] * len(LABELS)
-            for name in sorted(features):
-                if name in weights:
-                    for k, weight in enumerate(weights[name]):
-                        row[k] += features[name] * weight
-            expected.append(row)
-        assert labeller.emission_scores(sentences) == expected
+        assert labeller.emission_scores(sentences) == scores_by_name(sentences, weights)
+
+
+# Words and bigrams the model knows, repeated tokens, numbers, cue words, punctuation tokens,
+# apostrophes, an underscore (never part of a token), "<none>"-like and odd Unicode text.
+PIECES = [
+    " the",
+    " The",
+    " patients",
+    " were",
+    " randomised",
+    " randomly assigned to",
+    " we aimed to assess",
+    " in conclusion,",
+    " these findings suggest",
+    " results",
+    " 95% CI 1.1 to 2.0",
+    " (p < 0.05)",
+    " OR 0.6",
+    " 12",
+    " 3,5",
+    " 0·4",
+    " %",
+    " ±",
+    " ≤",
+    " [",
+    ")",
+    ";",
+    ":",
+    "/",
+    " patient's",
+    " don’t",
+    " snake_case",
+    " <none>",
+    " <s>",
+    " İs",
+    " ſtudy",
+    " naïve",
+    " 研究",
+    "  ",
+    ".",
+    "",
+]
+
+
+def test_emission_scores_by_token_are_those_by_name(
+    labeller: SectionLabeller, weights: dict[str, list[float]]
+) -> None:
+    """The per-token feature tables against the by-name sum, on awkward random texts."""
+    texts = random_texts(PIECES, 1200, seed=11, fewest=0, most=25)
+    rng = random.Random(12)
+    checked = 0
+    while texts:
+        size = rng.randint(1, 9)
+        sentences, texts = texts[:size], texts[size:]
+        assert labeller.emission_scores(sentences) == scores_by_name(sentences, weights), sentences
+        checked += 1
+    assert checked > 150
+    assert labeller.emission_scores([]) == []
 
 
 def test_empty_input(labeller: SectionLabeller) -> None:
