@@ -1426,7 +1426,7 @@ def test_repetition_shard_files_reduce_like_in_memory_counts(tmp_path: Path) -> 
         else:
             part.dump(paths[-1])
     reduced = SiteRepetition(settings)
-    reduced.reduce(paths)
+    reduced.join_parts([reduced.reduce_part(paths, 0, 1)])
     assert whole.repeated and reduced.repeated == whole.repeated
     # Reduced in parts by site (as workers do), any number of them joins into the same sets;
     # the parts share no site, and with several parts each holds fewer sites than the whole.

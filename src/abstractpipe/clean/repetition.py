@@ -106,10 +106,6 @@ class SiteRepetition:
             _, key, count = line.rstrip("\n").split("\t")
             yield site, key, int(count)
 
-    def reduce(self, paths: list[Path]) -> None:
-        """The repeated sets from shard files (``reduce_part`` and ``join_parts`` in one)."""
-        self.join_parts([self.reduce_part(paths, 0, 1)])
-
     def reduce_part(self, paths: list[Path], part: int, parts: int) -> dict[str, list[str]]:
         """The repeated keys of the sites of ``part`` (``site_part``), merging the shard files'
         sorted entries as streams.
