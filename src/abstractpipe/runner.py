@@ -555,7 +555,7 @@ def run_pipeline(
 
     def warm_up_once() -> None:
         nonlocal warm
-        if forking and not warm:
+        if not warm:
             _warm_up(steps, raw_dir)
             warm = True
 
@@ -608,7 +608,15 @@ def run_pipeline(
     markers: dict[int, dict[str, Any]] = {}
     try:
         learned, learned_counters = _observe_and_learn(
-            executor, steps, plans, make_task, state, options, peaks, make_reduce_task, warm_up_once
+            executor,
+            steps,
+            plans,
+            make_task,
+            state,
+            options,
+            peaks,
+            make_reduce_task,
+            warm_up_once if forking else None,  # one process loads its models lazily, when used
         )
         observers = [step for step in steps if step.observes_site]
         todo = []
