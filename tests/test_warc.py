@@ -263,3 +263,31 @@ def test_archive_records_are_planned_through_their_archive(tmp_path: Path) -> No
     assert len({page.sha256 for page in pages}) == len(pages)  # yet each record has its own content key
     again, _ = plan_shards(raw, 4, files, tmp_path / "plan")
     assert [p.sha256 for plan in again for p in plan.pages] == [p.sha256 for p in pages]
+
+
+def test_page_identities_are_those_of_the_documents(tmp_path: Path) -> None:
+    # Planning reads (id, path, site) without building Documents: the same, in the same order.
+    from abstractpipe.ingest import iter_inputs, iter_page_identities
+
+    raw = tmp_path / "raw"
+    (raw / "site.example" / "deep").mkdir(parents=True)
+    write_crawl(raw / "crawl.warc.gz")
+    damaged = (raw / "crawl.warc.gz").read_bytes()
+    (raw / "site.example" / "broken.warc.gz").write_bytes(damaged[: len(damaged) // 2])
+    (raw / "site.example" / "a.html").write_text("<p>x</p>", encoding="utf-8")
+    (raw / "site.example" / "a.html.json").write_text('{"url": "https://moved.example/a"}', encoding="utf-8")
+    (raw / "site.example" / "b.html").write_text("<p>x</p>", encoding="utf-8")
+    (raw / "site.example" / "b.html.json").write_text('{"final_url": "https://final.example/b"}', "utf-8")
+    (raw / "site.example" / "deep" / "c.txt").write_text("text", encoding="utf-8")
+    (raw / "site.example" / "deep" / "c.txt.json").write_text("{not json", encoding="utf-8")
+    (raw / "site.example" / "d.txt.json").mkdir()  # a folder where a sidecar would be
+    (raw / "site.example" / "d.txt").write_text("text", encoding="utf-8")
+    (raw / "plain.txt").write_text("text", encoding="utf-8")
+    (raw / "odd name #1.txt").write_text("text", encoding="utf-8")
+    (raw / "named crawl.warc.gz#5").write_text("not an archive record", encoding="utf-8")
+    (raw / "back\\slash.txt").write_text("text", encoding="utf-8")
+    expected = [(doc.id, doc.source.path, doc.source.site) for doc in iter_inputs(raw)]
+    assert list(iter_page_identities(raw)) == expected
+    sites = {site for _, _, site in expected}
+    assert {"moved.example", "final.example", "journal.example.org", "site.example/deep", "."} <= sites
+    assert sum("#" in path for _, path, _ in expected) >= 4  # records of both archives

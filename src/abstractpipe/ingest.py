@@ -177,21 +177,30 @@ def document_for_relative(raw_root: Path, relative: str) -> Document:
     rebuild grew it by ~4 MB over a 10,000-page run. Pages therefore get their paths as
     strings; archive records and unusual paths take the general route.
     """
+    if not _is_plain_relative(relative):
+        return document_for_file(raw_root / relative, raw_root)
+    absolute = os.path.join(raw_root, relative)
+    meta, problem = _sidecar_beside(absolute)
+    return _file_document(raw_root, relative, absolute, meta, problem)
+
+
+def _is_plain_relative(relative: str) -> bool:
+    """Whether ``relative`` names a plain page file, neither an archive (record) nor an odd path."""
     parts = relative.split("/")
     name = parts[-1]
-    if (
+    return not (
         "#" in name
         or is_warc_name(name)
         or any(part in ("", ".", "..") for part in parts)
         or "\\" in relative
-    ):
-        return document_for_file(raw_root / relative, raw_root)
-    absolute = os.path.join(raw_root, relative)
-    meta: dict[str, str] = {}
-    problem = None
+    )
+
+
+def _sidecar_beside(absolute: str) -> tuple[dict[str, str], str | None]:
+    """``read_sidecar`` of the page's sidecar; ({}, None) when it has none."""
     if os.path.isfile(absolute + SIDECAR_SUFFIX):
-        meta, problem = read_sidecar(absolute + SIDECAR_SUFFIX)
-    return _file_document(raw_root, relative, absolute, meta, problem)
+        return read_sidecar(absolute + SIDECAR_SUFFIX)
+    return {}, None
 
 
 def _file_document(
@@ -407,6 +416,27 @@ def iter_inputs(raw_root: Path) -> Iterator[Document]:
             yield from documents_for_warc(raw_root / relative, raw_root)
         else:
             yield document_for_relative(raw_root, relative)
+
+
+def iter_page_identities(raw_root: Path) -> Iterator[tuple[str, str, str]]:
+    """``(doc.id, doc.source.path, doc.source.site)`` of each Document of ``iter_inputs``, in order.
+
+    What planning needs of every page, without the rest of a Document: a plain file costs
+    its sidecar's stat (and read, when there is one), not the checks ``resolved_path`` makes.
+    """
+    raw_root = Path(raw_root)
+    for relative in _sorted_relative_paths(raw_root, ""):
+        if _is_plain_relative(relative):
+            meta, _ = _sidecar_beside(os.path.join(raw_root, relative))
+            url = meta.get("final_url") or meta.get("url")
+            yield make_id(url, relative), relative, site_of(url, relative)
+            continue
+        if is_warc_name(relative.rsplit("/", 1)[-1]):
+            docs = documents_for_warc(raw_root / relative, raw_root)
+        else:
+            docs = [document_for_relative(raw_root, relative)]
+        for doc in docs:
+            yield doc.id, doc.source.path, doc.source.site
 
 
 def _is_dir(entry: os.DirEntry) -> bool:

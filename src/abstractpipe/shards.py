@@ -28,12 +28,13 @@ import json
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from abstractpipe.ingest import SIDECAR_SUFFIX, iter_inputs, split_record_path
+from abstractpipe.ingest import SIDECAR_SUFFIX, iter_page_identities, split_record_path
 
 log = logging.getLogger("abstractpipe.shards")
 
@@ -97,9 +98,14 @@ def pack_plan(number: int, pages: list[tuple[str, str, str, str]], path: Path) -
     )
 
 
+# json.dumps with any option builds a new encoder per call: a third of planning's time was that.
+_ROW_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_FILE_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _row_line(page: tuple[str, str, str, str]) -> str:
     """One page row of a plan or spool file: [id, path, site, sha256] as a JSON line."""
-    return json.dumps(page, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _ROW_JSON(page) + "\n"
 
 
 def read_pages(file: str) -> list[PageRef]:
@@ -269,7 +275,7 @@ def plan_shards_into_state(
         with temp.open("w", encoding="utf-8") as out:
 
             def add(key: str, entry: list[Any]) -> None:
-                out.write(json.dumps([key, entry], ensure_ascii=False) + "\n")
+                out.write(_FILE_JSON([key, entry]) + "\n")
 
             plans = _plan(raw_dir, shards, known, add, state.plan_dir)
     finally:
@@ -292,16 +298,16 @@ def _plan(
     last_key, last_entry = None, None
     # One Document at a time (holding them all peaked at ~1 KB a page in the driver), and
     # each file's entry goes to ``add_file`` in discovery order, i.e. sorted by path.
-    for doc in iter_inputs(raw_dir):
+    for doc_id, page_path, site in iter_page_identities(raw_dir):
         # A web-archive record ("crawl.warc.gz#570") is stamped and hashed through its archive,
         # once per archive: hashing a large crawl file once per record would dominate the run.
         # An archive's records (and a damaged archive's own entry) come one after another.
-        archive = split_record_path(raw_dir / doc.source.path) if "#" in doc.source.path else None
+        archive = split_record_path(raw_dir / page_path) if "#" in page_path else None
         # Pages' paths stay strings (see ingest.document_for_relative).
         file_path, file_key = (
             (archive[0], str(archive[0].relative_to(raw_dir).as_posix()))
             if archive
-            else (os.path.join(raw_dir, doc.source.path), doc.source.path)
+            else (os.path.join(raw_dir, page_path), page_path)
         )
         if file_key != last_key:
             last_key, last_entry = file_key, _file_entry(file_path, known_files.get(file_key))
@@ -310,7 +316,7 @@ def _plan(
         sha = last_entry[4]
         if archive:
             sha = hashlib.sha256(f"{sha}#{archive[1]}".encode("ascii")).hexdigest()
-        spool.add(shard_of(doc.id, shards), (doc.id, doc.source.path, doc.source.site, sha))
+        spool.add(shard_of(doc_id, shards), (doc_id, page_path, site, sha))
     spool.flush()
     return [
         pack_plan(number, spool.read(number), plan_dir / f"{number:05d}.jsonl") for number in range(shards)
@@ -354,21 +360,24 @@ class _Spool:
 def _file_entry(path: Path | str, known: list[Any] | None) -> list[Any]:
     """[size, mtime_ns, sidecar size, sidecar mtime_ns, sha256]; unchanged stamps reuse the hash."""
     sidecar = f"{path}{SIDECAR_SUFFIX}"
-    stamp: list[Any] = [*_stat(path), *_stat(sidecar)]
+    page_stat, sidecar_stat = _stat(path), _stat(sidecar)
+    stamp: list[Any] = [*page_stat[:2], *sidecar_stat[:2]]
     if known is not None and known[:4] == stamp:
         return [*stamp, known[4]]
     digest = hashlib.sha256()
-    for part in (path, sidecar):
+    # One stat per file says both its stamp and whether it is a file to hash (os.path.isfile).
+    for part, (_, _, is_file) in ((path, page_stat), (sidecar, sidecar_stat)):
         try:
-            digest.update(file_sha256(part).encode("ascii") if os.path.isfile(part) else b"-")
+            digest.update(file_sha256(part).encode("ascii") if is_file else b"-")
         except OSError:  # unreadable: the ingest step quarantines it with the reason
             digest.update(b"unreadable")
     return [*stamp, digest.hexdigest()]
 
 
-def _stat(path: Path | str) -> tuple[int, int]:
+def _stat(path: Path | str) -> tuple[int, int, bool]:
+    """(size, mtime_ns, is a regular file); (-1, -1, False) when it cannot be stat'ed."""
     try:
         info = os.stat(path)
     except OSError:
-        return (-1, -1)
-    return (info.st_size, info.st_mtime_ns)
+        return (-1, -1, False)
+    return (info.st_size, info.st_mtime_ns, stat.S_ISREG(info.st_mode))
