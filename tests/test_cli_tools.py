@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -91,12 +90,11 @@ def test_align_empty_and_one_sided_inputs(tmp_path: Path) -> None:
     assert rows[2]["en"] == [] and rows[2]["links"] == [[[], [0]], [[], [1]]]
 
 
-def test_align_long_document_is_fast_and_one_to_one(tmp_path: Path) -> None:
+def test_align_long_document_is_one_to_one(tmp_path: Path) -> None:
     en = [f"Outcome {k} improved by {k % 13}.{k % 7} points in the patients studied." for k in range(1000)]
     zh = [f"结局 {k} 在所研究的患者中改善了 {k % 13}.{k % 7} 分。" for k in range(1000)]
-    started = time.perf_counter()
+    # How the DP grows with the length is tested without a clock in tests/test_align.py.
     code, rows = align(tmp_path, [{"id": "long", "en": en, "zh": zh}])
-    assert time.perf_counter() - started < 10
     assert code == 0
     assert rows[0]["links"] == [[[k], [k]] for k in range(1000)]
 

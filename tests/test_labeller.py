@@ -4,7 +4,6 @@ import gzip
 import itertools
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from abstractpipe.labeller import (
     tokenize,
 )
 
+from .complexity import growth
 from .conftest import REPO, random_texts
 
 SHARED_SECTIONS = Path(__file__).resolve().parents[2] / "shared" / "eval" / "sections"
@@ -46,12 +46,10 @@ def labeller() -> SectionLabeller:
     return SectionLabeller.load()
 
 
-def test_shipped_model_is_small_and_loads_quickly() -> None:
+def test_shipped_model_is_small_and_loads() -> None:
+    # Its load time is a figure of benchmarks/sections.py, not a bound of a test.
     assert MODEL.stat().st_size < 5_000_000
-    started = time.perf_counter()
-    loaded = SectionLabeller.load(MODEL)
-    assert time.perf_counter() - started < 1.0
-    assert loaded.labels == LABELS
+    assert SectionLabeller.load(MODEL).labels == LABELS
 
 
 def test_default_model_is_cached(labeller: SectionLabeller) -> None:
@@ -260,13 +258,9 @@ def test_features_are_linear_in_the_abstract_length() -> None:
         "In conclusion, it helps.",
     ]
     short = [pool[index % 3] for index in range(500)]
-    started = time.perf_counter()
     features = abstract_features(short)
-    short_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    abstract_features(short * 8)
-    long_seconds = time.perf_counter() - started
-    assert long_seconds < 8 * 3 * short_seconds + 0.05  # 8x the sentences, not 64x the time
+    # 8x the sentences: ~8x the work, where a scan per sentence would be 64x.
+    assert growth(lambda times: abstract_features(short * times), 1, 8) < 12
     first_stat, middle = features[1], features[250]
     assert first_stat["since_stat=none"] == 1.0 and first_stat["earlier_stats=0"] == 1.0
     assert (
