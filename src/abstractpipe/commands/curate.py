@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import abstractpipe.curate  # noqa: F401  (registers the ``curate`` pipeline step for ``run``)
 from abstractpipe.commands import EXIT_OK, EXIT_PARTIAL, fail
 
 ORDER = 45
