@@ -509,3 +509,25 @@ def test_i2_and_chinese_count_passes_skip_only_texts_they_cannot_match(
             assert not list(extractor._i2_re.finditer(work)), work
         if work.isascii():
             assert not list(extractor._count_zh_re.finditer(work)), work
+
+
+def test_texts_without_a_digit_are_skipped_exactly(
+    extractor: StatisticsExtractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``may_hold_statistics`` False must mean that the full passes find nothing either."""
+    import abstractpipe.extract.statistics as statistics
+
+    texts = _random_statistics_texts(21, 2000)
+    texts += [text.translate(str.maketrans("", "", "0123456789")) for text in texts[:1500]]
+    texts += ["٣ patients", "P = ٠.٠٥", "OR 1.5", "", "mean", "(95% CI)"]
+    shortcut = [extractor.find(text, lang) for text in texts for lang in ("en", "zh")]
+    skipped = sum(not statistics.may_hold_statistics(text) for text in texts)
+    assert skipped > 500
+    for text in texts[:300]:
+        for start in range(0, len(text) + 1, 7):
+            for end in (start, start + 5, len(text)):
+                assert statistics.may_hold_statistics(text, start, end) == any(
+                    char.isdigit() or re.fullmatch(r"\d", char) is not None for char in text[start:end]
+                )
+    monkeypatch.setattr(statistics, "may_hold_statistics", lambda text, start=0, end=None: True)
+    assert [extractor.find(text, lang) for text in texts for lang in ("en", "zh")] == shortcut

@@ -226,6 +226,16 @@ def normalise(text: str) -> _Normalised:
     return _Normalised(_fold("".join(out)), starts, ends)
 
 
+def may_hold_statistics(text: str, start: int = 0, end: int | None = None) -> bool:
+    """False when ``find`` finds nothing in ``text[start:end]`` whatever the language: it has no digit.
+
+    Every statistic's value is read from digits (each value group needs a \\d), so a text
+    without one has none; most texts asked are such, e.g. headings.  Normalising neither adds
+    digits nor drops them, so the raw text tells.
+    """
+    return _ANY_DIGIT.search(text, start, len(text) if end is None else end) is not None
+
+
 def _fold(text: str) -> str:
     """``text.translate(_FOLD_TABLE)``, skipped when there is nothing to fold."""
     if text.isascii() or _FOLDED_RE.search(text) is None:
@@ -447,10 +457,7 @@ class StatisticsExtractor:
 
     def find(self, text: str, lang: str) -> list[dict[str, Any]]:
         """All statistics in ``text``, sorted by start then measure."""
-        if _ANY_DIGIT.search(text) is None:
-            # Every statistic's value is read from digits (each value group needs a \d),
-            # so a text without one has none; half the texts asked, e.g. most headings.
-            # Normalising neither adds digits nor drops them, so the raw text tells.
+        if not may_hold_statistics(text):
             return []
         norm = normalise(text)
         work = norm.text
