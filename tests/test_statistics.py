@@ -531,3 +531,26 @@ def test_texts_without_a_digit_are_skipped_exactly(
                 )
     monkeypatch.setattr(statistics, "may_hold_statistics", lambda text, start=0, end=None: True)
     assert [extractor.find(text, lang) for text in texts for lang in ("en", "zh")] == shortcut
+
+
+def test_count_passes_skip_only_texts_without_their_nouns_or_verbs(extractor: StatisticsExtractor) -> None:
+    """_counts scans for Chinese counts only where a noun of theirs is, for verb counts only where a
+    verb of theirs follows a space: no match may lack it."""
+    pieces = ["12", "1,234", "3 4", " ", "\n", "\u3000", "例", "名", "名患者", "项研究", "患者", "were", "Were",
+              "randomized", "RANDOMISED", "were randomised", "WERE  ENROLLED", "completed the study", "x",
+              "were\tincluded", "ſ", "K", "例患者", ".", "40 were randomized", " were Enrolled", "7\u3000were analysed"]  # fmt: skip
+    texts = random_texts(pieces, 4000, seed=23, fewest=1, most=10)
+    found = {"zh": 0, "verb": 0}
+    for text in texts:
+        work = normalise(text).text
+        for key, pattern, need in (
+            ("zh", extractor._count_zh_re, extractor._zh_noun_re),
+            ("verb", extractor._count_verb_re, extractor._count_verb_need_re),
+        ):
+            matches = list(pattern.finditer(work))
+            found[key] += len(matches)
+            if need.search(work) is None:
+                assert not matches, (key, work)
+            for match in matches:
+                assert need.search(work, match.start(), match.end()), (key, work)
+    assert min(found.values()) > 100, found
