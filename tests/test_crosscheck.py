@@ -262,3 +262,38 @@ def test_own_statistics_from_the_inverted_overlaps_match_testing_every_statistic
                 ]
                 own = _own(stats, touching[lang], indices)
                 assert [id(s) for s in own] == [id(s) for s in expected_own], (lang_sentences, stats, indices)
+
+
+def test_numbers_agree_rejects_far_numbers_as_the_full_rule_does() -> None:
+    """numbers_agree skips reading decimals for numbers more than 0.5 apart: the full rule's
+    widest tolerance.  Compared with the full rule on random and boundary pairs."""
+    import math
+    import random
+
+    from abstractpipe.extract.crosscheck import decimals
+
+    def full_rule(a: float, b: float) -> bool:
+        if (a == 0) != (b == 0) or (a < 0) != (b < 0):
+            return False
+        places = min(decimals(a), decimals(b))
+        return abs(a - b) <= 0.5 * 10.0**-places + 1e-9
+
+    rng = random.Random(31)
+    pairs = [(1.0, 1.5), (1.0, 0.5), (2.0, 2.5000000009), (2.0, 2.500000002), (3.0, 3.49), (0.5, 1.0)]
+    pairs += [(math.inf, math.inf), (math.nan, 1.0), (1e-7, 2e-7), (-0.28, -0.78), (0.0, 0.4)]
+    for _ in range(20000):
+        a = round(rng.uniform(-3, 3), rng.randrange(0, 5))
+        kind = rng.random()
+        if kind < 0.4:
+            b = round(rng.uniform(-3, 3), rng.randrange(0, 5))
+        elif kind < 0.8:
+            b = round(a + rng.choice([-1, 1]) * rng.choice([0.5, 0.05, 0.005, 0.49, 0.51, 0.5 + 1e-9]), 10)
+        else:
+            b = a + rng.choice([-1, 1]) * rng.uniform(0.45, 0.55)
+        pairs.append((a, b))
+    agreeing = 0
+    for a, b in pairs:
+        assert numbers_agree(a, b) is full_rule(a, b), (a, b)
+        agreeing += full_rule(a, b)
+    assert agreeing > 1000
+    assert any(full_rule(a, b) and abs(a - b) > 0.4 for a, b in pairs)  # near the widest tolerance

@@ -74,6 +74,9 @@ def decimals(number: float) -> int:
     return 0 if fraction == "0" else len(fraction)
 
 
+_WIDEST_TOLERANCE = 0.5 * 10.0**-0 + 1e-9  # numbers_agree's tolerance at 0 decimal places
+
+
 def numbers_agree(a: float, b: float) -> bool:
     """Equal up to rounding: the more precise number, rounded to the other's decimals, is the other.
 
@@ -81,6 +84,10 @@ def numbers_agree(a: float, b: float) -> bool:
     """
     a, b = float(a), float(b)
     if (a == 0) != (b == 0) or (a < 0) != (b < 0):
+        return False
+    # The tolerance below is largest at 0 places (0.5 + 1e-9): numbers further apart than that
+    # disagree whatever their decimals, which need not be read (most pairs compared).
+    if abs(a - b) > _WIDEST_TOLERANCE:
         return False
     places = min(decimals(a), decimals(b))
     return abs(float(a) - float(b)) <= 0.5 * 10.0**-places + 1e-9
