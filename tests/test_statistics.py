@@ -554,3 +554,22 @@ def test_count_passes_skip_only_texts_without_their_nouns_or_verbs(extractor: St
             for match in matches:
                 assert need.search(work, match.start(), match.end()), (key, work)
     assert min(found.values()) > 100, found
+
+
+def test_one_scan_for_the_word_led_patterns_finds_what_each_finds(extractor: StatisticsExtractor) -> None:
+    """find reads the estimate, test and p matches from one WordStartPatterns scan."""
+    assert extractor._word_led._any is not None  # the one-scan path, not a pattern-by-pattern fallback
+    patterns = [extractor._estimate_re, extractor._test_re, extractor._p_re]
+    assert extractor._word_led.patterns == patterns
+    found = [0, 0, 0]
+    pieces = ["t = 2.3", "F(2, 45) = 3.1", "χ2=4.5", "P = 0.03", "p<0.001", "P值=0.02", "OR 1.2", "HR=0.7",
+              "at", "pt", " ", "(", ")", ",", "a", "1", "[", "P", "t", "F"]  # fmt: skip
+    texts = [*_random_statistics_texts(27, 2000), *random_texts(pieces, 2000, seed=28, fewest=1, most=8)]
+    for text in texts:
+        work = normalise(text).text
+        each = extractor._word_led.finditer_each(work)
+        for index, (pattern, matches) in enumerate(zip(patterns, each, strict=True)):
+            expected = [(m.span(), m.groupdict()) for m in pattern.finditer(work)]
+            assert [(m.span(), m.groupdict()) for m in matches] == expected, (index, work)
+            found[index] += len(expected)
+    assert min(found) > 100, found

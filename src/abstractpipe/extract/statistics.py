@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from abstractpipe.patterns import WordStartPattern, first_characters, grouped_alternation
+from abstractpipe.patterns import WordStartPattern, WordStartPatterns, first_characters, grouped_alternation
 
 FIELDS = (
     "measure",
@@ -456,6 +456,10 @@ class StatisticsExtractor:
             rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
             rf"(?:{r.get('coordinated_group_label') or '(?!)'})?\s*\(?\s*$"
         )
+        # The estimate, test-statistic and p-value patterns share their lookbehind and are read on
+        # every text: one scan finds the places where any of them starts (the same matches as
+        # their own finditer; see WordStartPatterns).
+        self._word_led = WordStartPatterns([self._estimate_re, self._test_re, self._p_re])
         # A full stop ends a clause unless it closes "vs.", "al.", "e.g." or sits in a number.
         self._sentence_end_re = re.compile(
             r"[。！？!?;；\n]|(?<![vV]s)(?<!\bal)(?<!\be\.g)(?<!\bi\.e)\.(?!\d)"
@@ -470,10 +474,11 @@ class StatisticsExtractor:
         norm = normalise(text)
         work = norm.text
         state = _State(work)
-        self._estimates(state)
-        self._tests(state)
+        estimates, tests, p_values = self._word_led.finditer_each(work)
+        self._estimates(state, estimates)
+        self._tests(state, tests)
         self._i2(state)
-        self._p_values(state)
+        self._p_values(state, p_values)
         self._counts(state, lang)
         self._means(state)
         self._percents(state)
@@ -524,9 +529,10 @@ class StatisticsExtractor:
             break
         return pos
 
-    def _estimates(self, state: _State) -> None:
+    def _estimates(self, state: _State, matches: Iterable[re.Match[str]]) -> None:
+        """``matches``: those of ``_estimate_re.finditer(state.text)``."""
         work = state.text
-        for match in self._estimate_re.finditer(work):
+        for match in matches:
             if state.claimed(match.start("name"), match.end("value")):
                 continue
             if self._sentence_break(work, match.end("name"), match.start("value")):
@@ -578,9 +584,10 @@ class StatisticsExtractor:
                 pos = match.end()
             label = self._ci_label_re.search(work, max(pos, label.start() + 1))
 
-    def _tests(self, state: _State) -> None:
+    def _tests(self, state: _State, matches: Iterable[re.Match[str]]) -> None:
+        """``matches``: those of ``_test_re.finditer(state.text)``."""
         work = state.text
-        for match in self._test_re.finditer(work):
+        for match in matches:
             if state.claimed(match.start(), match.end()):
                 continue
             symbol = self._symbol_re.match(work, match.start())
@@ -612,8 +619,9 @@ class StatisticsExtractor:
             if self._het_re.search(window):
                 state.add("I2", _to_float(match.group("val")), match.start(), match.end(), op="=")
 
-    def _p_values(self, state: _State) -> None:
-        for match in self._p_re.finditer(state.text):
+    def _p_values(self, state: _State, matches: Iterable[re.Match[str]]) -> None:
+        """``matches``: those of ``_p_re.finditer(state.text)``."""
+        for match in matches:
             if state.claimed(match.start(), match.end()):
                 continue
             if self._p_threshold_re.match(state.text, match.end()):
