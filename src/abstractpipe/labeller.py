@@ -49,23 +49,30 @@ class _Cue:
     read lower-cased ASCII as they read it unchanged.  A non-ASCII text is searched under (?i).
     """
 
-    __slots__ = ("any_case", "lower_case")
+    __slots__ = ("any_case", "lower_case", "needs")
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, needs: tuple[str, ...] = ()) -> None:
+        # ``needs``: lower-case strings one of which every match holds (tests/test_labeller.py
+        # checks it); a lower-cased ASCII text without any is not searched.
         if re.search(r"[A-Z]", re.sub(r"\\.", "", source)):  # escapes aside (\b, \W)
             raise ValueError(f"a cue pattern is written in lower case: {source!r}")
         self.any_case = re.compile(source, re.IGNORECASE)
         self.lower_case = re.compile(source)
+        self.needs = needs
 
     def found(self, text: str, lowered: str | None) -> bool:
         """Whether the pattern matches ``text`` ignoring case; ``lowered`` is ``_ascii_lower(text)``."""
         if lowered is not None:
+            if self.needs and not any(need in lowered for need in self.needs):
+                return False
             return self.lower_case.search(lowered) is not None
         return self.any_case.search(text) is not None
 
     def count(self, text: str, lowered: str | None) -> int:
         """How many matches ``any_case.findall(text)`` finds; ``lowered`` as for ``found``."""
         if lowered is not None:
+            if self.needs and not any(need in lowered for need in self.needs):
+                return 0
             return len(self.lower_case.findall(lowered))
         return len(self.any_case.findall(text))
 
@@ -83,8 +90,8 @@ POSITION_BINS = 10
 
 _TOKEN = re.compile(r"\d+(?:[.,·]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?|[%=<>≤≥±;:()\[\]/]")
 _NUMBER = re.compile(r"\d")
-_P_VALUE = _Cue(r"\bp\s*[<>=≤≥]")
-_CONFIDENCE_INTERVAL = _Cue(r"\b(?:9[05]\s*%\s*(?:ci|confidence)|ci\b)")
+_P_VALUE = _Cue(r"\bp\s*[<>=≤≥]", needs=("<", ">", "=", "≤", "≥"))
+_CONFIDENCE_INTERVAL = _Cue(r"\b(?:9[05]\s*%\s*(?:ci|confidence)|ci\b)", needs=("ci", "confidence"))
 _PERCENT = re.compile(r"\d\s*%")
 _EFFECT = re.compile(r"\b(?:OR|RR|HR|aOR|aHR|IRR|MD|SMD|WMD)\b\s*[=:,]?\s*-?\d")
 _WE = re.compile(r"^\s*(?:we|our)\b", re.IGNORECASE)
@@ -114,12 +121,14 @@ _AIM_ANCHOR = _Cue(
 _CONCLUSION_ANCHOR = _Cue(
     r"^(?:in\s+conclusion|in\s+summary|to\s+conclude|overall|taken\s+together)\b"
     r"|\b(?:these|our|the)\s+(?:findings|results|data)\s+(?:suggest|indicate|show|demonstrate|support)"
-    r"|\bwe\s+conclude"
+    r"|\bwe\s+conclude",
+    needs=("conclu", "summary", "overall", "together", "findings", "results", "data"),
 )
 # The first sentence saying that participants were randomised: usually methods, rarely results.
 _RANDOMISATION_ANCHOR = _Cue(
     r"\b(?:were|was)\s+(?:randomi[sz]ed|randomly\s+(?:assigned|allocated))"
-    r"|\brandomi[sz]ed\s+(?:to|into)\b|\bwe\s+randomi[sz]ed"
+    r"|\brandomi[sz]ed\s+(?:to|into)\b|\bwe\s+randomi[sz]ed",
+    needs=("random",),
 )
 
 
