@@ -214,3 +214,86 @@ def test_span_bisection_finds_the_sentences_each_statistic_overlaps() -> None:
             expected = [k for k, sentence in enumerate(sentences) if _overlaps(stat, sentence)]
             assert list(spans.overlapping(stat)) == expected, (sentences, stat)
             assert spans.overlaps(stat) == bool(expected)
+
+
+def test_own_statistics_from_the_inverted_overlaps_match_testing_every_statistic() -> None:
+    import random
+
+    from abstractpipe.extract.crosscheck import _overlapped, _overlaps, _own
+
+    rng = random.Random(29)
+    for _ in range(1500):
+        sentences: dict[str, list[Sentence]] = {}
+        pos = 0
+        for lang in ("en", "zh"):
+            sentences[lang] = []
+            for _ in range(rng.randrange(0, 7)):
+                start = pos + rng.randrange(0, 4)
+                pos = start + rng.randrange(0, 6)  # empty sentences too
+                sentences[lang].append(Sentence(start, pos, lang))
+            if rng.random() < 0.3:
+                rng.shuffle(sentences[lang])  # out of order
+        stats = []
+        for _ in range(rng.randrange(0, 10)):
+            start = rng.randrange(0, pos + 3)
+            lang = rng.choice(["en", "zh", "zh", "en", "fr", None])
+            stats.append({"start": start, "end": start + rng.randrange(0, 8), "lang": lang})
+        stats.sort(key=lambda s: (s["start"], s["end"]))
+        if rng.random() < 0.2:
+            rng.shuffle(stats)
+        overlapped, touching = _overlapped(stats, sentences)
+        for stat, entry in zip(stats, overlapped, strict=True):
+            if stat["lang"] not in sentences:
+                assert entry is None
+                continue
+            lang = stat["lang"]
+            expected = [k for k, s in enumerate(sentences[lang]) if _overlaps(stat, s)]
+            assert entry is not None and entry[0] == lang and list(entry[1]) == expected
+        for lang, lang_sentences in sentences.items():
+            for _ in range(6):
+                indices = sorted(
+                    rng.sample(range(len(lang_sentences)), rng.randrange(0, len(lang_sentences) + 1))
+                )
+                chosen = [lang_sentences[i] for i in indices]
+                expected_own = [
+                    s
+                    for s in stats
+                    if s["lang"] == lang and any(_overlaps(s, sentence) for sentence in chosen)
+                ]
+                own = _own(stats, touching[lang], indices)
+                assert [id(s) for s in own] == [id(s) for s in expected_own], (lang_sentences, stats, indices)
+
+
+def test_numbers_agree_rejects_far_numbers_as_the_full_rule_does() -> None:
+    """numbers_agree skips reading decimals for numbers more than 0.5 apart: the full rule's
+    widest tolerance.  Compared with the full rule on random and boundary pairs."""
+    import math
+    import random
+
+    from abstractpipe.extract.crosscheck import decimals
+
+    def full_rule(a: float, b: float) -> bool:
+        if (a == 0) != (b == 0) or (a < 0) != (b < 0):
+            return False
+        places = min(decimals(a), decimals(b))
+        return abs(a - b) <= 0.5 * 10.0**-places + 1e-9
+
+    rng = random.Random(31)
+    pairs = [(1.0, 1.5), (1.0, 0.5), (2.0, 2.5000000009), (2.0, 2.500000002), (3.0, 3.49), (0.5, 1.0)]
+    pairs += [(math.inf, math.inf), (math.nan, 1.0), (1e-7, 2e-7), (-0.28, -0.78), (0.0, 0.4)]
+    for _ in range(20000):
+        a = round(rng.uniform(-3, 3), rng.randrange(0, 5))
+        kind = rng.random()
+        if kind < 0.4:
+            b = round(rng.uniform(-3, 3), rng.randrange(0, 5))
+        elif kind < 0.8:
+            b = round(a + rng.choice([-1, 1]) * rng.choice([0.5, 0.05, 0.005, 0.49, 0.51, 0.5 + 1e-9]), 10)
+        else:
+            b = a + rng.choice([-1, 1]) * rng.uniform(0.45, 0.55)
+        pairs.append((a, b))
+    agreeing = 0
+    for a, b in pairs:
+        assert numbers_agree(a, b) is full_rule(a, b), (a, b)
+        agreeing += full_rule(a, b)
+    assert agreeing > 1000
+    assert any(full_rule(a, b) and abs(a - b) > 0.4 for a, b in pairs)  # near the widest tolerance

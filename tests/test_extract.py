@@ -376,3 +376,31 @@ def test_affiliation_search_on_ascii_text_agrees_with_the_case_insensitive_one(s
         plain = bool(metadata.affiliation.search(text)) and not re.search(r"\d{4}\s*;", text)
         if len(text) <= metadata.affiliation_max_chars and text.count(",") + text.count("，") >= 2:
             assert metadata.is_affiliation(text) == plain, text
+
+
+def test_blocks_without_a_digit_are_skipped_exactly(
+    step: ExtractStep, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Skipping a digitless block must leave the statistics found over every block unchanged."""
+    import random
+
+    import abstractpipe.extract as extract
+
+    rng = random.Random(4)
+    pieces = ["OR 2.1", "(95% CI 1.3-3.4)", "P = 0.002", "n = 40", "12 patients", "mean 3.5", "Pain fell",
+              " ", ". ", "疼痛", "例", "P<0.05", "٣", "RESULTS: ", "x"]  # fmt: skip
+    for _ in range(60):
+        lines = []
+        for _ in range(rng.randrange(1, 8)):
+            kind = rng.choice(["paragraph", "paragraph", "heading", "list_item"])
+            lines.append((kind, "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12)))))
+        doc = make_doc(lines)
+        sections = []
+        for block in doc.blocks:
+            if rng.random() < 0.5 and block.end > block.start:
+                start = rng.randrange(block.start, block.end)
+                sections.append(Section(block.lang, "results", start, rng.randrange(start, block.end + 1)))
+        found = step._statistics(doc, sections)
+        with monkeypatch.context() as patched:
+            patched.setattr(extract, "may_hold_statistics", lambda text, start=0, end=None: True)
+            assert step._statistics(doc, sections) == found

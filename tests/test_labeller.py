@@ -266,3 +266,44 @@ def test_features_are_linear_in_the_abstract_length() -> None:
     assert (
         middle["since_stat=2"] == 1.0 and middle["until_stat=2"] == 1.0 and middle["idx5=6|earlier=2"] == 1.0
     )
+
+
+def test_cue_searches_of_lower_cased_ascii_are_those_ignoring_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """_Cue searches an ASCII sentence case-sensitively in its lower case: it must find what the
+    case-insensitive pattern finds in the sentence itself, and give the same features."""
+    import abstractpipe.labeller as labeller_module
+
+    cues = [cue for cue in vars(labeller_module).values() if isinstance(cue, labeller_module._Cue)]
+    assert len(cues) >= 10
+    pieces = [*PIECES, " WE AIMED TO", " We Sought", " P<0.05", " p =", " 95 % Ci", " CI", " ci)", " In Conclusion",
+              " To Conclude", " OVERALL", " Were Randomized", " RANDOMISED TO", " IS", " Has", " MAY", " Was",
+              " did", " Our Results Suggest", " The aim of this study was", " Aims Were", " K", " \u212a",
+              " ı", " ſ", "To evaluate", " Further Research", " implication", " HR", " Or", " rr", "In Summary",
+              "Taken  Together", "Overall", " We Conclude", " These Data Show", " The Findings Indicate",
+              " randomly Allocated", " Randomized Into", " We Randomised", " 90% Confidence", " ≤", " P≥"]  # fmt: skip
+    texts = [*ABSTRACT, *random_texts(pieces, 3000, seed=17, fewest=0, most=14)]
+    ascii_texts = 0
+    for text in texts:
+        lowered = labeller_module._ascii_lower(text)
+        ascii_texts += lowered is not None
+        for cue in cues:
+            assert cue.found(text, lowered) == (cue.any_case.search(text) is not None), (
+                cue.any_case.pattern,
+                text,
+            )
+            assert cue.count(text, lowered) == len(cue.any_case.findall(text)), (cue.any_case.pattern, text)
+    assert 500 < ascii_texts < len(texts)
+    # Every match holds one of the strings a cue needs (on the lower-cased text).
+    with_needs = [cue for cue in cues if cue.needs]
+    assert len(with_needs) >= 4
+    matched = 0
+    for text in texts:
+        for cue in with_needs:
+            for match in cue.any_case.finditer(text):
+                assert any(need in match.group().lower() for need in cue.needs), (cue.any_case.pattern, text)
+                matched += 1
+    assert matched > 300
+    abstracts = [texts[k : k + 7] for k in range(0, len(texts), 7)]
+    fast = [abstract_features(sentences) for sentences in abstracts]
+    monkeypatch.setattr(labeller_module, "_ascii_lower", lambda text: None)  # every text under (?i)
+    assert [abstract_features(sentences) for sentences in abstracts] == fast

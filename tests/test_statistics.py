@@ -509,3 +509,67 @@ def test_i2_and_chinese_count_passes_skip_only_texts_they_cannot_match(
             assert not list(extractor._i2_re.finditer(work)), work
         if work.isascii():
             assert not list(extractor._count_zh_re.finditer(work)), work
+
+
+def test_texts_without_a_digit_are_skipped_exactly(
+    extractor: StatisticsExtractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``may_hold_statistics`` False must mean that the full passes find nothing either."""
+    import abstractpipe.extract.statistics as statistics
+
+    texts = _random_statistics_texts(21, 2000)
+    texts += [text.translate(str.maketrans("", "", "0123456789")) for text in texts[:1500]]
+    texts += ["٣ patients", "P = ٠.٠٥", "OR 1.5", "", "mean", "(95% CI)"]
+    shortcut = [extractor.find(text, lang) for text in texts for lang in ("en", "zh")]
+    skipped = sum(not statistics.may_hold_statistics(text) for text in texts)
+    assert skipped > 500
+    for text in texts[:300]:
+        for start in range(0, len(text) + 1, 7):
+            for end in (start, start + 5, len(text)):
+                assert statistics.may_hold_statistics(text, start, end) == any(
+                    char.isdigit() or re.fullmatch(r"\d", char) is not None for char in text[start:end]
+                )
+    monkeypatch.setattr(statistics, "may_hold_statistics", lambda text, start=0, end=None: True)
+    assert [extractor.find(text, lang) for text in texts for lang in ("en", "zh")] == shortcut
+
+
+def test_count_passes_skip_only_texts_without_their_nouns_or_verbs(extractor: StatisticsExtractor) -> None:
+    """_counts scans for Chinese counts only where a noun of theirs is, for verb counts only where a
+    verb of theirs follows a space: no match may lack it."""
+    pieces = ["12", "1,234", "3 4", " ", "\n", "\u3000", "例", "名", "名患者", "项研究", "患者", "were", "Were",
+              "randomized", "RANDOMISED", "were randomised", "WERE  ENROLLED", "completed the study", "x",
+              "were\tincluded", "ſ", "K", "例患者", ".", "40 were randomized", " were Enrolled", "7\u3000were analysed"]  # fmt: skip
+    texts = random_texts(pieces, 4000, seed=23, fewest=1, most=10)
+    found = {"zh": 0, "verb": 0}
+    for text in texts:
+        work = normalise(text).text
+        for key, pattern, need in (
+            ("zh", extractor._count_zh_re, extractor._zh_noun_re),
+            ("verb", extractor._count_verb_re, extractor._count_verb_need_re),
+        ):
+            matches = list(pattern.finditer(work))
+            found[key] += len(matches)
+            if need.search(work) is None:
+                assert not matches, (key, work)
+            for match in matches:
+                assert need.search(work, match.start(), match.end()), (key, work)
+    assert min(found.values()) > 100, found
+
+
+def test_one_scan_for_the_word_led_patterns_finds_what_each_finds(extractor: StatisticsExtractor) -> None:
+    """find reads the estimate, test and p matches from one WordStartPatterns scan."""
+    assert extractor._word_led._any is not None  # the one-scan path, not a pattern-by-pattern fallback
+    patterns = [extractor._estimate_re, extractor._test_re, extractor._p_re]
+    assert extractor._word_led.patterns == patterns
+    found = [0, 0, 0]
+    pieces = ["t = 2.3", "F(2, 45) = 3.1", "χ2=4.5", "P = 0.03", "p<0.001", "P值=0.02", "OR 1.2", "HR=0.7",
+              "at", "pt", " ", "(", ")", ",", "a", "1", "[", "P", "t", "F"]  # fmt: skip
+    texts = [*_random_statistics_texts(27, 2000), *random_texts(pieces, 2000, seed=28, fewest=1, most=8)]
+    for text in texts:
+        work = normalise(text).text
+        each = extractor._word_led.finditer_each(work)
+        for index, (pattern, matches) in enumerate(zip(patterns, each, strict=True)):
+            expected = [(m.span(), m.groupdict()) for m in pattern.finditer(work)]
+            assert [(m.span(), m.groupdict()) for m in matches] == expected, (index, work)
+            found[index] += len(expected)
+    assert min(found) > 100, found

@@ -36,6 +36,52 @@ LABELS = ("background", "objective", "methods", "results", "conclusions")
 DEFAULT_MODEL = "data/labeller/rct.json.gz"
 MODEL_FORMAT = 1
 
+
+class _Cue:
+    """A case-insensitive cue pattern; on an ASCII text, searched case-sensitively in the text
+    lower-cased, which finds matches at the same places.
+
+    Under (?i) re has no first character to scan for and tries the pattern at every position;
+    the lower-case pattern lets it skip.  On ASCII text the two agree as long as the source holds
+    no upper-case letter outside its escapes: under (?i) a lower-case ASCII letter matches
+    itself and its upper case among ASCII characters (its other matches, "ı", "ſ", the Kelvin
+    sign, are not ASCII), lower() changes nothing else in ASCII text, and \\b, \\s, \\d, \\w, ^
+    read lower-cased ASCII as they read it unchanged.  A non-ASCII text is searched under (?i).
+    """
+
+    __slots__ = ("any_case", "lower_case", "needs")
+
+    def __init__(self, source: str, needs: tuple[str, ...] = ()) -> None:
+        # ``needs``: lower-case strings one of which every match holds (tests/test_labeller.py
+        # checks it); a lower-cased ASCII text without any is not searched.
+        if re.search(r"[A-Z]", re.sub(r"\\.", "", source)):  # escapes aside (\b, \W)
+            raise ValueError(f"a cue pattern is written in lower case: {source!r}")
+        self.any_case = re.compile(source, re.IGNORECASE)
+        self.lower_case = re.compile(source)
+        self.needs = needs
+
+    def found(self, text: str, lowered: str | None) -> bool:
+        """Whether the pattern matches ``text`` ignoring case; ``lowered`` is ``_ascii_lower(text)``."""
+        if lowered is not None:
+            if self.needs and not any(need in lowered for need in self.needs):
+                return False
+            return self.lower_case.search(lowered) is not None
+        return self.any_case.search(text) is not None
+
+    def count(self, text: str, lowered: str | None) -> int:
+        """How many matches ``any_case.findall(text)`` finds; ``lowered`` as for ``found``."""
+        if lowered is not None:
+            if self.needs and not any(need in lowered for need in self.needs):
+                return 0
+            return len(self.lower_case.findall(lowered))
+        return len(self.any_case.findall(text))
+
+
+def _ascii_lower(text: str) -> str | None:
+    """``text`` lower-cased when it is ASCII (where _Cue can search it case-sensitively), else None."""
+    return text.lower() if text.isascii() else None
+
+
 # Weights of the neighbouring sentences' words: context helps, but a sentence's
 # own words must dominate.
 NEAR_CONTEXT_WEIGHT = 0.5
@@ -44,48 +90,45 @@ POSITION_BINS = 10
 
 _TOKEN = re.compile(r"\d+(?:[.,·]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?|[%=<>≤≥±;:()\[\]/]")
 _NUMBER = re.compile(r"\d")
-_P_VALUE = re.compile(r"\bp\s*[<>=≤≥]", re.IGNORECASE)
-_CONFIDENCE_INTERVAL = re.compile(r"\b(?:9[05]\s*%\s*(?:ci|confidence)|ci\b)", re.IGNORECASE)
+_P_VALUE = _Cue(r"\bp\s*[<>=≤≥]", needs=("<", ">", "=", "≤", "≥"))
+_CONFIDENCE_INTERVAL = _Cue(r"\b(?:9[05]\s*%\s*(?:ci|confidence)|ci\b)", needs=("ci", "confidence"))
 _PERCENT = re.compile(r"\d\s*%")
 _EFFECT = re.compile(r"\b(?:OR|RR|HR|aOR|aHR|IRR|MD|SMD|WMD)\b\s*[=:,]?\s*-?\d")
 _WE = re.compile(r"^\s*(?:we|our)\b", re.IGNORECASE)
 # A sentence reporting statistics: results come before the last of these, conclusions after.
-_STATISTIC = re.compile(r"\bp\s*[<>=≤≥]|\b(?:ci|or|hr|rr)\b|%|±", re.IGNORECASE)
+_STATISTIC = _Cue(r"\bp\s*[<>=≤≥]|\b(?:ci|or|hr|rr)\b|%|±")
 # Cue words of stated aims and of conclusions, and the tense of the sentence's verbs.
-_OBJECTIVE_CUE = re.compile(
+_OBJECTIVE_CUE = _Cue(
     r"\b(?:we\s+(?:aimed|aim|sought|hypothesi[sz]ed|investigated whether|examined whether)"
     r"|(?:aim|aims|objective|purpose|goal)s?\s+(?:of|was|were|is)"
     r"|this\s+(?:study|trial|paper)\s+(?:aim|examin|investigat|evaluat|assess|compar|test)"
-    r"|to\s+(?:assess|evaluate|determine|investigate|compare|examine|test|explore)\b)",
-    re.IGNORECASE,
+    r"|to\s+(?:assess|evaluate|determine|investigate|compare|examine|test|explore)\b)"
 )
-_CONCLUSION_CUE = re.compile(
+_CONCLUSION_CUE = _Cue(
     r"\b(?:in conclusion|these (?:findings|results|data)|our (?:findings|results|data)|suggests?|support"
-    r"|should|may|might|could|warrant|further (?:research|studies|trials)|implications?)\b",
-    re.IGNORECASE,
+    r"|should|may|might|could|warrant|further (?:research|studies|trials)|implications?)\b"
 )
-_PRESENT_TENSE = re.compile(r"\b(?:is|are|has|have|remains?|can|may|should)\b", re.IGNORECASE)
-_PAST_TENSE = re.compile(r"\b(?:was|were|had|did)\b", re.IGNORECASE)
+_PRESENT_TENSE = _Cue(r"\b(?:is|are|has|have|remains?|can|may|should)\b")
+_PAST_TENSE = _Cue(r"\b(?:was|were|had|did)\b")
 # Anchor sentences: the first statement of the study's aim and the first explicit conclusion.
 # Whether a sentence lies before, at or after them places it in the abstract's structure
 # the way the statistics counts do for results.
-_AIM_ANCHOR = re.compile(
+_AIM_ANCHOR = _Cue(
     r"\b(?:(?:aim|aims|objective|objectives|purpose|goal)\s+(?:of\s+(?:this|the|our|the\s+present)"
     r"\s+(?:study|trial|analysis|work)|was|were|is)|we\s+(?:aimed|sought)|(?:study|trial)\s+aimed"
-    r"|^to\s+(?:assess|evaluate|determine|investigate|compare|examine|test|explore)\b)",
-    re.IGNORECASE,
+    r"|^to\s+(?:assess|evaluate|determine|investigate|compare|examine|test|explore)\b)"
 )
-_CONCLUSION_ANCHOR = re.compile(
+_CONCLUSION_ANCHOR = _Cue(
     r"^(?:in\s+conclusion|in\s+summary|to\s+conclude|overall|taken\s+together)\b"
     r"|\b(?:these|our|the)\s+(?:findings|results|data)\s+(?:suggest|indicate|show|demonstrate|support)"
     r"|\bwe\s+conclude",
-    re.IGNORECASE,
+    needs=("conclu", "summary", "overall", "together", "findings", "results", "data"),
 )
 # The first sentence saying that participants were randomised: usually methods, rarely results.
-_RANDOMISATION_ANCHOR = re.compile(
+_RANDOMISATION_ANCHOR = _Cue(
     r"\b(?:were|was)\s+(?:randomi[sz]ed|randomly\s+(?:assigned|allocated))"
     r"|\brandomi[sz]ed\s+(?:to|into)\b|\bwe\s+randomi[sz]ed",
-    re.IGNORECASE,
+    needs=("random",),
 )
 
 
@@ -101,7 +144,7 @@ def _bucket(value: int, bounds: Sequence[int]) -> int:
     return len(bounds)
 
 
-def _own_features(sentence: str, tokens: list[str], words: bool) -> dict[str, float]:
+def _own_features(sentence: str, tokens: list[str], words: bool, lowered: str | None) -> dict[str, float]:
     features: dict[str, float] = {}
     if words:
         for token in tokens:
@@ -115,9 +158,9 @@ def _own_features(sentence: str, tokens: list[str], words: bool) -> dict[str, fl
     features[f"len={_bucket(len(words), (6, 12, 20, 30, 45))}"] = 1.0
     numbers = tokens.count("<num>")
     features[f"nums={_bucket(numbers, (1, 2, 4, 8))}"] = 1.0
-    if _P_VALUE.search(sentence):
+    if _P_VALUE.found(sentence, lowered):
         features["cue=p_value"] = 1.0
-    if _CONFIDENCE_INTERVAL.search(sentence):
+    if _CONFIDENCE_INTERVAL.found(sentence, lowered):
         features["cue=ci"] = 1.0
     if _PERCENT.search(sentence):
         features["cue=percent"] = 1.0
@@ -125,10 +168,10 @@ def _own_features(sentence: str, tokens: list[str], words: bool) -> dict[str, fl
         features["cue=effect"] = 1.0
     if _WE.match(sentence):
         features["cue=we"] = 1.0
-    if _CONCLUSION_CUE.search(sentence):
+    if _CONCLUSION_CUE.found(sentence, lowered):
         features["cue=conclusion"] = 1.0
-    present = len(_PRESENT_TENSE.findall(sentence))
-    past = len(_PAST_TENSE.findall(sentence))
+    present = _PRESENT_TENSE.count(sentence, lowered)
+    past = _PAST_TENSE.count(sentence, lowered)
     features["tense=" + ("present" if present > past else "past" if past > present else "none")] = 1.0
     return features
 
@@ -149,12 +192,17 @@ def _abstract_features(
     """``abstract_features``; without ``words``, none of the features named after a token (``w=``,
     ``b=``, ``p:``, ``n:``, ``pp:``, ``nn:`` + token), which the runtime looks up by token."""
     count = len(sentences)
-    reports_statistics = [bool(_STATISTIC.search(sentence)) for sentence in sentences]
+    lowered = [_ascii_lower(sentence) for sentence in sentences]  # for the _Cue searches
+    reports_statistics = [
+        _STATISTIC.found(sentence, low) for sentence, low in zip(sentences, lowered, strict=True)
+    ]
     statistics_at = [index for index, reports in enumerate(reports_statistics) if reports]
-    aim_at = [index for index, sentence in enumerate(sentences) if _AIM_ANCHOR.search(sentence)]
-    conclusion_at = [index for index, sentence in enumerate(sentences) if _CONCLUSION_ANCHOR.search(sentence)]
+    aim_at = [k for k, sentence in enumerate(sentences) if _AIM_ANCHOR.found(sentence, lowered[k])]
+    conclusion_at = [
+        k for k, sentence in enumerate(sentences) if _CONCLUSION_ANCHOR.found(sentence, lowered[k])
+    ]
     randomisation_at = [
-        index for index, sentence in enumerate(sentences) if _RANDOMISATION_ANCHOR.search(sentence)
+        k for k, sentence in enumerate(sentences) if _RANDOMISATION_ANCHOR.found(sentence, lowered[k])
     ]
     # Prefix sums and bisection keep the "before/after" counts linear in the abstract's length.
     stats_before = list(itertools.accumulate(reports_statistics, initial=0))
@@ -162,7 +210,7 @@ def _abstract_features(
     anchors.append((randomisation_at, set(randomisation_at), "rand"))
     result: list[dict[str, float]] = []
     for index, sentence in enumerate(sentences):
-        features = _own_features(sentence, tokens[index], words)
+        features = _own_features(sentence, tokens[index], words, lowered[index])
         features["bias"] = 1.0
         relative = int(POSITION_BINS * index / count)
         features[f"pos={relative}"] = 1.0
@@ -189,7 +237,7 @@ def _abstract_features(
         features[f"earlier_stats={earlier}"] = 1.0
         features[f"stats_here={int(reports_statistics[index])}|later={min(later, 2)}"] = 1.0
         _statistics_distance_features(index, count, statistics_at, features)
-        if _OBJECTIVE_CUE.search(sentence):
+        if _OBJECTIVE_CUE.found(sentence, lowered[index]):
             features["cue=objective"] = 1.0
             features[f"cue=objective|idx={min(index, 3)}"] = 1.0
         for positions, members, prefix in anchors:

@@ -15,6 +15,7 @@ from abstractpipe.extract.crosscheck import CrossLanguageChecker
 from abstractpipe.extract.inferred import CueLabeller, infer_sections
 from abstractpipe.extract.metadata import MetadataExtractor
 from abstractpipe.extract.page_sections import PageSectionsExtractor
+from abstractpipe.extract.statistics import may_hold_statistics
 from abstractpipe.extract.title import TitleFinder
 from abstractpipe.pipeline import Step, register_step
 
@@ -147,6 +148,8 @@ class ExtractStep(Step):
         for block in doc.blocks:
             if block.lang not in LANGS or block.kind == "heading":
                 continue
+            if not may_hold_statistics(doc.text, block.start, block.end):
+                continue  # nor has any span inside the block: most blocks, skipped before splitting
             # Within a block, one call per abstract-section span so section offsets stay exact.
             spans = [(s.start, s.end) for s in sections if block.start <= s.start and s.end <= block.end] or [
                 (block.start, block.end)

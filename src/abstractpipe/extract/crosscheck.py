@@ -74,6 +74,9 @@ def decimals(number: float) -> int:
     return 0 if fraction == "0" else len(fraction)
 
 
+_WIDEST_TOLERANCE = 0.5 * 10.0**-0 + 1e-9  # numbers_agree's tolerance at 0 decimal places
+
+
 def numbers_agree(a: float, b: float) -> bool:
     """Equal up to rounding: the more precise number, rounded to the other's decimals, is the other.
 
@@ -81,6 +84,10 @@ def numbers_agree(a: float, b: float) -> bool:
     """
     a, b = float(a), float(b)
     if (a == 0) != (b == 0) or (a < 0) != (b < 0):
+        return False
+    # The tolerance below is largest at 0 places (0.5 + 1e-9): numbers further apart than that
+    # disagree whatever their decimals, which need not be read (most pairs compared).
+    if abs(a - b) > _WIDEST_TOLERANCE:
         return False
     places = min(decimals(a), decimals(b))
     return abs(float(a) - float(b)) <= 0.5 * 10.0**-places + 1e-9
@@ -93,7 +100,17 @@ class _Side:
     lang: str
     sentences: list[Sentence]
     stats: list[dict[str, Any]]
-    written: list[float]  # magnitudes of every number written in the sentences
+    # The text the written numbers are read from (None: no sentence and no statistic); read
+    # on the first ``has_number`` only, since most groups hold no statistic to compare.
+    text: str | None
+    _written: list[float] | None = None
+
+    @property
+    def written(self) -> list[float]:
+        """Magnitudes of every number written in the sentences, ascending."""
+        if self._written is None:
+            self._written = _written_numbers(self.text) if self.text is not None else []
+        return self._written
 
     def has_number(self, number: float) -> bool:
         for stat in self.stats:
@@ -103,6 +120,23 @@ class _Side:
                     return True
         # Written numbers lose their sign ("1.3-3.4", "降低0.28"): compare magnitudes.
         return any(numbers_agree(written, abs(number)) for written in self.written)
+
+
+def _written_numbers(text: str) -> list[float]:
+    """Every number written in ``text`` (magnitudes, ascending, each once)."""
+    written: set[float] = set()
+    # Read twice, as written and with spaced-out digits closed up: the pool may only grow,
+    # since a number missing from it is what raises a warning.
+    plain = _MARKUP.sub(" ", normalise(text).text)
+    closed = _SPACED_NUMBER.sub(lambda m: m.group(0).replace(" ", ""), plain)
+    # Most texts have no spaced-out digits: closing them up changes nothing to read again.
+    for reading in (plain, closed) if closed != plain else (plain,):
+        for match in _NUMBER.finditer(reading.replace(",", ".")):
+            number = match.group(0).replace("·", ".")
+            written.add(float(number))
+            if number.startswith("."):  # "5%.10%" from OCR: the dot may be a lost comma
+                written.add(float(number[1:]))
+    return sorted(written)
 
 
 class CrossLanguageChecker:
@@ -117,9 +151,13 @@ class CrossLanguageChecker:
             return []
         stats = doc.fields.get("statistics") or []
         sentences = {lang: doc.sentences_in(lang) for lang in ("en", "zh")}
+        overlapped, touching = _overlapped(stats, sentences)
         details: list[str] = []
-        for group in self._groups(doc, stats, sentences):
-            en, zh = (self._side(doc, lang, indices, stats, sentences[lang]) for lang, indices in group)
+        for group in self._groups(doc, overlapped):
+            en, zh = (
+                self._side(doc, lang, indices, stats, sentences[lang], touching[lang])
+                for lang, indices in group
+            )
             for detail in self._compare(doc, en, zh):
                 if detail not in details:
                     details.append(detail)
@@ -130,7 +168,7 @@ class CrossLanguageChecker:
     # -- grouping ------------------------------------------------------------------------------
 
     def _groups(
-        self, doc: Document, stats: list[dict[str, Any]], sentences: dict[str, list[Sentence]]
+        self, doc: Document, overlapped: list[tuple[str, Sequence[int]] | None]
     ) -> list[tuple[tuple[str, list[int]], tuple[str, list[int]]]]:
         """Checked link groups as (("en", indices), ("zh", indices)), in English order."""
         links = [link for link in doc.alignment.sentences if link.en and link.zh]
@@ -143,17 +181,16 @@ class CrossLanguageChecker:
                 i = parent[i]
             return i
 
-        spans = {lang: _Spans(lang_sentences) for lang, lang_sentences in sentences.items()}
         owner: dict[tuple[str, int], int] = {}
         for index, link in enumerate(links):
             for lang, indices in (("en", link.en), ("zh", link.zh)):
                 for i in indices:
                     owner[(lang, i)] = index
-        for stat in stats:
-            lang = stat.get("lang")
-            if lang not in sentences:
+        for entry in overlapped:  # each statistic's language and the sentences it overlaps
+            if entry is None:
                 continue
-            touched = sorted({owner[(lang, i)] for i in spans[lang].overlapping(stat) if (lang, i) in owner})
+            lang, indices = entry
+            touched = sorted({owner[(lang, i)] for i in indices if (lang, i) in owner})
             for other in touched[1:]:
                 parent[root(other)] = root(touched[0])
 
@@ -176,27 +213,16 @@ class CrossLanguageChecker:
         indices: list[int],
         stats: list[dict[str, Any]],
         sentences: list[Sentence],
+        touching: dict[int, list[int]],
     ) -> _Side:
         chosen = [sentences[i] for i in indices if 0 <= i < len(sentences)]
-        chosen_spans = _Spans(chosen)
-        own = [s for s in stats if s.get("lang") == lang and chosen_spans.overlaps(s)]
+        # The statistics of ``lang`` overlapping a chosen sentence, in the order of ``stats``.
+        own = _own(stats, touching, [i for i in indices if 0 <= i < len(sentences)])
         # The written numbers cover the sentences and any statistic running past their ends.
         starts = [s.start for s in chosen] + [int(s["start"]) for s in own]
         ends = [s.end for s in chosen] + [int(s["end"]) for s in own]
-        written: set[float] = set()
-        if starts:
-            # Read twice, as written and with spaced-out digits closed up: the pool may only grow,
-            # since a number missing from it is what raises a warning.
-            plain = _MARKUP.sub(" ", normalise(doc.text[min(starts) : max(ends)]).text)
-            closed = _SPACED_NUMBER.sub(lambda m: m.group(0).replace(" ", ""), plain)
-            # Most texts have no spaced-out digits: closing them up changes nothing to read again.
-            for text in (plain, closed) if closed != plain else (plain,):
-                for match in _NUMBER.finditer(text.replace(",", ".")):
-                    number = match.group(0).replace("·", ".")
-                    written.add(float(number))
-                    if number.startswith("."):  # "5%.10%" from OCR: the dot may be a lost comma
-                        written.add(float(number[1:]))
-        return _Side(lang, chosen, own, sorted(written))
+        text = doc.text[min(starts) : max(ends)] if starts else None
+        return _Side(lang, chosen, own, text)
 
     # -- comparison ----------------------------------------------------------------------------
 
@@ -287,6 +313,38 @@ def _pair(
     en_alone = [a for i, a in enumerate(en) if i not in pairs]
     zh_alone = [b for j, b in enumerate(zh) if j not in used_zh]
     return paired, en_alone, zh_alone
+
+
+def _overlapped(
+    stats: list[dict[str, Any]], sentences: dict[str, list[Sentence]]
+) -> tuple[list[tuple[str, Sequence[int]] | None], dict[str, dict[int, list[int]]]]:
+    """The sentences each statistic overlaps (its language and their indices; None for a language
+    not in ``sentences``), and inverted, per language: sentence index -> positions in ``stats``.
+
+    Found once per statistic, they serve both the grouping and each side's own statistics
+    (``_own``), which were a scan of every statistic per link group.
+    """
+    spans = {lang: _Spans(lang_sentences) for lang, lang_sentences in sentences.items()}
+    overlapped: list[tuple[str, Sequence[int]] | None] = []
+    touching: dict[str, dict[int, list[int]]] = {lang: {} for lang in sentences}
+    for position, stat in enumerate(stats):
+        lang = stat.get("lang")
+        if lang not in sentences:
+            overlapped.append(None)
+            continue
+        indices = spans[lang].overlapping(stat)
+        overlapped.append((lang, indices))
+        for i in indices:
+            touching[lang].setdefault(i, []).append(position)
+    return overlapped, touching
+
+
+def _own(
+    stats: list[dict[str, Any]], touching: dict[int, list[int]], indices: list[int]
+) -> list[dict[str, Any]]:
+    """The statistics (of the language ``touching`` was built for) overlapping any sentence of
+    ``indices``, in the order of ``stats``: what testing every statistic against them gives."""
+    return [stats[p] for p in sorted({p for i in indices for p in touching.get(i, ())})]
 
 
 def _overlaps(stat: dict[str, Any], sentence: Sentence) -> bool:

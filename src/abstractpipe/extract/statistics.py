@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from abstractpipe.patterns import WordStartPattern, first_characters, grouped_alternation
+from abstractpipe.patterns import WordStartPattern, WordStartPatterns, first_characters, grouped_alternation
 
 FIELDS = (
     "measure",
@@ -226,6 +226,16 @@ def normalise(text: str) -> _Normalised:
     return _Normalised(_fold("".join(out)), starts, ends)
 
 
+def may_hold_statistics(text: str, start: int = 0, end: int | None = None) -> bool:
+    """False when ``find`` finds nothing in ``text[start:end]`` whatever the language: it has no digit.
+
+    Every statistic's value is read from digits (each value group needs a \\d), so a text
+    without one has none; most texts asked are such, e.g. headings.  Normalising neither adds
+    digits nor drops them, so the raw text tells.
+    """
+    return _ANY_DIGIT.search(text, start, len(text) if end is None else end) is not None
+
+
 def _fold(text: str) -> str:
     """``text.translate(_FOLD_TABLE)``, skipped when there is nothing to fold."""
     if text.isascii() or _FOLDED_RE.search(text) is None:
@@ -387,6 +397,14 @@ class StatisticsExtractor:
         self._zh_head_re = re.compile(rf"({_alternation(self._zh_head_nouns)})\s*$")
         verbs = _alternation(r.get("count_verbs", []), ignore_case=True)
         self._count_verb_re = re.compile(rf"(?P<value>{count_en})\s+(?:{verbs})(?![A-Za-z])")
+        # What every match of the Chinese count and the verb count pattern holds: a noun of
+        # the list, a verb after a space.  A text without one is not scanned number by number
+        # (each number tried against the nouns or verbs); one search for them is cheaper.
+        self._zh_noun_re = re.compile(_alternation(self._unit_of_zh))
+        verb_first = first_characters(r.get("count_verbs", []))
+        self._count_verb_need_re = re.compile(
+            rf"\s{f'(?={verb_first})' if verb_first else ''}(?:{verbs})(?![A-Za-z])"
+        )
         # Percentages.
         # (?<![A-Za-z0-9_.])(?P<value>{_UNSIGNED})\s*%, starting with the number's first character
         # (which re scans for) and checking the one before it after it.
@@ -438,6 +456,10 @@ class StatisticsExtractor:
             rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
             rf"(?:{r.get('coordinated_group_label') or '(?!)'})?\s*\(?\s*$"
         )
+        # The estimate, test-statistic and p-value patterns share their lookbehind and are read on
+        # every text: one scan finds the places where any of them starts (the same matches as
+        # their own finditer; see WordStartPatterns).
+        self._word_led = WordStartPatterns([self._estimate_re, self._test_re, self._p_re])
         # A full stop ends a clause unless it closes "vs.", "al.", "e.g." or sits in a number.
         self._sentence_end_re = re.compile(
             r"[。！？!?;；\n]|(?<![vV]s)(?<!\bal)(?<!\be\.g)(?<!\bi\.e)\.(?!\d)"
@@ -447,18 +469,16 @@ class StatisticsExtractor:
 
     def find(self, text: str, lang: str) -> list[dict[str, Any]]:
         """All statistics in ``text``, sorted by start then measure."""
-        if _ANY_DIGIT.search(text) is None:
-            # Every statistic's value is read from digits (each value group needs a \d),
-            # so a text without one has none; half the texts asked, e.g. most headings.
-            # Normalising neither adds digits nor drops them, so the raw text tells.
+        if not may_hold_statistics(text):
             return []
         norm = normalise(text)
         work = norm.text
         state = _State(work)
-        self._estimates(state)
-        self._tests(state)
+        estimates, tests, p_values = self._word_led.finditer_each(work)
+        self._estimates(state, estimates)
+        self._tests(state, tests)
         self._i2(state)
-        self._p_values(state)
+        self._p_values(state, p_values)
         self._counts(state, lang)
         self._means(state)
         self._percents(state)
@@ -509,9 +529,10 @@ class StatisticsExtractor:
             break
         return pos
 
-    def _estimates(self, state: _State) -> None:
+    def _estimates(self, state: _State, matches: Iterable[re.Match[str]]) -> None:
+        """``matches``: those of ``_estimate_re.finditer(state.text)``."""
         work = state.text
-        for match in self._estimate_re.finditer(work):
+        for match in matches:
             if state.claimed(match.start("name"), match.end("value")):
                 continue
             if self._sentence_break(work, match.end("name"), match.start("value")):
@@ -563,9 +584,10 @@ class StatisticsExtractor:
                 pos = match.end()
             label = self._ci_label_re.search(work, max(pos, label.start() + 1))
 
-    def _tests(self, state: _State) -> None:
+    def _tests(self, state: _State, matches: Iterable[re.Match[str]]) -> None:
+        """``matches``: those of ``_test_re.finditer(state.text)``."""
         work = state.text
-        for match in self._test_re.finditer(work):
+        for match in matches:
             if state.claimed(match.start(), match.end()):
                 continue
             symbol = self._symbol_re.match(work, match.start())
@@ -597,8 +619,9 @@ class StatisticsExtractor:
             if self._het_re.search(window):
                 state.add("I2", _to_float(match.group("val")), match.start(), match.end(), op="=")
 
-    def _p_values(self, state: _State) -> None:
-        for match in self._p_re.finditer(state.text):
+    def _p_values(self, state: _State, matches: Iterable[re.Match[str]]) -> None:
+        """``matches``: those of ``_p_re.finditer(state.text)``."""
+        for match in matches:
             if state.claimed(match.start(), match.end()):
                 continue
             if self._p_threshold_re.match(state.text, match.end()):
@@ -639,7 +662,8 @@ class StatisticsExtractor:
                     end,
                     claim=match.span("total"),
                 )
-        for match in self._count_verb_re.finditer(work):
+        verb_counts = self._count_verb_re.finditer(work) if self._count_verb_need_re.search(work) else ()
+        for match in verb_counts:
             if state.claimed(match.start("value"), match.end("value")) or self._blocked_before(
                 work, match.start()
             ):
@@ -654,7 +678,12 @@ class StatisticsExtractor:
                 match.end("value"),
             )
         # A Chinese count ends with a noun of its case-sensitive list, all non-ASCII words.
-        for match in self._count_zh_re.finditer(work) if not (self._zh_nouns_cjk and work.isascii()) else ():
+        zh_counts = (
+            self._count_zh_re.finditer(work)
+            if not (self._zh_nouns_cjk and work.isascii()) and self._zh_noun_re.search(work)
+            else ()
+        )
+        for match in zh_counts:
             if state.claimed(match.start("value"), match.end("value")):
                 continue
             if self._blocked_before(work, match.start()):
