@@ -303,34 +303,62 @@ def test_script_counts_equal_the_plain_regex_counts(text: str) -> None:
     assert count_scripts(text) == expected
 
 
-IDENTIFIER_SOUP = st.text(alphabet="ab.@-_+/:10 9doiDOI\u017f\u212a", max_size=40)
+IDENTIFIER_SOUP = st.text(
+    alphabet="ab.@-_+/:10 9doiDOIpmcsnbPMCSNBhtwHTW\u017f\u212a\u0130\u0131\u0307", max_size=40
+)
 
 
 @settings(max_examples=400, deadline=None)
 @given(IDENTIFIER_SOUP)
 def test_identifier_patterns_cannot_match_without_their_needs(text: str) -> None:
-    from abstractpipe.language import LanguageDetector
+    from abstractpipe.language import LanguageDetector, case_blind
 
-    for pattern, needs in LanguageDetector(_rules()).identifiers:
-        for match in pattern.finditer(text):
-            assert not needs or any(literal in match.group() for literal in needs), (pattern.pattern, text)
+    for rule in LanguageDetector(_rules()).identifiers:
+        for match in rule.pattern.finditer(text):
+            found = match.group()
+            assert (not rule.needs and not rule.needs_any_case) or (
+                any(literal in found for literal in rule.needs)
+                or any(literal in case_blind(found) for literal in rule.needs_any_case)
+            ), (rule.pattern.pattern, text)
+
+
+@pytest.mark.parametrize("letter", "abcdefghijklmnopqrstuvwxyz")
+def test_case_blind_lowers_every_character_re_equates_with_an_ascii_letter(letter: str) -> None:
+    import re
+
+    from abstractpipe.language import case_blind
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    equal = re.findall(f"(?i){letter}", every)
+    assert len(equal) >= 2
+    assert all(case_blind(c) == letter for c in equal), [hex(ord(c)) for c in equal]
+    # and inside a longer non-ASCII text, where case_blind takes its other path
+    assert case_blind("é" + "".join(equal)) == "é" + letter * len(equal)
 
 
 def test_identifiers_are_stripped_with_and_without_the_needs_test() -> None:
-    from abstractpipe.language import LanguageDetector
+    import random
+
+    from abstractpipe.language import LanguageDetector, PatternRule
 
     detector = LanguageDetector(_rules())
-    plain = [(pattern, ()) for pattern, _ in detector.identifiers]
+    assert any(rule.needs_any_case for rule in detector.identifiers)
+    plain = [PatternRule(rule.pattern) for rule in detector.identifiers]
+    pieces = ["http://", "HTTPS://", "hTtP\u017f://", "www.", "WwW.", "\u0130ssn", "P\u0130", "MID", "pmid"]
+    pieces += ["doi", "DO\u0131", "\u017f", "\u212a", "x.org", " ", ": ", "10.1000/x", "a@b.com", "Word", "é"]
+    rng = random.Random(7)
     texts = [
         "Contact j.smith@example.org or see doi: 10.1016/j.jad.2020.01.002 (PMID: 123).",
         "Write to press@clinic.example.com, www.clinic.example.com",
         "10.1000/xyz123 is a DOI; 10. is a numbered list item.",
+        "See WWW.Example.COM and Https://x.org, ISSN 1234-5678, pmcid: PMC1, İSBN 1, ıssn 2, Doı",
         *[line for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()],
+        *["".join(rng.choices(pieces, k=rng.randint(0, 12))) for _ in range(3000)],
     ]
     for text in texts:
         stripped = detector.strip_identifiers(text)
         detector.identifiers, fast = plain, detector.identifiers
-        assert detector.strip_identifiers(text) == stripped
+        assert detector.strip_identifiers(text) == stripped, text
         detector.identifiers = fast
     assert "@" not in detector.strip_identifiers(texts[0]) and "10.1016" not in detector.strip_identifiers(
         texts[0]

@@ -414,18 +414,64 @@ def count_scripts(text: str) -> ScriptCounts:
     )
 
 
-def _identifier_rule(entry: Any) -> tuple[re.Pattern[str], tuple[str, ...]]:
-    """A pattern of ``identifier_patterns`` and the strings one of which it needs (() for none)."""
-    if isinstance(entry, dict):
-        return re.compile(str(entry["pattern"])), tuple(str(n) for n in entry.get("needs") or ())
-    return re.compile(str(entry)), ()
+# Characters re's (?i) equates with an ASCII letter that str.lower() does not lower to
+# it: U+0130 (lowers to "i" + U+0307), U+0131 and U+017F (lower to themselves).  The
+# Kelvin sign lowers to "k" already (tests/test_language.py checks every code point).
+_CASE_BLIND_EXTRA = {"\u0130": "i", "\u0131": "i", "\u017f": "s"}
+_CASE_BLIND_TABLE = str.maketrans(_CASE_BLIND_EXTRA)
+
+
+def case_blind(text: str) -> str:
+    """``text`` lower-cased so that where an ASCII string matches under (?i), it occurs lowered."""
+    # str.translate is slow on non-ASCII text: only the rare text holding one of them needs it.
+    if not text.isascii() and any(extra in text for extra in _CASE_BLIND_EXTRA):
+        text = text.translate(_CASE_BLIND_TABLE)
+    return text.lower()
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    """A rule file's pattern and the strings one of which a text must hold for it to match.
+
+    Written ``pattern`` or ``{pattern, needs, needs_any_case}``: ``needs`` are
+    compared as written, ``needs_any_case`` (ASCII) as a ``(?i)`` pattern compares
+    letters.  A substring test is far cheaper than a scan by a pattern re cannot
+    search quickly (a leading ``\\b``, ``(?i)``); with no needs it is always tried.
+    The tests check that no match lacks its needs.
+    """
+
+    pattern: re.Pattern[str]
+    needs: tuple[str, ...] = ()
+    needs_any_case: tuple[str, ...] = ()  # lower-cased
+
+    @classmethod
+    def from_entry(cls, entry: Any) -> PatternRule:
+        if not isinstance(entry, dict):
+            return cls(re.compile(str(entry)))
+        any_case = tuple(str(n).lower() for n in entry.get("needs_any_case") or ())
+        if not all(n.isascii() for n in any_case):
+            raise ValueError(f"needs_any_case must be ASCII: {any_case}")
+        return cls(
+            re.compile(str(entry["pattern"])), tuple(str(n) for n in entry.get("needs") or ()), any_case
+        )
+
+    def may_match(self, text: str, folded: str | None = None) -> bool:
+        """False only when the pattern cannot match ``text`` (``folded``: its ``case_blind``)."""
+        if not self.needs and not self.needs_any_case:
+            return True
+        if any(literal in text for literal in self.needs):
+            return True
+        if self.needs_any_case:
+            folded = case_blind(text) if folded is None else folded
+            return any(literal in folded for literal in self.needs_any_case)
+        return False
 
 
 class LanguageDetector:
     """Decides the language of one piece of text from the language rules."""
 
     def __init__(self, rules: dict[str, Any]) -> None:
-        self.identifiers = [_identifier_rule(entry) for entry in rules.get("identifier_patterns", [])]
+        self.identifiers = [PatternRule.from_entry(entry) for entry in rules.get("identifier_patterns", [])]
         self.letters_per_han = float(rules.get("latin_letters_per_han", 3.0))
         self.zh_min_share = float(rules.get("zh_min_share", 0.5))
         self.kana_min_share = float(rules.get("kana_min_share", 0.05))
@@ -448,12 +494,17 @@ class LanguageDetector:
         return FastLangdetect(_ngram_table())
 
     def strip_identifiers(self, text: str) -> str:
-        for pattern, needs in self.identifiers:
-            # Most blocks hold no e-mail address or DOI: a substring test skips the pattern
-            # (the e-mail one alone cost ~0.3 ms a page, trying a match at every word).
-            if needs and not any(literal in text for literal in needs):
+        folded = None  # case_blind(text), made once while text is unchanged
+        for rule in self.identifiers:
+            # Most blocks hold no e-mail address, DOI or URL: a substring test skips the
+            # pattern (the e-mail one alone cost ~0.3 ms a page, trying a match at every word).
+            if rule.needs_any_case and folded is None:
+                folded = case_blind(text)
+            if not rule.may_match(text, folded):
                 continue
-            text = pattern.sub(" ", text)
+            stripped = rule.pattern.sub(" ", text)
+            if stripped != text:
+                text, folded = stripped, None
         return text
 
     def detect(self, text: str) -> tuple[str, float]:
