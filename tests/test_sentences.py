@@ -381,19 +381,25 @@ def test_chunks_of_closers_with_other_characters_left_whole_change_no_span() -> 
 def test_one_paragraph_texts_skip_the_scans_that_cannot_cut_them() -> None:
     # A text without a line break is one segment, the protected positions are
     # found only when a sentence could end, a DOI pattern runs only where "10."
-    # occurs, brackets are matched only in a text holding one: the general path
-    # does all of it for every text.
+    # occurs and a URL pattern only where "://" or "www." (any case) does,
+    # brackets are matched only in a text holding one: the general path does all
+    # of it for every text.
+    from abstractpipe.language import PatternRule
+
     pieces = [" ", "\n", "\n\n", "- ", "• ", "1. ", "a) ", "iv. ", "(1) ", "一、", "（二）"]
     pieces += ["word", "Word", "ok", "et al. ", "[Go. Ok] ", "(Go. Ok) ", "[Go. ", " Ok] "]
     pieces += [".", "!", "?", "…", "(", ")", "[", "]", "（", "）", "。", "！", "；", "图", "中文", "“", "”"]
     pieces += ["10.1000/x.y", "doi:10.12345/abc)", "x10.1234/y", "https://x.org/a.b", "WWW.x.com.", "$a . b$"]
+    pieces += ["wWw.a.b", "HTTP\u017f://x.y/z.", "h", "w", "ttp", "://", "www", "\u017f", "\u212a", "é"]
     rules = Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml")
     fast = SentenceSplitter(rules)
     assert fast.en_list_item_anchored and fast.zh_list_item_anchored
     assert fast.protected_prefilters[-1] is not None
+    assert any(rule.needs_any_case for rule in fast.protected_rules)
     general = SentenceSplitter(rules)
     general.en_list_item_anchored = general.zh_list_item_anchored = False
     general.protected_prefilters = [None] * len(general.protected)
+    general.protected_rules = [PatternRule(pattern) for pattern in general.protected]
     general.en_bracket = re.compile("")  # found in every text
     for text in random_texts(pieces, 3000, seed=31, fewest=0, most=25):
         assert fast._protected_positions(text) == general._protected_positions(text), text

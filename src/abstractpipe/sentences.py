@@ -32,6 +32,7 @@ import yaml
 
 from abstractpipe.config import PACKAGE_CONFIG_DIR
 from abstractpipe.document import Document, Sentence
+from abstractpipe.language import PatternRule, case_blind
 from abstractpipe.pipeline import Step, register_step
 
 HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -259,7 +260,11 @@ class SentenceSplitter:
         self.zh_closers = frozenset(closers)
         self.zh_brackets = {str(k): str(v) for k, v in (chinese.get("brackets") or {"(": ")"}).items()}
         self.zh_list_item = re.compile(chinese.get("list_item_pattern", r"^\s*[•\-*]\s*"), re.MULTILINE)
-        self.protected = [re.compile(p) for p in rules.get("protected_patterns", [])]
+        # Each pattern with its needs (``PatternRule``: a substring test before the scan).
+        self.protected_rules = [
+            PatternRule.from_entry(entry) for entry in rules.get("protected_patterns", [])
+        ]
+        self.protected = [rule.pattern for rule in self.protected_rules]
         self.protected_prefilters = [_without_leading_boundary(p) for p in self.protected]
         # A text without any of these characters holds no bracket token.
         bracket_chars = "".join(
@@ -343,7 +348,13 @@ class SentenceSplitter:
     def _protected_positions(self, text: str) -> frozenset[int]:
         """Character positions no sentence may end at: inside inline maths, URLs, DOIs."""
         positions: set[int] = set()
-        for pattern, prefilter in zip(self.protected, self.protected_prefilters, strict=True):
+        folded = None  # case_blind(text), for the rules with needs_any_case
+        for rule, prefilter in zip(self.protected_rules, self.protected_prefilters, strict=True):
+            if rule.needs_any_case and folded is None:
+                folded = case_blind(text)
+            if not rule.may_match(text, folded):
+                continue  # it holds none of the strings every match holds
+            pattern = rule.pattern
             if prefilter is not None and prefilter.search(text) is None:
                 continue  # cannot match: the prefilter matches wherever the pattern does
             for match in pattern.finditer(text):
