@@ -363,3 +363,50 @@ def test_identifiers_are_stripped_with_and_without_the_needs_test() -> None:
     assert "@" not in detector.strip_identifiers(texts[0]) and "10.1016" not in detector.strip_identifiers(
         texts[0]
     )
+
+
+def test_function_word_share_on_ascii_text_equals_the_word_by_word_lowering() -> None:
+    # ASCII text is lowered before its words are found; other text word by word.
+    from abstractpipe.language import LATIN_WORD, LanguageDetector
+    from tests.conftest import random_texts
+
+    detector = LanguageDetector(_rules())
+    pieces = [
+        "The ",
+        "the",
+        "OF",
+        "Of ",
+        "and",
+        "AND ",
+        "it's",
+        "IT'S",
+        "x",
+        "Word",
+        " ",
+        "-",
+        "'",
+        "l'",
+        "ing",
+    ]
+    pieces += [
+        "é",
+        "É",
+        "\u0130",
+        "\u0131",
+        "\u017f",
+        "\u212a",
+        "Is",
+        "\u0130s",
+        "I\u017f",
+        "1",
+        ".",
+        "\u00df",
+    ]
+    for text in random_texts(pieces, 3000, seed=5, fewest=1, most=30):
+        words = [w.lower() for w in LATIN_WORD.findall(text)]
+        share = sum(w in detector.function_words for w in words) / max(len(words), 1)
+        if share >= detector.function_word_share:
+            expected = "en", round(0.5 + 0.5 * min(1.0, share / detector.typical_function_word_share), 4)
+            assert detector._decide_latin(text, 100) == expected, text
+        else:
+            assert detector._decide_latin(text, 100) == text, text

@@ -571,8 +571,11 @@ class LanguageDetector:
             return "other", 0.6
         if latin_letters < self.short_max_letters:
             return "en", self.short_confidence
-        words = [w.lower() for w in LATIN_WORD.findall(text)]
-        function_share = sum(w in self.function_words for w in words) / max(len(words), 1)
+        if text.isascii():  # lower-casing ASCII keeps every character in or out of LATIN_WORD
+            words = LATIN_WORD.findall(text.lower())
+        else:
+            words = [w.lower() for w in LATIN_WORD.findall(text)]
+        function_share = sum(map(self.function_words.__contains__, words)) / max(len(words), 1)
         if function_share >= self.function_word_share:
             # English whatever langdetect says, so it is not asked (it is most of
             # the stage's cost); the confidence grows with the share instead.
