@@ -216,6 +216,40 @@ def test_ngrams_equal_langdetects(text: str) -> None:
     assert fast._ngrams(prepared) == detector._extract_ngrams()  # words now remembered
 
 
+def test_ngrams_of_random_texts_equal_langdetects() -> None:
+    # Runs of capitals (skipped after the first), single capitals, spaces, digits and
+    # other scripts: the word-by-word n-grams against langdetect's character loop.
+    from abstractpipe.language import FastLangdetect, _langdetect_factory, _ngram_table
+    from tests.conftest import random_texts
+
+    pieces = ["a", "e", "th", "A", "B", "IL", "MSC", "Ab", "aB", " ", "  ", "-", "6", "é", "É", "ǅ", "ϒ", "ß"]
+    pieces += [
+        "中",
+        "文",
+        "カ",
+        "한",
+        "α",
+        "Ж",
+        "ＡＢ",
+        "Ş",
+        "ţ",
+        "Ạ",
+        "'",
+        ".",
+        "\u0130",
+        "\u017f",
+        "\u212a",
+    ]
+    fast = FastLangdetect(_ngram_table())
+    for text in random_texts(pieces, 1500, seed=11, fewest=0, most=30):
+        detector = _langdetect_factory().create()
+        detector.append(text)
+        detector.cleaning_text()
+        # On langdetect's own cleaned text: _prepare counts U+1Exx letters as Latin, where
+        # the installed langdetect (comparing a block number with a block name) does not.
+        assert fast._ngrams(detector.text) == detector._extract_ngrams(), text
+
+
 def test_compact_profile_table_holds_langdetects_numbers() -> None:
     import numpy as np
 

@@ -151,34 +151,35 @@ class FastLangdetect:
         return result
 
     def _word_ngrams(self, word: str) -> tuple[str, ...]:
-        """langdetect's n-grams of one normalised word, from a fresh state (as after a space)."""
+        """langdetect's n-grams of one normalised word, from a fresh state (as after a space).
+
+        langdetect keeps the last three characters (a space first) and after each
+        character takes the 1-, 2- and 3-grams ending there, but none after an
+        upper-case character that follows another (its ``capital_word``, which
+        holds exactly then), and never the 1-gram " ".  A word holds no space but
+        perhaps a trailing one, so its windows are slices of " " + word.
+        """
         known = self.word_probs
+        intern = sys.intern  # one string per n-gram, not per word
         result: list[str] = []
-        grams = " "
-        capital = False
-        for char in word:
-            last = grams[-1]
-            if last == " ":
-                grams = " "
-                capital = False
-                if char == " ":
-                    continue
-            elif len(grams) >= 3:
-                grams = grams[1:]
-            grams += char
-            if char.isupper():
-                if last.isupper():
-                    capital = True
-            else:
-                capital = False
-            if capital:
+        append = result.append
+        text = " " + word
+        previous_upper = False
+        for end in range(2, len(text) + 1):
+            char = text[end - 1]
+            upper = char.isupper()
+            if upper and previous_upper:
                 continue
-            for size in (1, 2, 3):
-                if len(grams) < size:
-                    break
-                gram = grams[-size:]
-                if gram != " " and gram in known:
-                    result.append(sys.intern(gram))  # one string per n-gram, not per word
+            previous_upper = upper
+            if char in known and char != " ":
+                append(intern(char))
+            gram = text[end - 2 : end]
+            if gram in known:
+                append(intern(gram))
+            if end > 2:
+                gram = text[end - 3 : end]
+                if gram in known:
+                    append(intern(gram))
         return tuple(result)
 
     def _probabilities_many(self, texts: list[list[str]], seed: int) -> list[np.ndarray]:
