@@ -444,3 +444,59 @@ def test_function_word_share_on_ascii_text_equals_the_word_by_word_lowering() ->
             assert detector._decide_latin(text, 100) == expected, text
         else:
             assert detector._decide_latin(text, 100) == text, text
+
+
+def test_script_table_holds_what_each_regex_matches_for_every_bmp_character() -> None:
+    from abstractpipe.language import SCRIPT_PATTERNS, _bmp_scripts
+
+    table = _bmp_scripts()
+    for bit, pattern in enumerate(SCRIPT_PATTERNS):
+        matched = [code for code in range(0x10000) if pattern.match(chr(code))]
+        assert len(matched) > 0
+        assert [int(code) for code in (table & (1 << bit)).nonzero()[0]] == matched, pattern.pattern
+
+
+def test_script_counts_of_random_texts_equal_the_plain_regex_counts() -> None:
+    from abstractpipe.language import ANY_LETTER, HAN, KANA, LATIN_LETTER, ScriptCounts, count_scripts
+    from tests.conftest import random_texts
+
+    pieces = [
+        "a",
+        "Z",
+        " ",
+        "1",
+        "é",
+        "Ạ",
+        "ａ",
+        "Ｚ",
+        "中",
+        "文",
+        "カ",
+        "ｶ",
+        "한",
+        "α",
+        "Ж",
+        "٣",
+        "²",
+        "¼",
+        "_",
+    ]
+    pieces += [
+        "\u0000",
+        "\ud800",
+        "\udfff",
+        "\U00020000",
+        "\U0001d538",
+        "\u3400",
+        "\uf900",
+        "\ufaff",
+        "\uffff",
+    ]
+    for text in random_texts(pieces, 3000, seed=3, fewest=0, most=20):
+        expected = ScriptCounts(
+            han=len(HAN.findall(text)),
+            kana=len(KANA.findall(text)),
+            latin=len(LATIN_LETTER.findall(text)),
+            letters=len(ANY_LETTER.findall(text)),
+        )
+        assert count_scripts(text) == expected, text
