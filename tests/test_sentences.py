@@ -447,3 +447,43 @@ def test_chunk_tokenizer_starts_afresh_past_the_vocabulary_limit(monkeypatch: py
     reference = SentenceSplitter(Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml"))
     reference.use_spacy_for_whole_text = True
     assert splitter.split(text, "en") == reference.split(text, "en")
+
+
+def test_chunk_patterns_find_what_the_lazy_scans_find() -> None:
+    # The possessive "[^\s<marks>]*+[<marks>]\S*+" against "\S*?[<marks>]\S*", on whole
+    # texts and on segments (a lookbehind sees the character before a segment).
+    rules = Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml")
+    splitter = SentenceSplitter(rules)
+    significant = re.escape("!().?[]…")
+    every = re.escape("!\"'().?[]»…’”")
+    lazy_significant = re.compile(rf"(?<!\S)(?:\S*?[{significant}]\S*|[\"'»’”]+(?!\S))")
+    lazy_every = re.compile(rf"(?<!\S)\S*?[{every}]\S*")
+    pieces = [
+        "a",
+        "Fig",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\u2003",
+        "\u00a0",
+        ".",
+        "!",
+        "?",
+        "…",
+        "(",
+        ")",
+        "[",
+        "]",
+        "'",
+        "”",
+    ]
+    pieces += ["’", '"', "»", "e.g.", "x.", "(1)", "中", "。"]
+    for text in random_texts(pieces, 3000, seed=17, fewest=0, most=20):
+        for start, end in [(0, len(text)), (len(text) // 3, len(text)), (1, max(1, len(text) - 2))]:
+            for fast, lazy in [
+                (splitter.significant_chunk, lazy_significant),
+                (splitter.chunk_with_closer, lazy_every),
+            ]:
+                found = [m.span() for m in fast.finditer(text, start, end)]
+                assert found == [m.span() for m in lazy.finditer(text, start, end)], (text, start, end)
