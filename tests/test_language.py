@@ -216,6 +216,40 @@ def test_ngrams_equal_langdetects(text: str) -> None:
     assert fast._ngrams(prepared) == detector._extract_ngrams()  # words now remembered
 
 
+def test_ngrams_of_random_texts_equal_langdetects() -> None:
+    # Runs of capitals (skipped after the first), single capitals, spaces, digits and
+    # other scripts: the word-by-word n-grams against langdetect's character loop.
+    from abstractpipe.language import FastLangdetect, _langdetect_factory, _ngram_table
+    from tests.conftest import random_texts
+
+    pieces = ["a", "e", "th", "A", "B", "IL", "MSC", "Ab", "aB", " ", "  ", "-", "6", "é", "É", "ǅ", "ϒ", "ß"]
+    pieces += [
+        "中",
+        "文",
+        "カ",
+        "한",
+        "α",
+        "Ж",
+        "ＡＢ",
+        "Ş",
+        "ţ",
+        "Ạ",
+        "'",
+        ".",
+        "\u0130",
+        "\u017f",
+        "\u212a",
+    ]
+    fast = FastLangdetect(_ngram_table())
+    for text in random_texts(pieces, 1500, seed=11, fewest=0, most=30):
+        detector = _langdetect_factory().create()
+        detector.append(text)
+        detector.cleaning_text()
+        # On langdetect's own cleaned text: _prepare counts U+1Exx letters as Latin, where
+        # the installed langdetect (comparing a block number with a block name) does not.
+        assert fast._ngrams(detector.text) == detector._extract_ngrams(), text
+
+
 def test_compact_profile_table_holds_langdetects_numbers() -> None:
     import numpy as np
 
@@ -303,35 +337,166 @@ def test_script_counts_equal_the_plain_regex_counts(text: str) -> None:
     assert count_scripts(text) == expected
 
 
-IDENTIFIER_SOUP = st.text(alphabet="ab.@-_+/:10 9doiDOI\u017f\u212a", max_size=40)
+IDENTIFIER_SOUP = st.text(
+    alphabet="ab.@-_+/:10 9doiDOIpmcsnbPMCSNBhtwHTW\u017f\u212a\u0130\u0131\u0307", max_size=40
+)
 
 
 @settings(max_examples=400, deadline=None)
 @given(IDENTIFIER_SOUP)
 def test_identifier_patterns_cannot_match_without_their_needs(text: str) -> None:
-    from abstractpipe.language import LanguageDetector
+    from abstractpipe.language import LanguageDetector, case_blind
 
-    for pattern, needs in LanguageDetector(_rules()).identifiers:
-        for match in pattern.finditer(text):
-            assert not needs or any(literal in match.group() for literal in needs), (pattern.pattern, text)
+    for rule in LanguageDetector(_rules()).identifiers:
+        for match in rule.pattern.finditer(text):
+            found = match.group()
+            assert (not rule.needs and not rule.needs_any_case) or (
+                any(literal in found for literal in rule.needs)
+                or any(literal in case_blind(found) for literal in rule.needs_any_case)
+            ), (rule.pattern.pattern, text)
+
+
+@pytest.mark.parametrize("letter", "abcdefghijklmnopqrstuvwxyz")
+def test_case_blind_lowers_every_character_re_equates_with_an_ascii_letter(letter: str) -> None:
+    import re
+
+    from abstractpipe.language import case_blind
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    equal = re.findall(f"(?i){letter}", every)
+    assert len(equal) >= 2
+    assert all(case_blind(c) == letter for c in equal), [hex(ord(c)) for c in equal]
+    # and inside a longer non-ASCII text, where case_blind takes its other path
+    assert case_blind("é" + "".join(equal)) == "é" + letter * len(equal)
 
 
 def test_identifiers_are_stripped_with_and_without_the_needs_test() -> None:
-    from abstractpipe.language import LanguageDetector
+    import random
+
+    from abstractpipe.language import LanguageDetector, PatternRule
 
     detector = LanguageDetector(_rules())
-    plain = [(pattern, ()) for pattern, _ in detector.identifiers]
+    assert any(rule.needs_any_case for rule in detector.identifiers)
+    plain = [PatternRule(rule.pattern) for rule in detector.identifiers]
+    pieces = ["http://", "HTTPS://", "hTtP\u017f://", "www.", "WwW.", "\u0130ssn", "P\u0130", "MID", "pmid"]
+    pieces += ["doi", "DO\u0131", "\u017f", "\u212a", "x.org", " ", ": ", "10.1000/x", "a@b.com", "Word", "é"]
+    rng = random.Random(7)
     texts = [
         "Contact j.smith@example.org or see doi: 10.1016/j.jad.2020.01.002 (PMID: 123).",
         "Write to press@clinic.example.com, www.clinic.example.com",
         "10.1000/xyz123 is a DOI; 10. is a numbered list item.",
+        "See WWW.Example.COM and Https://x.org, ISSN 1234-5678, pmcid: PMC1, İSBN 1, ıssn 2, Doı",
         *[line for path in sorted(SEEDS.rglob("*.txt")) for line in path.read_text().splitlines()],
+        *["".join(rng.choices(pieces, k=rng.randint(0, 12))) for _ in range(3000)],
     ]
     for text in texts:
         stripped = detector.strip_identifiers(text)
         detector.identifiers, fast = plain, detector.identifiers
-        assert detector.strip_identifiers(text) == stripped
+        assert detector.strip_identifiers(text) == stripped, text
         detector.identifiers = fast
     assert "@" not in detector.strip_identifiers(texts[0]) and "10.1016" not in detector.strip_identifiers(
         texts[0]
     )
+
+
+def test_function_word_share_on_ascii_text_equals_the_word_by_word_lowering() -> None:
+    # ASCII text is lowered before its words are found; other text word by word.
+    from abstractpipe.language import LATIN_WORD, LanguageDetector
+    from tests.conftest import random_texts
+
+    detector = LanguageDetector(_rules())
+    pieces = [
+        "The ",
+        "the",
+        "OF",
+        "Of ",
+        "and",
+        "AND ",
+        "it's",
+        "IT'S",
+        "x",
+        "Word",
+        " ",
+        "-",
+        "'",
+        "l'",
+        "ing",
+    ]
+    pieces += [
+        "é",
+        "É",
+        "\u0130",
+        "\u0131",
+        "\u017f",
+        "\u212a",
+        "Is",
+        "\u0130s",
+        "I\u017f",
+        "1",
+        ".",
+        "\u00df",
+    ]
+    for text in random_texts(pieces, 3000, seed=5, fewest=1, most=30):
+        words = [w.lower() for w in LATIN_WORD.findall(text)]
+        share = sum(w in detector.function_words for w in words) / max(len(words), 1)
+        if share >= detector.function_word_share:
+            expected = "en", round(0.5 + 0.5 * min(1.0, share / detector.typical_function_word_share), 4)
+            assert detector._decide_latin(text, 100) == expected, text
+        else:
+            assert detector._decide_latin(text, 100) == text, text
+
+
+def test_script_table_holds_what_each_regex_matches_for_every_bmp_character() -> None:
+    from abstractpipe.language import SCRIPT_PATTERNS, _bmp_scripts
+
+    table = _bmp_scripts()
+    for bit, pattern in enumerate(SCRIPT_PATTERNS):
+        matched = [code for code in range(0x10000) if pattern.match(chr(code))]
+        assert len(matched) > 0
+        assert [int(code) for code in (table & (1 << bit)).nonzero()[0]] == matched, pattern.pattern
+
+
+def test_script_counts_of_random_texts_equal_the_plain_regex_counts() -> None:
+    from abstractpipe.language import ANY_LETTER, HAN, KANA, LATIN_LETTER, ScriptCounts, count_scripts
+    from tests.conftest import random_texts
+
+    pieces = [
+        "a",
+        "Z",
+        " ",
+        "1",
+        "é",
+        "Ạ",
+        "ａ",
+        "Ｚ",
+        "中",
+        "文",
+        "カ",
+        "ｶ",
+        "한",
+        "α",
+        "Ж",
+        "٣",
+        "²",
+        "¼",
+        "_",
+    ]
+    pieces += [
+        "\u0000",
+        "\ud800",
+        "\udfff",
+        "\U00020000",
+        "\U0001d538",
+        "\u3400",
+        "\uf900",
+        "\ufaff",
+        "\uffff",
+    ]
+    for text in random_texts(pieces, 3000, seed=3, fewest=0, most=20):
+        expected = ScriptCounts(
+            han=len(HAN.findall(text)),
+            kana=len(KANA.findall(text)),
+            latin=len(LATIN_LETTER.findall(text)),
+            letters=len(ANY_LETTER.findall(text)),
+        )
+        assert count_scripts(text) == expected, text

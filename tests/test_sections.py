@@ -409,6 +409,33 @@ def test_ascii_screen_changes_no_candidates(finder: SectionFinder) -> None:
     assert _ascii_screen(["目的", "Methods"]) is not None
 
 
+def test_case_blind_screen_changes_no_candidates(finder: SectionFinder) -> None:
+    # scan skips the English patterns on a non-ASCII text whose case_blind form holds no
+    # label word; the general path tries them on every text.
+    import re
+
+    from abstractpipe.sections import _CJK_RE, _case_blind_screen
+
+    fast = finder
+    config = load_config(REPO / "configs" / "default.yaml")
+    slow = SectionFinder(SectionRules(config.load_rules(config.section("sections")["rules"])))
+    slow.rules.ascii_screen = slow.rules.case_blind_screen = None
+    assert fast.rules.case_blind_screen is not None
+    words = ["Methods", "METHODS", "Background", "ABSTRACT", "Key words", "Results", "Design", "Objective",
+             "Materials and Methods", "materials  and\nmethods", "Trial registration", "通信作者", "基金项目",
+             "摘要", "目的", "方法", "结果"]  # fmt: skip
+    pieces = [*words, " ", ":", "：", ". ", "\n", "1", "(", "x", "A", "的", "é", "É", "\u3000", "【", "】"]
+    pieces += ["\u0130", "\u0131", "\u017f", "\u212a", "De\u017fign", "\u212aey words", "Obj", "ective", "M"]
+    pieces += ["Ab\u017ftract: ", "AB\u017fTRACT ", "\u0130NTRODUCTION ", "Key word\u017f: ", "A\u0131m: "]
+    for text in random_texts(pieces, 3000, seed=23, fewest=1, most=9):
+        assert fast.scan(text, 5) == slow.scan(text, 5), text
+    # A Han character matches only itself under (?i): case_blind leaves the stop labels as written.
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000)
+    assert re.findall(f"(?i){_CJK_RE.pattern}", every) == _CJK_RE.findall(every)
+    assert _case_blind_screen(["Methods", "ſtop"]) is None and _case_blind_screen(["Méthodes"]) is None
+    assert _case_blind_screen(["Methods", "基金项目"]) is not None
+
+
 def test_ascii_text_skips_the_chinese_patterns_only_when_they_cannot_match(finder: SectionFinder) -> None:
     assert finder.rules.zh_not_ascii
     texts = ["Methods: x", "[Objective] y", "abc", "", " : ", "1. Results A", "Key words: a; b"]

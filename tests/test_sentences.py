@@ -381,19 +381,25 @@ def test_chunks_of_closers_with_other_characters_left_whole_change_no_span() -> 
 def test_one_paragraph_texts_skip_the_scans_that_cannot_cut_them() -> None:
     # A text without a line break is one segment, the protected positions are
     # found only when a sentence could end, a DOI pattern runs only where "10."
-    # occurs, brackets are matched only in a text holding one: the general path
-    # does all of it for every text.
+    # occurs and a URL pattern only where "://" or "www." (any case) does,
+    # brackets are matched only in a text holding one: the general path does all
+    # of it for every text.
+    from abstractpipe.language import PatternRule
+
     pieces = [" ", "\n", "\n\n", "- ", "• ", "1. ", "a) ", "iv. ", "(1) ", "一、", "（二）"]
     pieces += ["word", "Word", "ok", "et al. ", "[Go. Ok] ", "(Go. Ok) ", "[Go. ", " Ok] "]
     pieces += [".", "!", "?", "…", "(", ")", "[", "]", "（", "）", "。", "！", "；", "图", "中文", "“", "”"]
     pieces += ["10.1000/x.y", "doi:10.12345/abc)", "x10.1234/y", "https://x.org/a.b", "WWW.x.com.", "$a . b$"]
+    pieces += ["wWw.a.b", "HTTP\u017f://x.y/z.", "h", "w", "ttp", "://", "www", "\u017f", "\u212a", "é"]
     rules = Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml")
     fast = SentenceSplitter(rules)
     assert fast.en_list_item_anchored and fast.zh_list_item_anchored
     assert fast.protected_prefilters[-1] is not None
+    assert any(rule.needs_any_case for rule in fast.protected_rules)
     general = SentenceSplitter(rules)
     general.en_list_item_anchored = general.zh_list_item_anchored = False
     general.protected_prefilters = [None] * len(general.protected)
+    general.protected_rules = [PatternRule(pattern) for pattern in general.protected]
     general.en_bracket = re.compile("")  # found in every text
     for text in random_texts(pieces, 3000, seed=31, fewest=0, most=25):
         assert fast._protected_positions(text) == general._protected_positions(text), text
@@ -441,3 +447,43 @@ def test_chunk_tokenizer_starts_afresh_past_the_vocabulary_limit(monkeypatch: py
     reference = SentenceSplitter(Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml"))
     reference.use_spacy_for_whole_text = True
     assert splitter.split(text, "en") == reference.split(text, "en")
+
+
+def test_chunk_patterns_find_what_the_lazy_scans_find() -> None:
+    # The possessive "[^\s<marks>]*+[<marks>]\S*+" against "\S*?[<marks>]\S*", on whole
+    # texts and on segments (a lookbehind sees the character before a segment).
+    rules = Config(data={}, base_dir=CONFIGS).load_rules("sentences.yaml")
+    splitter = SentenceSplitter(rules)
+    significant = re.escape("!().?[]…")
+    every = re.escape("!\"'().?[]»…’”")
+    lazy_significant = re.compile(rf"(?<!\S)(?:\S*?[{significant}]\S*|[\"'»’”]+(?!\S))")
+    lazy_every = re.compile(rf"(?<!\S)\S*?[{every}]\S*")
+    pieces = [
+        "a",
+        "Fig",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\u2003",
+        "\u00a0",
+        ".",
+        "!",
+        "?",
+        "…",
+        "(",
+        ")",
+        "[",
+        "]",
+        "'",
+        "”",
+    ]
+    pieces += ["’", '"', "»", "e.g.", "x.", "(1)", "中", "。"]
+    for text in random_texts(pieces, 3000, seed=17, fewest=0, most=20):
+        for start, end in [(0, len(text)), (len(text) // 3, len(text)), (1, max(1, len(text) - 2))]:
+            for fast, lazy in [
+                (splitter.significant_chunk, lazy_significant),
+                (splitter.chunk_with_closer, lazy_every),
+            ]:
+                found = [m.span() for m in fast.finditer(text, start, end)]
+                assert found == [m.span() for m in lazy.finditer(text, start, end)], (text, start, end)

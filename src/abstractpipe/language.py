@@ -151,34 +151,35 @@ class FastLangdetect:
         return result
 
     def _word_ngrams(self, word: str) -> tuple[str, ...]:
-        """langdetect's n-grams of one normalised word, from a fresh state (as after a space)."""
+        """langdetect's n-grams of one normalised word, from a fresh state (as after a space).
+
+        langdetect keeps the last three characters (a space first) and after each
+        character takes the 1-, 2- and 3-grams ending there, but none after an
+        upper-case character that follows another (its ``capital_word``, which
+        holds exactly then), and never the 1-gram " ".  A word holds no space but
+        perhaps a trailing one, so its windows are slices of " " + word.
+        """
         known = self.word_probs
+        intern = sys.intern  # one string per n-gram, not per word
         result: list[str] = []
-        grams = " "
-        capital = False
-        for char in word:
-            last = grams[-1]
-            if last == " ":
-                grams = " "
-                capital = False
-                if char == " ":
-                    continue
-            elif len(grams) >= 3:
-                grams = grams[1:]
-            grams += char
-            if char.isupper():
-                if last.isupper():
-                    capital = True
-            else:
-                capital = False
-            if capital:
+        append = result.append
+        text = " " + word
+        previous_upper = False
+        for end in range(2, len(text) + 1):
+            char = text[end - 1]
+            upper = char.isupper()
+            if upper and previous_upper:
                 continue
-            for size in (1, 2, 3):
-                if len(grams) < size:
-                    break
-                gram = grams[-size:]
-                if gram != " " and gram in known:
-                    result.append(sys.intern(gram))  # one string per n-gram, not per word
+            previous_upper = upper
+            if char in known and char != " ":
+                append(intern(char))
+            gram = text[end - 2 : end]
+            if gram in known:
+                append(intern(gram))
+            if end > 2:
+                gram = text[end - 3 : end]
+                if gram in known:
+                    append(intern(gram))
         return tuple(result)
 
     def _probabilities_many(self, texts: list[list[str]], seed: int) -> list[np.ndarray]:
@@ -398,34 +399,107 @@ class ScriptCounts:
     letters: int  # letters of every script, Han and kana included
 
 
+# The regexes count_scripts counts non-ASCII characters with, one bit each in _bmp_scripts.
+SCRIPT_PATTERNS = (HAN, KANA, NON_ASCII_LATIN_LETTER, NON_ASCII_LETTER)
+# Row f: which of SCRIPT_PATTERNS a character with bits f matches (counts @ this: the four sums).
+SCRIPT_BITS = np.array([[(f >> bit) & 1 for bit in range(len(SCRIPT_PATTERNS))] for f in range(16)])
+
+
+@lru_cache(maxsize=1)
+def _bmp_scripts() -> np.ndarray:
+    """For every BMP code point, bit i set when SCRIPT_PATTERNS[i] matches it (~5 ms, once).
+
+    Made by the regexes themselves: each matches single characters, so a sub
+    that blanks its matches to U+0000 marks them in place.
+    """
+    # Every BMP character in order, lone surrogates included.
+    every = np.arange(0x10000, dtype="<u2").tobytes().decode("utf-16-le", "surrogatepass")
+    table = np.zeros(0x10000, dtype=np.uint8)
+    for bit, pattern in enumerate(SCRIPT_PATTERNS):
+        marked = np.frombuffer(pattern.sub("\0", every).encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+        hits = marked == 0
+        hits[0] = pattern.match("\0") is not None  # U+0000 itself
+        table[hits] |= 1 << bit
+    return table
+
+
 def count_scripts(text: str) -> ScriptCounts:
     # ASCII letters are counted on the UTF-8 bytes (a non-ASCII character never
-    # encodes to an ASCII byte), the rest with regexes that skip ASCII: most
-    # blocks are plain ASCII and need no regex at all.
+    # encodes to an ASCII byte); most blocks are plain ASCII and need nothing
+    # more.  The rest are counted by code point from a table of what each
+    # pattern matches (one numpy pass instead of four regex scans), or by the
+    # regexes when a character lies beyond the BMP.
     encoded = text.encode("utf-8", "surrogatepass")
     ascii_letters = len(encoded) - len(encoded.translate(None, ASCII_LETTERS))
     if len(encoded) == len(text):  # all ASCII: no Han, no kana, every letter Latin
         return ScriptCounts(han=0, kana=0, latin=ascii_letters, letters=ascii_letters)
-    return ScriptCounts(
-        han=HAN.subn("", text)[1],
-        kana=KANA.subn("", text)[1],
-        latin=ascii_letters + NON_ASCII_LATIN_LETTER.subn("", text)[1],
-        letters=ascii_letters + NON_ASCII_LETTER.subn("", text)[1],
-    )
+    units = text.encode("utf-16-le", "surrogatepass")
+    if len(units) == 2 * len(text):  # one UTF-16 unit per character: all in the BMP
+        flags = _bmp_scripts()[np.frombuffer(units, dtype=np.uint16)]
+        han, kana, latin, letters = (np.bincount(flags, minlength=16) @ SCRIPT_BITS).tolist()
+    else:
+        han, kana, latin, letters = (pattern.subn("", text)[1] for pattern in SCRIPT_PATTERNS)
+    return ScriptCounts(han=han, kana=kana, latin=ascii_letters + latin, letters=ascii_letters + letters)
 
 
-def _identifier_rule(entry: Any) -> tuple[re.Pattern[str], tuple[str, ...]]:
-    """A pattern of ``identifier_patterns`` and the strings one of which it needs (() for none)."""
-    if isinstance(entry, dict):
-        return re.compile(str(entry["pattern"])), tuple(str(n) for n in entry.get("needs") or ())
-    return re.compile(str(entry)), ()
+# Characters re's (?i) equates with an ASCII letter that str.lower() does not lower to
+# it: U+0130 (lowers to "i" + U+0307), U+0131 and U+017F (lower to themselves).  The
+# Kelvin sign lowers to "k" already (tests/test_language.py checks every code point).
+_CASE_BLIND_EXTRA = {"\u0130": "i", "\u0131": "i", "\u017f": "s"}
+_CASE_BLIND_TABLE = str.maketrans(_CASE_BLIND_EXTRA)
+
+
+def case_blind(text: str) -> str:
+    """``text`` lower-cased so that where an ASCII string matches under (?i), it occurs lowered."""
+    # str.translate is slow on non-ASCII text: only the rare text holding one of them needs it.
+    if not text.isascii() and any(extra in text for extra in _CASE_BLIND_EXTRA):
+        text = text.translate(_CASE_BLIND_TABLE)
+    return text.lower()
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    """A rule file's pattern and the strings one of which a text must hold for it to match.
+
+    Written ``pattern`` or ``{pattern, needs, needs_any_case}``: ``needs`` are
+    compared as written, ``needs_any_case`` (ASCII) as a ``(?i)`` pattern compares
+    letters.  A substring test is far cheaper than a scan by a pattern re cannot
+    search quickly (a leading ``\\b``, ``(?i)``); with no needs it is always tried.
+    The tests check that no match lacks its needs.
+    """
+
+    pattern: re.Pattern[str]
+    needs: tuple[str, ...] = ()
+    needs_any_case: tuple[str, ...] = ()  # lower-cased
+
+    @classmethod
+    def from_entry(cls, entry: Any) -> PatternRule:
+        if not isinstance(entry, dict):
+            return cls(re.compile(str(entry)))
+        any_case = tuple(str(n).lower() for n in entry.get("needs_any_case") or ())
+        if not all(n.isascii() for n in any_case):
+            raise ValueError(f"needs_any_case must be ASCII: {any_case}")
+        return cls(
+            re.compile(str(entry["pattern"])), tuple(str(n) for n in entry.get("needs") or ()), any_case
+        )
+
+    def may_match(self, text: str, folded: str | None = None) -> bool:
+        """False only when the pattern cannot match ``text`` (``folded``: its ``case_blind``)."""
+        if not self.needs and not self.needs_any_case:
+            return True
+        if any(literal in text for literal in self.needs):
+            return True
+        if self.needs_any_case:
+            folded = case_blind(text) if folded is None else folded
+            return any(literal in folded for literal in self.needs_any_case)
+        return False
 
 
 class LanguageDetector:
     """Decides the language of one piece of text from the language rules."""
 
     def __init__(self, rules: dict[str, Any]) -> None:
-        self.identifiers = [_identifier_rule(entry) for entry in rules.get("identifier_patterns", [])]
+        self.identifiers = [PatternRule.from_entry(entry) for entry in rules.get("identifier_patterns", [])]
         self.letters_per_han = float(rules.get("latin_letters_per_han", 3.0))
         self.zh_min_share = float(rules.get("zh_min_share", 0.5))
         self.kana_min_share = float(rules.get("kana_min_share", 0.05))
@@ -448,12 +522,17 @@ class LanguageDetector:
         return FastLangdetect(_ngram_table())
 
     def strip_identifiers(self, text: str) -> str:
-        for pattern, needs in self.identifiers:
-            # Most blocks hold no e-mail address or DOI: a substring test skips the pattern
-            # (the e-mail one alone cost ~0.3 ms a page, trying a match at every word).
-            if needs and not any(literal in text for literal in needs):
+        folded = None  # case_blind(text), made once while text is unchanged
+        for rule in self.identifiers:
+            # Most blocks hold no e-mail address, DOI or URL: a substring test skips the
+            # pattern (the e-mail one alone cost ~0.3 ms a page, trying a match at every word).
+            if rule.needs_any_case and folded is None:
+                folded = case_blind(text)
+            if not rule.may_match(text, folded):
                 continue
-            text = pattern.sub(" ", text)
+            stripped = rule.pattern.sub(" ", text)
+            if stripped != text:
+                text, folded = stripped, None
         return text
 
     def detect(self, text: str) -> tuple[str, float]:
@@ -520,8 +599,11 @@ class LanguageDetector:
             return "other", 0.6
         if latin_letters < self.short_max_letters:
             return "en", self.short_confidence
-        words = [w.lower() for w in LATIN_WORD.findall(text)]
-        function_share = sum(w in self.function_words for w in words) / max(len(words), 1)
+        if text.isascii():  # lower-casing ASCII keeps every character in or out of LATIN_WORD
+            words = LATIN_WORD.findall(text.lower())
+        else:
+            words = [w.lower() for w in LATIN_WORD.findall(text)]
+        function_share = sum(map(self.function_words.__contains__, words)) / max(len(words), 1)
         if function_share >= self.function_word_share:
             # English whatever langdetect says, so it is not asked (it is most of
             # the stage's cost); the confidence grows with the share instead.

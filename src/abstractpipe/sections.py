@@ -33,6 +33,7 @@ from typing import Any
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import CANONICAL_SECTIONS, Block, Document, Section
+from abstractpipe.language import case_blind
 from abstractpipe.patterns import (
     WordStartPattern,
     WordStartPatterns,
@@ -117,6 +118,20 @@ def _ascii_screen(words: list[str]) -> re.Pattern[str] | None:
     if not kept:
         return None
     return re.compile(rf"[^a-z](?={_alternation(kept, ignore_case=False)})")
+
+
+def _case_blind_screen(words: list[str]) -> re.Pattern[str] | None:
+    """A case-sensitive search, in ``case_blind(text)`` of any text, for one of ``words``.
+
+    Every match of the English patterns starts with one of ``words`` under (?i), spaces as
+    ``\\s*``; where an ASCII word matches under (?i), ``case_blind`` text holds it lower-cased,
+    and a Han character (the Chinese stop labels) matches only itself and is left as it is:
+    a text without a hit has no English label (the non-ASCII blocks, mostly Chinese, that
+    ``_ascii_screen`` does not take).  None when a word holds any other character.
+    """
+    if not all(char.isascii() or _CJK_RE.match(char) for word in words for char in word):
+        return None
+    return re.compile(_alternation([word.lower() for word in words], ignore_case=False))
 
 
 @dataclass
@@ -222,6 +237,7 @@ class SectionRules:
             *stop_words,
         ]
         self.ascii_screen = _ascii_screen(en_words)
+        self.case_blind_screen = _case_blind_screen(en_words)
         # (An empty list makes an empty label, which matches anywhere.)
         zh_lists = [labels["zh"], rules["abstract_markers"].get("zh"), rules["keywords_markers"].get("zh")]
         self.zh_not_ascii = all(words and not any(word.isascii() for word in words) for words in zh_lists)
@@ -282,8 +298,11 @@ class SectionFinder:
         # The Chinese patterns are case-sensitive, and each of their words holds a non-ASCII
         # character (zh_not_ascii): an ASCII text holds none of them.
         skip_zh = ascii_text and self.rules.zh_not_ascii
-        screen = self.rules.ascii_screen
-        if screen is not None and ascii_text and screen.search(" " + text.lower()) is None:
+        screen = self.rules.ascii_screen if ascii_text else self.rules.case_blind_screen
+        if (
+            screen is not None
+            and screen.search(" " + text.lower() if ascii_text else case_blind(text)) is None
+        ):
             en_header = en_marker = en_keywords = stop = []  # most blocks: no English label at all
         else:
             en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
