@@ -172,15 +172,29 @@ class Watchdog:
         token = next(self._tokens)
         with self._lock:
             self._deadlines[thread_id] = (time.monotonic() + seconds, token)
+        raised = False
         try:
             yield
+        except PageTimeout:
+            raised = True
+            raise
         finally:
             with self._lock:
                 fired = self._deadlines.pop(thread_id, None) is None
-            if fired:
-                # The block ended just as the watchdog fired: drop the pending exception,
-                # if it has not been raised yet, so it cannot hit the next page.
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
+            if fired and not raised:
+                # The watchdog fired as the block ended, and set the exception under the lock
+                # taken just above: take it here (a loop's backward jump raises it) before it
+                # hits the next page. Inline, not in a function: a call's entry would raise
+                # it outside the ``try``. It may also come a step earlier, at the ``pop``:
+                # then the block counts as overrun, which it just was. (Clearing it with
+                # ``PyThreadState_SetAsyncExc(id, NULL)``, as this did, leaves CPython 3.11's
+                # pending-exception signal set for good: every later call took the slow path,
+                # and under ``sys.settrace`` (coverage, debuggers) the next call never ended.)
+                try:
+                    for _ in range(1000):
+                        pass
+                except PageTimeout:
+                    pass
 
 
 WATCHDOG = Watchdog()
