@@ -20,7 +20,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -512,15 +512,20 @@ class _Flow:
     ancestors: tuple[HtmlElement, ...]
     path: str
     kind: str
-    level: int = 0
-    list_id: int | None = None
-    pieces: list[tuple[str, bool]] = field(default_factory=list)  # (text, inside a link)
+    level: int
+    list_id: int | None
+    # The texts in order, and those of them inside a link. A flow opens with a text that is
+    # not whitespace alone: whitespace before a flow's first text never reaches a block (its
+    # blank lines only split off empty segments, and normalise_space strips it), and most
+    # flows would otherwise hold nothing but the indentation between two block elements.
+    pieces: list[str]
+    links: list[str]
 
 
 # A walk frame: children left to visit, flow receiving their text, list depth, inside <a>,
-# whether the frame owns the flow (flushes it when done), and where the element's tail goes
-# once its subtree is done (the parent's flow and link state, and the tail itself).
-_Frame = tuple[Iterator[Any], _Flow, int, bool, bool, _Flow, bool, str | None]
+# whether the frame owns the flow (flushes it when done), and the element's tail, which goes
+# to the frame below once the subtree is done (its flow and link state are the tail's).
+_Frame = tuple[Iterator[Any], _Flow, int, bool, bool, str | None]
 
 
 class _Walker:
@@ -533,62 +538,79 @@ class _Walker:
     def walk(self, root: HtmlElement) -> list[CleanBlock]:
         outer = [_path_part(p) for p in reversed(list(root.iterancestors()))]
         path = "/".join([*outer, _path_part(root)])
-        flow = _Flow(element=root, ancestors=(root,), path=path, kind="paragraph")
-        if root.text:
-            flow.pieces.append((root.text, False))
+        flow = _Flow(root, (root,), path, "paragraph", 0, None, [], [])
+        pieces, links = flow.pieces, flow.links
+        text = root.text
+        if text and not text.isspace():
+            pieces.append(text)
         # An explicit stack, not recursion: real pages nest deeper than Python's recursion limit.
         # The current frame's fields are kept in locals; the stack holds the frames above it.
-        frame: _Frame = (iter(root), flow, 0, False, True, flow, False, None)
+        # Each text goes to the current flow's pieces (and links, inside <a>) unless it is
+        # whitespace opening the flow: the same test written out at each place, for speed.
+        frame: _Frame = (iter(root), flow, 0, False, True, None)
         children, list_depth, in_link = frame[0], 0, False
         stack: list[_Frame] = []
         while True:
             child = next(children, None)
             if child is None:
-                _, _, _, _, owns_flow, tail_flow, tail_in_link, tail = frame
-                if owns_flow and flow.pieces:
+                _, _, _, _, owns_flow, tail = frame
+                if owns_flow and pieces:
                     self._flush(flow)
-                if tail:
-                    tail_flow.pieces.append((tail, tail_in_link))
                 if not stack:
                     break
                 frame = stack.pop()
                 children, flow, list_depth, in_link = frame[0], frame[1], frame[2], frame[3]
+                pieces, links = flow.pieces, flow.links
+                if tail and (pieces or not tail.isspace()):
+                    pieces.append(tail)
+                    if in_link:
+                        links.append(tail)
                 continue
             name = child.tag
             if not isinstance(name, str):  # an entity or other non-element node
-                if child.tail:
-                    flow.pieces.append((child.tail, in_link))
+                tail = child.tail
+                if tail and (pieces or not tail.isspace()):
+                    pieces.append(tail)
+                    if in_link:
+                        links.append(tail)
                 continue
-            if name not in BLOCK_TAGS and name != "br" and not len(child):
-                # An inline element without children (most links, spans, images): its text and
-                # tail go to the flow at once, as its frame would have put them.
-                if child.text:
-                    flow.pieces.append((child.text, in_link or name == "a"))
-                if child.tail:
-                    flow.pieces.append((child.tail, in_link))
-                continue
-            entered = self._enter(child, flow, list_depth, in_link)
-            if entered is not None:
-                stack.append(frame)
-                frame = entered
-                children, flow, list_depth, in_link = frame[0], frame[1], frame[2], frame[3]
-            elif child.tail:
-                flow.pieces.append((child.tail, in_link))
+            if name not in BLOCK_TAGS and name != "br":
+                # An inline element: its text goes to the current flow. Without children (most
+                # links, spans, images) its tail follows at once, as its frame would have put it.
+                text = child.text
+                if text and (pieces or not text.isspace()):
+                    pieces.append(text)
+                    if in_link or name == "a":
+                        links.append(text)
+                if len(child):
+                    stack.append(frame)
+                    frame = (iter(child), flow, list_depth, in_link or name == "a", False, child.tail)
+                    children, in_link = frame[0], frame[3]
+                    continue
+            elif name == "br":
+                if pieces:  # a newline opening a flow is whitespace
+                    pieces.append("\n")
+            else:
+                if pieces:
+                    self._flush(flow)
+                entered = self._enter_block(child, name, flow, list_depth, in_link)
+                if entered is not None:
+                    stack.append(frame)
+                    frame = entered
+                    children, flow, list_depth = frame[0], frame[1], frame[2]
+                    pieces, links = flow.pieces, flow.links
+                    continue
+            tail = child.tail
+            if tail and (pieces or not tail.isspace()):
+                pieces.append(tail)
+                if in_link:
+                    links.append(tail)
         return self.blocks
 
-    def _enter(self, tag: HtmlElement, flow: _Flow, list_depth: int, in_link: bool) -> _Frame | None:
-        """Handle one element; return the frame for its children, if they are to be visited."""
-        name = tag.tag
-        if name == "br":
-            flow.pieces.append(("\n", in_link))
-            return None
-        if name not in BLOCK_TAGS:
-            child_in_link = in_link or name == "a"
-            if tag.text:
-                flow.pieces.append((tag.text, child_in_link))
-            return (iter(tag), flow, list_depth, child_in_link, False, flow, in_link, tag.tail)
-        if flow.pieces:
-            self._flush(flow)
+    def _enter_block(
+        self, tag: HtmlElement, name: str, flow: _Flow, list_depth: int, in_link: bool
+    ) -> _Frame | None:
+        """Handle one block-level element; return the frame for its children, if they are to be visited."""
         ancestors = (*flow.ancestors, tag)
         path = f"{flow.path}/{_path_part(tag)}"
         if name == "table" and _is_data_table(tag):
@@ -596,51 +618,51 @@ class _Walker:
             return None
         if name == "hr":
             return None
-        depth = list_depth + (1 if name in ("ul", "ol", "dl") else 0)
-        child_flow = _Flow(element=tag, ancestors=ancestors, path=path, kind="paragraph")
+        kind, level, list_id = "paragraph", 0, None
         if name in HEADING_TAGS:
-            child_flow.kind, child_flow.level = "heading", HEADING_TAGS[name]
+            kind, level = "heading", HEADING_TAGS[name]
         elif name == "li":
             parent = tag.getparent()
             key = id(parent) if parent is not None else id(tag)
             if key not in self.list_ids:
                 self.list_ids[key] = len(self.list_ids)
                 self._list_parents.append(parent if parent is not None else tag)
-            child_flow.kind, child_flow.level = "list_item", max(1, list_depth)
-            child_flow.list_id = self.list_ids[key]
+            kind, level, list_id = "list_item", max(1, list_depth), self.list_ids[key]
         elif name in KIND_BY_TAG:
-            child_flow.kind = KIND_BY_TAG[name]
+            kind = KIND_BY_TAG[name]
         elif name not in LEAF_TAGS and flow.kind in ("list_item", "caption", "heading"):
             # A <div>/<span>-like block inside an item or caption still belongs to it.
-            child_flow.kind, child_flow.level, child_flow.list_id = flow.kind, flow.level, flow.list_id
-        if tag.text:
-            child_flow.pieces.append((tag.text, in_link))
-        return (iter(tag), child_flow, depth, in_link, True, flow, in_link, tag.tail)
+            kind, level, list_id = flow.kind, flow.level, flow.list_id
+        child_flow = _Flow(tag, ancestors, path, kind, level, list_id, [], [])
+        text = tag.text
+        if text and not text.isspace():
+            child_flow.pieces.append(text)
+            if in_link:
+                child_flow.links.append(text)
+        depth = list_depth + 1 if name in ("ul", "ol", "dl") else list_depth
+        return (iter(tag), child_flow, depth, in_link, True, tag.tail)
 
     def _flush(self, flow: _Flow) -> None:
-        if not flow.pieces:
-            return
-        pieces, flow.pieces = flow.pieces, []
-        joined = "".join([text for text, _ in pieces])
+        pieces, links = flow.pieces, flow.links
+        joined = pieces[0] if len(pieces) == 1 else "".join(pieces)
+        pieces.clear()
+        link_chars = 0
+        if links:
+            link_chars = sum([len(normalise_space(text)) for text in links])
+            links.clear()
         if not joined or joined.isspace():  # what strip() would leave empty, without the copy
             return
-        link_chars = sum([len(normalise_space(text)) for text, linked in pieces if linked])
         if "\n" in joined:  # a blank line (two newlines) splits the text into blocks
             segments = [normalise_space(s) for s in _DOUBLE_BREAK_RE.split(joined)]
             segments = [s for s in segments if s]
         else:
             segments = [segment] if (segment := normalise_space(joined)) else []
         total = sum(len(s) for s in segments) or 1
+        kind, level, list_id, path, ancestors = flow.kind, flow.level, flow.list_id, flow.path, flow.ancestors
         for segment in segments:
             self.blocks.append(
                 CleanBlock(
-                    text=segment,
-                    kind=flow.kind,
-                    level=flow.level,
-                    list_id=flow.list_id,
-                    path=flow.path,
-                    link_chars=round(link_chars * len(segment) / total),
-                    ancestors=flow.ancestors,
+                    segment, kind, level, list_id, path, round(link_chars * len(segment) / total), ancestors
                 )
             )
 

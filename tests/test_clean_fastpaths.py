@@ -1,0 +1,140 @@
+"""The clean stage's fast paths give what the plainer versions in ``clean_reference`` give.
+
+Random pages mix what the fast paths take shortcuts on: whitespace-only and blank-line
+texts, U+200B, links with and without children, breaks, data and layout tables, lists,
+hidden and boilerplate-marked containers, and tags that are dropped.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from abstractpipe.clean import CleanRules, html
+
+from . import clean_reference as reference
+
+REPO = Path(__file__).resolve().parents[1]
+RULES = CleanRules.from_file(REPO / "configs" / "clean.yaml")
+FIXTURES = REPO / "tests" / "fixtures" / "clean"
+
+TEXTS = [
+    "",
+    " ",
+    "  ",
+    "\n",
+    "\n  ",
+    "\n\n",
+    " \n \n ",
+    "\t",
+    "\u00a0",
+    "\u200b",
+    " \u200b\n\n",
+    "word",
+    " word ",
+    "two words",
+    "end.\n\nNext part",
+    "line\none",
+    "中文字符",
+    "，标点。",
+    "Patients were randomly assigned to the study drug or placebo for twelve weeks, and the trial met its goal.",
+    "Related articles",
+    "Share this",
+    "Home",
+    "© 2024 The Journal",
+    "x" * 40,
+]
+BLOCKS = ["div", "p", "section", "ul", "ol", "li", "h1", "h2", "h3", "table", "tr", "td", "th", "blockquote"]
+BLOCKS += ["article", "main", "dl", "dt", "dd", "pre", "figure", "figcaption", "caption", "hr", "center"]
+INLINE = ["a", "span", "b", "em", "i", "font", "img", "br", "strong", "small", "sup", "code"]
+DROPPED = ["script", "style", "nav", "header", "footer", "aside", "form", "noscript", "button", "svg"]
+CLASSES = ["", "content", "post-body", "sidebar", "comments", "comment-3", "widget", "row12", "nav-2"]
+CLASSES += ["entry", "related-posts", "with-sidebar", "text", "item item-7", "share", "main-text"]
+
+
+def _attributes(rng: random.Random) -> str:
+    out = []
+    if rng.random() < 0.4:
+        out.append(f'class="{rng.choice(CLASSES)}"')
+    if rng.random() < 0.1:
+        out.append(f'id="{rng.choice(["comments", "main", "post1", "nav", "content"])}"')
+    if rng.random() < 0.04:
+        out.append('role="main"')
+    if rng.random() < 0.03:
+        out.append(
+            rng.choice(["hidden", 'aria-hidden="true"', 'style="display: none"', 'style="color: red"'])
+        )
+    if rng.random() < 0.1:
+        out.append('href="/x"')
+    return (" " + " ".join(out)) if out else ""
+
+
+def _table(rng: random.Random, depth: int) -> str:
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{_content(rng, depth + 3, rng.randint(0, 2))}</td>" for _ in range(rng.randint(1, 3)))
+        + "</tr>"
+        for _ in range(rng.randint(1, 4))
+    )
+    caption = f"<caption>{_text(rng)}</caption>" if rng.random() < 0.3 else ""
+    return f"<table{_attributes(rng)}>{caption}{rows}</table>" + _text(rng)
+
+
+def _element(rng: random.Random, depth: int) -> str:
+    roll = rng.random()
+    if roll < 0.05 and depth < 5:
+        return _table(rng, depth)
+    if roll < 0.45 or depth > 7:
+        name = rng.choice(INLINE)
+    elif roll < 0.9:
+        name = rng.choice(BLOCKS)
+    else:
+        name = rng.choice(DROPPED)
+    if name in ("img", "br", "hr"):
+        return f"<{name}{_attributes(rng)}>" + _text(rng)
+    inner = _content(rng, depth + 1, rng.randint(0, 4 if depth < 4 else 2))
+    return f"<{name}{_attributes(rng)}>{inner}</{name}>" + _text(rng)
+
+
+def _text(rng: random.Random) -> str:
+    text = rng.choice(TEXTS)
+    if rng.random() < 0.05:
+        text += rng.choice(["&amp;", "&nbsp;", "<!-- note -->", "&#8203;"])
+    return text
+
+
+def _content(rng: random.Random, depth: int, count: int) -> str:
+    return _text(rng) + "".join(_element(rng, depth) for _ in range(count))
+
+
+def random_page(seed: int) -> str:
+    rng = random.Random(seed)
+    head = "<head><title>T</title><meta name='x' content='y'><script>var a;</script></head>"
+    return f"<html>{head}<body{_attributes(rng)}>{_content(rng, 0, rng.randint(1, 9))}</body></html>"
+
+
+def pages() -> list[str]:
+    fixtures = [path.read_text(encoding="utf-8") for path in sorted(FIXTURES.glob("*.html"))]
+    return fixtures + [random_page(seed) for seed in range(400)]
+
+
+def _fields(blocks: list) -> list[tuple]:
+    return [(b.text, b.kind, b.level, b.list_id, b.path, b.link_chars, len(b.ancestors)) for b in blocks]
+
+
+@pytest.mark.parametrize("dropped", [False, True])
+def test_walk_gives_the_blocks_of_the_frame_per_element_walk(dropped: bool) -> None:
+    # The walk keeps no whitespace opening a flow and takes inline elements without a frame.
+    for markup in pages():
+        root = html.parse_tree(markup)
+        assert root is not None
+        if dropped:
+            html.drop_non_content(root, RULES, None, Counter())
+        body = html._body(root)
+        fast, plain = html._Walker().walk(body), reference._Walker().walk(body)
+        assert _fields(fast) == _fields(plain), markup
+        for ours, theirs in zip(fast, plain, strict=True):  # the same elements, not equal ones
+            assert all(a is b for a, b in zip(ours.ancestors, theirs.ancestors, strict=True))
