@@ -138,3 +138,55 @@ def test_walk_gives_the_blocks_of_the_frame_per_element_walk(dropped: bool) -> N
         assert _fields(fast) == _fields(plain), markup
         for ours, theirs in zip(fast, plain, strict=True):  # the same elements, not equal ones
             assert all(a is b for a, b in zip(ours.ancestors, theirs.ancestors, strict=True))
+
+
+def _site_rules() -> CleanRules:
+    """The shipped rules plus a site with drop selectors (they run inside drop_non_content)."""
+    import yaml
+
+    from abstractpipe.clean.rules import compile_rules
+
+    data = yaml.safe_load((REPO / "configs" / "clean.yaml").read_text(encoding="utf-8"))
+    data["sites"] = {"s.example": {"drop_selectors": ["div.share", "span.text", "#comments"]}}
+    return compile_rules(data)
+
+
+SITE_RULES = _site_rules()
+
+
+@pytest.mark.parametrize("containers", [True, False])
+def test_drop_non_content_leaves_the_tree_the_plain_version_leaves(containers: bool) -> None:
+    from lxml import etree
+
+    for index, markup in enumerate(pages()):
+        site = "s.example" if index % 2 else None
+        fast, plain = html.parse_tree(markup), reference.parse_tree(markup)
+        fast_counts: Counter[str] = Counter()
+        plain_counts: Counter[str] = Counter()
+        fast_chars = html.drop_non_content(fast, SITE_RULES, site, fast_counts, containers)
+        plain_chars = reference.drop_non_content(plain, SITE_RULES, site, plain_counts, containers)
+        assert (fast_chars, fast_counts) == (plain_chars, plain_counts), markup
+        assert etree.tostring(fast) == etree.tostring(plain), markup
+
+
+def test_choose_main_keeps_the_blocks_the_plain_version_keeps() -> None:
+    for markup in pages():
+        root = html.parse_tree(markup)
+        html.drop_non_content(root, RULES, None, Counter())
+        blocks = html._Walker().walk(html._body(root))
+        fast_counts: Counter[str] = Counter()
+        plain_counts: Counter[str] = Counter()
+        fast = html.choose_main(list(blocks), RULES, fast_counts)
+        plain = reference.choose_main(list(blocks), RULES, plain_counts)
+        assert [id(b) for b in fast] == [id(b) for b in plain], markup
+        assert fast_counts == plain_counts, markup
+
+
+def test_parse_html_gives_what_the_plain_versions_give() -> None:
+    for index, markup in enumerate(pages()):
+        site = "s.example" if index % 2 else None
+        fast_counts: Counter[str] = Counter()
+        plain_counts: Counter[str] = Counter()
+        fast = html.parse_html(markup, SITE_RULES, site, fast_counts)
+        plain = reference.parse_html(markup, SITE_RULES, site, plain_counts)
+        assert (_fields(fast[0]), fast[1], fast_counts) == (_fields(plain[0]), plain[1], plain_counts), markup

@@ -236,32 +236,45 @@ def _holds_main(tag: HtmlElement) -> bool:
     return next(tag.iterdescendants("article", "main"), None) is not None or bool(_ROLE_MAIN(tag))
 
 
-def _marked_elements(body: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement], list[HtmlElement]]:
+# What _marked_elements gives for an element the container and hidden drops look at: the
+# element, whether it is hidden, and its element_flags boilerplate and strong flags.
+_Flagged = tuple[HtmlElement, bool, bool, bool]
+
+
+def _marked_elements(
+    body: HtmlElement, rules: CleanRules, containers: bool
+) -> tuple[list[HtmlElement], list[_Flagged], list[HtmlElement]]:
     """In document order, one pass over ``body``: the elements below it with a marking
-    attribute, those of them that are hidden, and the <article>, <main> and role=main ones
-    (``body`` included). A Python pass reading attribute names beats an XPath predicate
-    testing six attributes on every element by about 2x."""
+    attribute; those of them that are hidden or (with ``containers``) named as boilerplate by
+    their class/id/role, with those flags; and the <article>, <main> and role=main ones (``body``
+    included). A Python pass reading attribute names beats an XPath predicate testing six
+    attributes on every element by about 2x; the flags are read in the same pass, so the drops
+    visit only the elements they may remove."""
     marked: list[HtmlElement] = []
-    hidden: list[HtmlElement] = []
+    flagged: list[_Flagged] = []
     main_like: list[HtmlElement] = [body] if body.tag in ("article", "main") else []
+    element_flags = rules.element_flags
     elements = body.iter(etree.Element)
     next(elements)  # body itself
     for tag in elements:
         names = tag.keys()
         if names and not _MARKING_ATTRS.isdisjoint(names):
             marked.append(tag)
-            if not _HIDING_ATTRS.isdisjoint(names) and _is_hidden(tag):
-                hidden.append(tag)
-            if tag.tag in ("article", "main") or tag.get("role") == "main":
+            get = tag.get
+            role = get("role") if "role" in names else None  # absent names need no lookup
+            hidden = not _HIDING_ATTRS.isdisjoint(names) and _is_hidden(tag)
+            boilerplate = strong = False
+            if containers:
+                boilerplate, strong, _ = element_flags(
+                    get("class") if "class" in names else None, get("id") if "id" in names else None, role
+                )
+            if hidden or boilerplate:
+                flagged.append((tag, hidden, boilerplate, strong))
+            if role == "main" or tag.tag in ("article", "main"):
                 main_like.append(tag)
         elif tag.tag in ("article", "main"):
             main_like.append(tag)
-    return marked, hidden, main_like
-
-
-def _attached(tag: HtmlElement, root: HtmlElement) -> bool:
-    """Still in the tree under ``root`` (not inside a subtree removed from it)."""
-    return any(parent is root for parent in tag.iterancestors())
+    return marked, flagged, main_like
 
 
 def _main_holders(elements: list[HtmlElement]) -> dict[int, HtmlElement]:
@@ -324,22 +337,31 @@ def drop_non_content(
     containers whose class/id/role looks like boilerplate stay. Returns the page's visible
     characters before hidden and container drops."""
     _rescue_body_from_head(root, counters)
-    for tag in list(root.iter(*rules.drop_tags)):  # tag names filtered in C
-        if not _attached(tag, root):  # inside one dropped already (or the root itself)
+    found = list(root.iter(*rules.drop_tags))  # tag names filtered in C, in document order
+    index = 0
+    while index < len(found):
+        tag = found[index]
+        index += 1
+        if tag is root:  # only what is below the root goes
             continue
         # An article's own <header> (title, authors, date) is content.
         if tag.tag == "header" and _inside(tag, {"article", "main"}):
             continue
+        # The drop tags inside it come next in document order and go with it: they are
+        # skipped by count, not by walking up from each to see whether it is still attached.
+        for _ in tag.iterdescendants(*rules.drop_tags):
+            index += 1
         drop_tree(tag)
         counters["html_dropped_tag"] += 1
     # Small forms (search, login, subscribe) go; a form wrapping the page (ASP.NET) or a
     # post (forums) stays. Measured after the other drops, so inputs and scripts do not count.
     dropped = _Dropper()
+    gone = dropped.gone  # ids of the dropped elements and of everything inside them
     small_tags = list(root.iter(*rules.drop_small_tags)) if rules.drop_small_tags else []
     all_chars = -1  # the page's text before these drops, measured once a small tag needs it
     body_text: str | None = None  # the body's text while nothing has been dropped from it
     for tag in small_tags:
-        if tag in dropped or _holds_main(tag):
+        if id(tag) in gone or _holds_main(tag):
             continue
         chars = len(normalise_space(_spaced_text(tag)))
         if chars >= rules.small_tag_max_chars:
@@ -357,25 +379,25 @@ def drop_non_content(
         counters["html_dropped_small_tag"] += 1
     for selector in rules.selectors_for(site):
         for tag in _css_selector(selector)(root):
-            if tag not in dropped:
+            if id(tag) not in gone:
                 dropped.drop(tag)
                 counters["html_dropped_selector"] += 1
     body = _body(root)
-    if body_text is not None and not dropped.gone:  # nothing dropped since it was read
+    if body_text is not None and not gone:  # nothing dropped since it was read
         page_chars = len("".join(body_text.split())) or 1
     else:
         page_chars = _visible_chars(body) or 1
     candidates: list[tuple[HtmlElement, str, int]] = []
     candidate_ids: set[int] = set()
     # Only elements with these attributes can be hidden, marked or named as chrome.
-    elements, hidden, main_like = _marked_elements(body)
+    elements, flagged, main_like = _marked_elements(body, rules, containers)
     holders = _main_holders(main_like)
-    hidden_ids = {id(tag) for tag in hidden}
+    hidden = [tag for tag, is_hidden, _, _ in flagged if is_hidden]
     hidden_prose = _hidden_prose(hidden, body, page_chars, rules.protect_share) if hidden else set()
-    for tag in elements:
-        if tag in dropped or tag.tag in NEVER_DROP:
+    for tag, is_hidden, boilerplate, strong in flagged:  # the others are neither dropped nor kept
+        if id(tag) in gone or tag.tag in NEVER_DROP:
             continue
-        if id(tag) in hidden_ids:
+        if is_hidden:
             # Script-rendered pages may ship the server-rendered body hidden and reveal it
             # by script: a hidden element holding most of the page text is its content, and
             # so are hidden prose sections that together hold most of it (collapsed parts).
@@ -387,8 +409,6 @@ def drop_non_content(
             continue
         if not containers:
             continue
-        get = tag.get
-        boilerplate, strong, _ = rules.element_flags(get("class"), get("id"), get("role"))
         if not boilerplate or id(tag) in holders:
             continue
         if not strong:
@@ -414,7 +434,7 @@ def drop_non_content(
             group_sizes[signature] += 1
     rivals: list[HtmlElement] | None = None
     for tag, signature, chars in candidates:
-        if tag in dropped:
+        if id(tag) in gone:
             continue
         if chars < 0:
             chars = _visible_chars(tag)
