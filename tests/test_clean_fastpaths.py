@@ -83,10 +83,26 @@ def _table(rng: random.Random, depth: int) -> str:
     return f"<table{_attributes(rng)}>{caption}{rows}</table>" + _text(rng)
 
 
+PROSE = [t for t in TEXTS if len(t) > 60]
+
+
+def _sections(rng: random.Random) -> str:
+    """Sibling containers of prose, alike or styled differently (repeated structures)."""
+    name = rng.choice(["div", "section", "td"])
+    return "".join(
+        f'<{name} class="{rng.choice(CLASSES)}">'
+        + "".join(f"<p>{rng.choice(PROSE)} {_text(rng)}</p>" for _ in range(rng.randint(1, 3)))
+        + f"</{name}>"
+        for _ in range(rng.randint(2, 4))
+    )
+
+
 def _element(rng: random.Random, depth: int) -> str:
     roll = rng.random()
     if roll < 0.05 and depth < 5:
         return _table(rng, depth)
+    if roll < 0.1 and depth < 4:
+        return _sections(rng)
     if roll < 0.45 or depth > 7:
         name = rng.choice(INLINE)
     elif roll < 0.9:

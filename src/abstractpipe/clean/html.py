@@ -754,19 +754,11 @@ def _container_chain(block: CleanBlock) -> tuple[HtmlElement, ...]:
     return tuple(reversed(chain))
 
 
-def _nearest_container(block: CleanBlock) -> HtmlElement | None:
-    """``_container_chain(block)[0]`` without building the chain."""
-    chain = block.ancestors
-    if chain and chain[-1].tag in LEAF_TAGS:
-        return chain[-2] if len(chain) > 1 else None
-    return chain[-1] if chain else None
-
-
 _LIST_TAGS = frozenset({"ul", "ol", "dl", "li", "dd", "dt"})
 
 
 def _lift_out_of_list(
-    best: HtmlElement, chars: Counter[int], links: Counter[int], settings: MainContentSettings
+    best: HtmlElement, chars: dict[int, int], links: dict[int, int], settings: MainContentSettings
 ) -> HtmlElement | None:
     """The block container around a best container that is a list (an answer's checklist
     scored above the answer holding it), unless that container is link-heavy."""
@@ -800,6 +792,11 @@ class _ContainerSums:
     first_scored: int = -1  # index of its first block that scores
 
 
+# How much of a group's points each container up its chain gets: the nearest all, the next
+# half, then a third of that per level (1.0 / (level * 3)), for five levels.
+_CHAIN_SHARES = (1.0, 0.5, *(1.0 / (level * 3) for level in range(2, 5)))
+
+
 def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[str]) -> list[CleanBlock]:
     """Keep the blocks of the best-scoring container (lifted out of a list), its strong siblings,
     containers at its tag path, a wider container when these hold too little prose, the run
@@ -807,53 +804,67 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     settings = rules.main
     scores: dict[int, float] = {}
     tags: dict[int, HtmlElement] = {}
-    chars: Counter[int] = Counter()
-    links: Counter[int] = Counter()
     token_counts = [token_count(block.text) for block in blocks]
+    min_tokens, divisor, max_length = (
+        settings.min_block_tokens,
+        settings.token_divisor,
+        settings.max_length_points,
+    )
+    weight, max_punctuation = settings.punctuation_weight, settings.max_punctuation_points
     # Blocks are summed per nearest container first, then each container's sums go up its
     # chain once: far fewer dictionary updates than one per block and ancestor.
     groups: dict[int, _ContainerSums] = {}
-    for index, (block, tokens) in enumerate(zip(blocks, token_counts, strict=True)):
-        nearest = _nearest_container(block)
-        if nearest is None:
+    for index, block in enumerate(blocks):
+        # The nearest container: ``_container_chain(block)[0]`` without building the chain.
+        ancestors = block.ancestors
+        if not ancestors:
             continue
+        nearest = ancestors[-1]
+        if nearest.tag in LEAF_TAGS:
+            if len(ancestors) == 1:
+                continue
+            nearest = ancestors[-2]
         # Blocks with the same nearest container have the same chain: built once per group.
         group = groups.get(id(nearest))
         if group is None:
             group = groups[id(nearest)] = _ContainerSums(_container_chain(block))
-        group.chars += len(block.text)
+        text = block.text
+        group.chars += len(text)
         group.links += block.link_chars
-        if tokens < settings.min_block_tokens or block.kind == "heading":
+        tokens = token_counts[index]
+        if tokens < min_tokens or block.kind == "heading":
             continue
-        points = 1.0 + min(tokens / settings.token_divisor, settings.max_length_points)
-        points += min(
-            punctuation_count(block.text) * settings.punctuation_weight, settings.max_punctuation_points
-        )
+        points = 1.0 + min(tokens / divisor, max_length)
+        points += min(punctuation_count(text) * weight, max_punctuation)
         if block.kind == "table":
             # A data table is one block but many units of text: it scores as its rows would
             # as blocks of their own, when that is more (long lists of laureates, products).
-            points = max(points, _row_points(block.text, settings))
-        group.points += points * (1.0 - min(1.0, block.link_chars / max(1, len(block.text))))
+            points = max(points, _row_points(text, settings))
+        group.points += points * (1.0 - min(1.0, block.link_chars / max(1, len(text))))
         if group.first_scored < 0:
             group.first_scored = index
     # Each group's sums count for its container and every ancestor. Chains share their upper
     # parts, so each container is visited once (its parent and depth noted) and the sums are
     # then passed up from the deepest containers: the same totals, without a walk per group.
+    # Every container has sums, zero or not (plain dicts: a Counter's item access is slower).
+    chars: dict[int, int] = {}
+    links: dict[int, int] = {}
     parents: dict[int, int] = {}
     depths: dict[int, int] = {}
     for group in groups.values():
         chain = group.chain
-        chars[id(chain[0])] += group.chars
-        links[id(chain[0])] += group.links
+        length = len(chain)
         for level, tag in enumerate(chain):
             key = id(tag)
             if key in depths:
                 break  # seen from another group, and so are its ancestors
-            depths[key] = len(chain) - level
-            chars[key] += 0  # every container has sums, zero or not
-            links[key] += 0
-            if level + 1 < len(chain):
+            depths[key] = length - level
+            chars[key] = links[key] = 0
+            if level + 1 < length:
                 parents[key] = id(chain[level + 1])
+        nearest_key = id(chain[0])
+        chars[nearest_key] += group.chars
+        links[nearest_key] += group.links
     for key in sorted(depths, key=depths.__getitem__, reverse=True):
         parent = parents.get(key)
         if parent is not None:
@@ -861,21 +872,23 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
             links[parent] += links[key]
     # In document order of each container's first scored block: ties go to the first.
     for group in sorted((g for g in groups.values() if g.first_scored >= 0), key=lambda g: g.first_scored):
-        for level, tag in enumerate(group.chain[:5]):
-            share = 1.0 if level == 0 else 0.5 if level == 1 else 1.0 / (level * 3)
-            if id(tag) not in scores:
-                scores[id(tag)] = 0.0
-                tags[id(tag)] = tag
-            scores[id(tag)] += group.points * share
+        points = group.points
+        for tag, share in zip(group.chain, _CHAIN_SHARES, strict=False):  # the first five
+            key = id(tag)
+            if key not in scores:
+                scores[key] = 0.0
+                tags[key] = tag
+            scores[key] += points * share
     if not scores:
         return blocks
     final: dict[int, float] = {}
+    tag_bonus, element_flags = settings.tag_bonus, rules.element_flags
     for key, score in scores.items():
         tag = tags[key]
         density = links[key] / max(1, chars[key])
-        bonus = settings.tag_bonus.get(str(tag.tag), 0.0)
+        bonus = tag_bonus.get(str(tag.tag), 0.0)
         get = tag.get
-        boilerplate, _, content = rules.element_flags(get("class"), get("id"), get("role"))
+        boilerplate, _, content = element_flags(get("class"), get("id"), get("role"))
         if content:
             bonus += settings.content_attr_bonus
         if boilerplate:
@@ -885,7 +898,7 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         if bonus > 0:
             bonus *= 1.0 - density
         final[key] = score * (1.0 - density) + (bonus if score > 0 else 0.0)
-    best_key = max(final, key=lambda k: final[k])  # first maximum: dict order is document order
+    best_key = max(final, key=final.__getitem__)  # first maximum: dict order is document order
     best = tags[best_key]
     if final[best_key] < settings.min_best_score:
         return blocks
@@ -913,8 +926,8 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
                 chosen.add(key)
     # Repeated structures (forum posts, listing entries, teaser blocks, column blocks) sit at
     # the same tag path as the best container: keep those that also read like content.
-    best_path = _tag_path(best)
-    best_names = _name_path(best)
+    best_path, best_part = _tag_path(best), _path_part(best)
+    best_names, best_name = _name_path(best), best.tag
     floor = max(settings.min_best_score, settings.similar_path_share * final[best_key])
     loose_floor = max(settings.min_best_score, settings.sibling_share * final[best_key])
     for key, score in final.items():
@@ -923,7 +936,10 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         tag = tags[key]
         # Same tag path: a repeated structure. Same tag names only: likely a sibling section
         # styled differently, so it must score like a sibling.
-        if _tag_path(tag) == best_path or (score >= loose_floor and _name_path(tag) == best_names):
+        # Equal paths end in equal parts and tag names: those are compared first (cheaply).
+        if (_path_part(tag) == best_part and _tag_path(tag) == best_path) or (
+            score >= loose_floor and tag.tag == best_name and _name_path(tag) == best_names
+        ):
             chosen.add(key)
             counters["html_similar_containers"] += 1
     kept_flags = [not chosen.isdisjoint(map(id, block.ancestors)) for block in blocks]
