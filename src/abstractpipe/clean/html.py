@@ -237,44 +237,62 @@ def _holds_main(tag: HtmlElement) -> bool:
 
 
 # What _marked_elements gives for an element the container and hidden drops look at: the
-# element, whether it is hidden, and its element_flags boilerplate and strong flags.
-_Flagged = tuple[HtmlElement, bool, bool, bool]
+# element, whether it is hidden, and its element_flags boilerplate and strong flags (None when
+# they are left to be read if it is still there when its turn comes).
+_Flagged = tuple[HtmlElement, bool, bool | None, bool]
 
 
 def _marked_elements(
     body: HtmlElement, rules: CleanRules, containers: bool
-) -> tuple[list[HtmlElement], list[_Flagged], list[HtmlElement]]:
+) -> tuple[list[HtmlElement], list[HtmlElement], list[_Flagged], list[HtmlElement]]:
     """In document order, one pass over ``body``: the elements below it with a marking
-    attribute; those of them that are hidden or (with ``containers``) named as boilerplate by
-    their class/id/role, with those flags; and the <article>, <main> and role=main ones (``body``
-    included). A Python pass reading attribute names beats an XPath predicate testing six
-    attributes on every element by about 2x; the flags are read in the same pass, so the drops
-    visit only the elements they may remove."""
+    attribute; those of them that are hidden; those that are hidden or (with ``containers``)
+    named as boilerplate by their class/id/role, with those flags, leaving out the tags never
+    dropped; and the <article>, <main> and role=main ones (``body`` included).
+
+    A Python pass reading attribute names beats an XPath predicate testing six attributes on
+    every element by about 2x; the flags are read in the same pass, so the drops visit only the
+    elements they may remove. Inside a hidden element, which may be dropped whole, the flags are
+    not read here: reading them costs regex searches on a page's first class names."""
     marked: list[HtmlElement] = []
+    hidden_tags: list[HtmlElement] = []
     flagged: list[_Flagged] = []
     main_like: list[HtmlElement] = [body] if body.tag in ("article", "main") else []
     element_flags = rules.element_flags
     elements = body.iter(etree.Element)
     next(elements)  # body itself
-    for tag in elements:
+    hidden_until = -1  # the elements up to this position are inside a hidden element
+    for position, tag in enumerate(elements):
         names = tag.keys()
         if names and not _MARKING_ATTRS.isdisjoint(names):
             marked.append(tag)
+            name = tag.tag
             get = tag.get
             role = get("role") if "role" in names else None  # absent names need no lookup
-            hidden = not _HIDING_ATTRS.isdisjoint(names) and _is_hidden(tag)
-            boilerplate = strong = False
-            if containers:
-                boilerplate, strong, _ = element_flags(
-                    get("class") if "class" in names else None, get("id") if "id" in names else None, role
-                )
-            if hidden or boilerplate:
-                flagged.append((tag, hidden, boilerplate, strong))
-            if role == "main" or tag.tag in ("article", "main"):
+            if role == "main" or name in ("article", "main"):
                 main_like.append(tag)
+            hidden = not _HIDING_ATTRS.isdisjoint(names) and _is_hidden(tag)
+            if hidden:
+                hidden_tags.append(tag)
+            if name in NEVER_DROP:
+                continue
+            if hidden or position <= hidden_until:  # a hidden element's own flags go unread
+                if hidden or containers:
+                    flagged.append((tag, hidden, None, False))
+            else:
+                boilerplate = strong = False
+                if containers:
+                    boilerplate, strong, _ = element_flags(
+                        get("class") if "class" in names else None, get("id") if "id" in names else None, role
+                    )
+                if hidden or boilerplate:
+                    flagged.append((tag, hidden, boilerplate, strong))
+            if hidden:
+                inside = sum(1 for _ in tag.iterdescendants(etree.Element))
+                hidden_until = max(hidden_until, position + inside)
         elif tag.tag in ("article", "main"):
             main_like.append(tag)
-    return marked, flagged, main_like
+    return marked, hidden_tags, flagged, main_like
 
 
 def _main_holders(elements: list[HtmlElement]) -> dict[int, HtmlElement]:
@@ -390,12 +408,11 @@ def drop_non_content(
     candidates: list[tuple[HtmlElement, str, int]] = []
     candidate_ids: set[int] = set()
     # Only elements with these attributes can be hidden, marked or named as chrome.
-    elements, flagged, main_like = _marked_elements(body, rules, containers)
+    elements, hidden, flagged, main_like = _marked_elements(body, rules, containers)
     holders = _main_holders(main_like)
-    hidden = [tag for tag, is_hidden, _, _ in flagged if is_hidden]
     hidden_prose = _hidden_prose(hidden, body, page_chars, rules.protect_share) if hidden else set()
     for tag, is_hidden, boilerplate, strong in flagged:  # the others are neither dropped nor kept
-        if id(tag) in gone or tag.tag in NEVER_DROP:
+        if id(tag) in gone:
             continue
         if is_hidden:
             # Script-rendered pages may ship the server-rendered body hidden and reveal it
@@ -409,6 +426,9 @@ def drop_non_content(
             continue
         if not containers:
             continue
+        if boilerplate is None:  # inside a hidden element that stayed
+            get = tag.get
+            boilerplate, strong, _ = rules.element_flags(get("class"), get("id"), get("role"))
         if not boilerplate or id(tag) in holders:
             continue
         if not strong:
