@@ -329,7 +329,7 @@ class _Dropper:
 
 
 def _body(root: HtmlElement) -> HtmlElement:
-    body = root.find(".//body")
+    body = next(root.iterdescendants("body"), None)  # find(".//body") without ElementPath
     return body if body is not None else root
 
 
@@ -339,10 +339,10 @@ def _rescue_body_from_head(root: HtmlElement, counters: Counter[str]) -> None:
     An unknown element in ``<head>`` (a CMS include tag) makes libxml2 keep the rest of the
     page inside it, so dropping ``<head>`` would drop the whole page.
     """
-    head = root.find("head")
+    head = next(root.iterchildren("head"), None)
     if head is None:
         return
-    body = head.find(".//body")
+    body = next(head.iterdescendants("body"), None)
     if body is not None:
         root.append(body)
         counters["html_body_moved_out_of_head"] += 1
@@ -652,7 +652,8 @@ class _Walker:
     ) -> _Frame | None:
         """Handle one block-level element; return the frame for its children, if they are to be visited."""
         ancestors = (*flow.ancestors, tag)
-        path = f"{flow.path}/{_path_part(tag)}"
+        part = _PATH_PARTS.get((name, tag.get("class")))  # _path_part's cache, looked up here
+        path = f"{flow.path}/{part if part is not None else _path_part(tag)}"
         if name == "table" and _is_data_table(tag):
             self._table(tag, ancestors, path)
             return None
@@ -761,7 +762,7 @@ def _name_path(tag: HtmlElement) -> str:
 
 def _is_data_table(table: HtmlElement) -> bool:
     """A table of data rather than page layout: no nested tables or block-level structure."""
-    if table.find(".//table") is not None:
+    if next(table.iterdescendants("table"), None) is not None:
         return False
     return next(table.iter(*_TABLE_BLOCK_TAGS), None) is None
 

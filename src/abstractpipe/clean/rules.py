@@ -164,8 +164,12 @@ class CleanRules:
         flags = self._attr_cache.get(key)
         if flags is None:
             boilerplate = strong = content = False
+            known = self._token_cache  # looked up here: most tokens are known, a call costs more
             for token in key.lower().split():
-                is_boilerplate, is_strong, is_content = self._token_flags(token)
+                token_flags = known.get(token)
+                if token_flags is None:
+                    token_flags = self._token_flags(token)
+                is_boilerplate, is_strong, is_content = token_flags
                 boilerplate |= is_boilerplate
                 strong |= is_strong
                 content |= is_content
