@@ -206,3 +206,42 @@ def test_parse_html_gives_what_the_plain_versions_give() -> None:
         fast = html.parse_html(markup, SITE_RULES, site, fast_counts)
         plain = reference.parse_html(markup, SITE_RULES, site, plain_counts)
         assert (_fields(fast[0]), fast[1], fast_counts) == (_fields(plain[0]), plain[1], plain_counts), markup
+
+
+def _searched_flags(rules: CleanRules, token: str) -> tuple[bool, bool, bool]:
+    """Token flags by searching the joined attribute patterns (before TokenPattern)."""
+    boilerplate = bool(rules.boilerplate_attr.search(token))
+    return (
+        boilerplate,
+        boilerplate and not rules.weak_attr.search(token),
+        bool(rules.content_attr.search(token)),
+    )
+
+
+@pytest.mark.parametrize("odd", [False, True])
+def test_token_patterns_find_what_the_joined_patterns_find(odd: bool) -> None:
+    import yaml
+
+    from abstractpipe.clean.rules import compile_rules
+
+    data = yaml.safe_load((REPO / "configs" / "clean.yaml").read_text(encoding="utf-8"))
+    if odd:  # anchors, groups and back references, lookbehind, dots, case
+        data["html"]["boilerplate_attr"] += ["^start", "end$", "(x)y\\1", "(?<=q)z", "a.b", "Share"]
+        data["html"]["boilerplate_attr_whole"] += ["(w)+\\1", "Top"]
+        data["html"]["content_attr"] += ["(?<![a-z])body", "^lead"]
+        data["html"]["weak_attr"] += ["(x)y\\1"]
+    rules = compile_rules(data)
+    assert rules.token_patterns is not None
+    words = ["menu", "nav", "navbar", "sidebar", "side-bar", "comments", "hidden", "widget", "banner"]
+    words += ["content", "post-body", "article", "ad", "ads", "top", "start", "end", "xyx", "qz", "a-b"]
+    words += ["wwww", "body", "lead", "ſhare", "SHARE", "İ", "K", "x", "1", "main", "text", "detail"]
+    rng = random.Random(5)
+    tokens = set(words)
+    for _ in range(20000):
+        parts = [rng.choice(words) for _ in range(rng.randint(1, 4))]
+        seps = [rng.choice(["-", "_", "", "--", "-_", "2"]) for _ in parts]
+        token = "".join(p + s for p, s in zip(parts, seps, strict=True))
+        tokens.add(token if rng.random() < 0.8 else token.upper())
+        tokens.add(rng.choice(["-", "_", "x", ""]) + token)
+    for token in sorted(tokens):
+        assert rules._token_flags(token) == _searched_flags(rules, token), token
