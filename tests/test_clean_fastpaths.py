@@ -128,7 +128,18 @@ def _content(rng: random.Random, depth: int, count: int) -> str:
 
 def random_page(seed: int) -> str:
     rng = random.Random(seed)
-    head = "<head><title>T</title><meta name='x' content='y'><script>var a;</script></head>"
+    metas = [
+        "<meta name='x' content='y'>",
+        "<meta property='og:title' content=' T '>",
+        "<meta name=' Desc ' content=''>",
+        "<meta name=' Keywords ' content=' a, b '>",
+        "<meta name=' ' content='blank key'>",
+        "<meta name='DC.Title'>",
+        "<meta content='no key'>",
+        "<link rel='Canonical alternate' href='/c'>",
+        "<script type=' application/ld+json'>{}</script>",
+    ]
+    head = f"<head><title> T  x</title>{''.join(rng.sample(metas, 4))}<script>var a;</script></head>"
     return f"<html>{head}<body{_attributes(rng)}>{_content(rng, 0, rng.randint(1, 9))}</body></html>"
 
 
