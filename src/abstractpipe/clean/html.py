@@ -20,7 +20,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -236,32 +236,63 @@ def _holds_main(tag: HtmlElement) -> bool:
     return next(tag.iterdescendants("article", "main"), None) is not None or bool(_ROLE_MAIN(tag))
 
 
-def _marked_elements(body: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement], list[HtmlElement]]:
+# What _marked_elements gives for an element the container and hidden drops look at: the
+# element, whether it is hidden, and its element_flags boilerplate and strong flags (None when
+# they are left to be read if it is still there when its turn comes).
+_Flagged = tuple[HtmlElement, bool, bool | None, bool]
+
+
+def _marked_elements(
+    body: HtmlElement, rules: CleanRules, containers: bool
+) -> tuple[list[HtmlElement], list[HtmlElement], list[_Flagged], list[HtmlElement]]:
     """In document order, one pass over ``body``: the elements below it with a marking
-    attribute, those of them that are hidden, and the <article>, <main> and role=main ones
-    (``body`` included). A Python pass reading attribute names beats an XPath predicate
-    testing six attributes on every element by about 2x."""
+    attribute; those of them that are hidden; those that are hidden or (with ``containers``)
+    named as boilerplate by their class/id/role, with those flags, leaving out the tags never
+    dropped; and the <article>, <main> and role=main ones (``body`` included).
+
+    A Python pass reading attribute names beats an XPath predicate testing six attributes on
+    every element by about 2x; the flags are read in the same pass, so the drops visit only the
+    elements they may remove. Inside a hidden element, which may be dropped whole, the flags are
+    not read here: reading them costs regex searches on a page's first class names."""
     marked: list[HtmlElement] = []
-    hidden: list[HtmlElement] = []
+    hidden_tags: list[HtmlElement] = []
+    flagged: list[_Flagged] = []
     main_like: list[HtmlElement] = [body] if body.tag in ("article", "main") else []
+    element_flags = rules.element_flags
     elements = body.iter(etree.Element)
     next(elements)  # body itself
-    for tag in elements:
+    hidden_until = -1  # the elements up to this position are inside a hidden element
+    for position, tag in enumerate(elements):
         names = tag.keys()
         if names and not _MARKING_ATTRS.isdisjoint(names):
             marked.append(tag)
-            if not _HIDING_ATTRS.isdisjoint(names) and _is_hidden(tag):
-                hidden.append(tag)
-            if tag.tag in ("article", "main") or tag.get("role") == "main":
+            name = tag.tag
+            get = tag.get
+            role = get("role") if "role" in names else None  # absent names need no lookup
+            if role == "main" or name in ("article", "main"):
                 main_like.append(tag)
+            hidden = not _HIDING_ATTRS.isdisjoint(names) and _is_hidden(tag)
+            if hidden:
+                hidden_tags.append(tag)
+            if name in NEVER_DROP:
+                continue
+            if hidden or position <= hidden_until:  # a hidden element's own flags go unread
+                if hidden or containers:
+                    flagged.append((tag, hidden, None, False))
+            else:
+                boilerplate = strong = False
+                if containers:
+                    boilerplate, strong, _ = element_flags(
+                        get("class") if "class" in names else None, get("id") if "id" in names else None, role
+                    )
+                if hidden or boilerplate:
+                    flagged.append((tag, hidden, boilerplate, strong))
+            if hidden:
+                inside = sum(1 for _ in tag.iterdescendants(etree.Element))
+                hidden_until = max(hidden_until, position + inside)
         elif tag.tag in ("article", "main"):
             main_like.append(tag)
-    return marked, hidden, main_like
-
-
-def _attached(tag: HtmlElement, root: HtmlElement) -> bool:
-    """Still in the tree under ``root`` (not inside a subtree removed from it)."""
-    return any(parent is root for parent in tag.iterancestors())
+    return marked, hidden_tags, flagged, main_like
 
 
 def _main_holders(elements: list[HtmlElement]) -> dict[int, HtmlElement]:
@@ -298,7 +329,7 @@ class _Dropper:
 
 
 def _body(root: HtmlElement) -> HtmlElement:
-    body = root.find(".//body")
+    body = next(root.iterdescendants("body"), None)  # find(".//body") without ElementPath
     return body if body is not None else root
 
 
@@ -308,10 +339,10 @@ def _rescue_body_from_head(root: HtmlElement, counters: Counter[str]) -> None:
     An unknown element in ``<head>`` (a CMS include tag) makes libxml2 keep the rest of the
     page inside it, so dropping ``<head>`` would drop the whole page.
     """
-    head = root.find("head")
+    head = next(root.iterchildren("head"), None)
     if head is None:
         return
-    body = head.find(".//body")
+    body = next(head.iterdescendants("body"), None)
     if body is not None:
         root.append(body)
         counters["html_body_moved_out_of_head"] += 1
@@ -324,22 +355,31 @@ def drop_non_content(
     containers whose class/id/role looks like boilerplate stay. Returns the page's visible
     characters before hidden and container drops."""
     _rescue_body_from_head(root, counters)
-    for tag in list(root.iter(*rules.drop_tags)):  # tag names filtered in C
-        if not _attached(tag, root):  # inside one dropped already (or the root itself)
+    found = list(root.iter(*rules.drop_tags))  # tag names filtered in C, in document order
+    index = 0
+    while index < len(found):
+        tag = found[index]
+        index += 1
+        if tag is root:  # only what is below the root goes
             continue
         # An article's own <header> (title, authors, date) is content.
         if tag.tag == "header" and _inside(tag, {"article", "main"}):
             continue
+        # The drop tags inside it come next in document order and go with it: they are
+        # skipped by count, not by walking up from each to see whether it is still attached.
+        for _ in tag.iterdescendants(*rules.drop_tags):
+            index += 1
         drop_tree(tag)
         counters["html_dropped_tag"] += 1
     # Small forms (search, login, subscribe) go; a form wrapping the page (ASP.NET) or a
     # post (forums) stays. Measured after the other drops, so inputs and scripts do not count.
     dropped = _Dropper()
+    gone = dropped.gone  # ids of the dropped elements and of everything inside them
     small_tags = list(root.iter(*rules.drop_small_tags)) if rules.drop_small_tags else []
     all_chars = -1  # the page's text before these drops, measured once a small tag needs it
     body_text: str | None = None  # the body's text while nothing has been dropped from it
     for tag in small_tags:
-        if tag in dropped or _holds_main(tag):
+        if id(tag) in gone or _holds_main(tag):
             continue
         chars = len(normalise_space(_spaced_text(tag)))
         if chars >= rules.small_tag_max_chars:
@@ -357,25 +397,24 @@ def drop_non_content(
         counters["html_dropped_small_tag"] += 1
     for selector in rules.selectors_for(site):
         for tag in _css_selector(selector)(root):
-            if tag not in dropped:
+            if id(tag) not in gone:
                 dropped.drop(tag)
                 counters["html_dropped_selector"] += 1
     body = _body(root)
-    if body_text is not None and not dropped.gone:  # nothing dropped since it was read
+    if body_text is not None and not gone:  # nothing dropped since it was read
         page_chars = len("".join(body_text.split())) or 1
     else:
         page_chars = _visible_chars(body) or 1
     candidates: list[tuple[HtmlElement, str, int]] = []
     candidate_ids: set[int] = set()
     # Only elements with these attributes can be hidden, marked or named as chrome.
-    elements, hidden, main_like = _marked_elements(body)
+    elements, hidden, flagged, main_like = _marked_elements(body, rules, containers)
     holders = _main_holders(main_like)
-    hidden_ids = {id(tag) for tag in hidden}
     hidden_prose = _hidden_prose(hidden, body, page_chars, rules.protect_share) if hidden else set()
-    for tag in elements:
-        if tag in dropped or tag.tag in NEVER_DROP:
+    for tag, is_hidden, boilerplate, strong in flagged:  # the others are neither dropped nor kept
+        if id(tag) in gone:
             continue
-        if id(tag) in hidden_ids:
+        if is_hidden:
             # Script-rendered pages may ship the server-rendered body hidden and reveal it
             # by script: a hidden element holding most of the page text is its content, and
             # so are hidden prose sections that together hold most of it (collapsed parts).
@@ -387,8 +426,9 @@ def drop_non_content(
             continue
         if not containers:
             continue
-        get = tag.get
-        boilerplate, strong, _ = rules.element_flags(get("class"), get("id"), get("role"))
+        if boilerplate is None:  # inside a hidden element that stayed
+            get = tag.get
+            boilerplate, strong, _ = rules.element_flags(get("class"), get("id"), get("role"))
         if not boilerplate or id(tag) in holders:
             continue
         if not strong:
@@ -414,7 +454,7 @@ def drop_non_content(
             group_sizes[signature] += 1
     rivals: list[HtmlElement] | None = None
     for tag, signature, chars in candidates:
-        if tag in dropped:
+        if id(tag) in gone:
             continue
         if chars < 0:
             chars = _visible_chars(tag)
@@ -512,15 +552,20 @@ class _Flow:
     ancestors: tuple[HtmlElement, ...]
     path: str
     kind: str
-    level: int = 0
-    list_id: int | None = None
-    pieces: list[tuple[str, bool]] = field(default_factory=list)  # (text, inside a link)
+    level: int
+    list_id: int | None
+    # The texts in order, and those of them inside a link. A flow opens with a text that is
+    # not whitespace alone: whitespace before a flow's first text never reaches a block (its
+    # blank lines only split off empty segments, and normalise_space strips it), and most
+    # flows would otherwise hold nothing but the indentation between two block elements.
+    pieces: list[str]
+    links: list[str]
 
 
 # A walk frame: children left to visit, flow receiving their text, list depth, inside <a>,
-# whether the frame owns the flow (flushes it when done), and where the element's tail goes
-# once its subtree is done (the parent's flow and link state, and the tail itself).
-_Frame = tuple[Iterator[Any], _Flow, int, bool, bool, _Flow, bool, str | None]
+# whether the frame owns the flow (flushes it when done), and the element's tail, which goes
+# to the frame below once the subtree is done (its flow and link state are the tail's).
+_Frame = tuple[Iterator[Any], _Flow, int, bool, bool, str | None]
 
 
 class _Walker:
@@ -533,114 +578,132 @@ class _Walker:
     def walk(self, root: HtmlElement) -> list[CleanBlock]:
         outer = [_path_part(p) for p in reversed(list(root.iterancestors()))]
         path = "/".join([*outer, _path_part(root)])
-        flow = _Flow(element=root, ancestors=(root,), path=path, kind="paragraph")
-        if root.text:
-            flow.pieces.append((root.text, False))
+        flow = _Flow(root, (root,), path, "paragraph", 0, None, [], [])
+        pieces, links = flow.pieces, flow.links
+        text = root.text
+        if text and not text.isspace():
+            pieces.append(text)
         # An explicit stack, not recursion: real pages nest deeper than Python's recursion limit.
         # The current frame's fields are kept in locals; the stack holds the frames above it.
-        frame: _Frame = (iter(root), flow, 0, False, True, flow, False, None)
+        # Each text goes to the current flow's pieces (and links, inside <a>) unless it is
+        # whitespace opening the flow: the same test written out at each place, for speed.
+        frame: _Frame = (iter(root), flow, 0, False, True, None)
         children, list_depth, in_link = frame[0], 0, False
         stack: list[_Frame] = []
         while True:
             child = next(children, None)
             if child is None:
-                _, _, _, _, owns_flow, tail_flow, tail_in_link, tail = frame
-                if owns_flow and flow.pieces:
+                _, _, _, _, owns_flow, tail = frame
+                if owns_flow and pieces:
                     self._flush(flow)
-                if tail:
-                    tail_flow.pieces.append((tail, tail_in_link))
                 if not stack:
                     break
                 frame = stack.pop()
                 children, flow, list_depth, in_link = frame[0], frame[1], frame[2], frame[3]
+                pieces, links = flow.pieces, flow.links
+                if tail and (pieces or not tail.isspace()):
+                    pieces.append(tail)
+                    if in_link:
+                        links.append(tail)
                 continue
             name = child.tag
             if not isinstance(name, str):  # an entity or other non-element node
-                if child.tail:
-                    flow.pieces.append((child.tail, in_link))
+                tail = child.tail
+                if tail and (pieces or not tail.isspace()):
+                    pieces.append(tail)
+                    if in_link:
+                        links.append(tail)
                 continue
-            if name not in BLOCK_TAGS and name != "br" and not len(child):
-                # An inline element without children (most links, spans, images): its text and
-                # tail go to the flow at once, as its frame would have put them.
-                if child.text:
-                    flow.pieces.append((child.text, in_link or name == "a"))
-                if child.tail:
-                    flow.pieces.append((child.tail, in_link))
-                continue
-            entered = self._enter(child, flow, list_depth, in_link)
-            if entered is not None:
-                stack.append(frame)
-                frame = entered
-                children, flow, list_depth, in_link = frame[0], frame[1], frame[2], frame[3]
-            elif child.tail:
-                flow.pieces.append((child.tail, in_link))
+            if name not in BLOCK_TAGS and name != "br":
+                # An inline element: its text goes to the current flow. Without children (most
+                # links, spans, images) its tail follows at once, as its frame would have put it.
+                text = child.text
+                if text and (pieces or not text.isspace()):
+                    pieces.append(text)
+                    if in_link or name == "a":
+                        links.append(text)
+                if len(child):
+                    stack.append(frame)
+                    frame = (iter(child), flow, list_depth, in_link or name == "a", False, child.tail)
+                    children, in_link = frame[0], frame[3]
+                    continue
+            elif name == "br":
+                if pieces:  # a newline opening a flow is whitespace
+                    pieces.append("\n")
+            else:
+                if pieces:
+                    self._flush(flow)
+                entered = self._enter_block(child, name, flow, list_depth, in_link)
+                if entered is not None:
+                    stack.append(frame)
+                    frame = entered
+                    children, flow, list_depth = frame[0], frame[1], frame[2]
+                    pieces, links = flow.pieces, flow.links
+                    continue
+            tail = child.tail
+            if tail and (pieces or not tail.isspace()):
+                pieces.append(tail)
+                if in_link:
+                    links.append(tail)
         return self.blocks
 
-    def _enter(self, tag: HtmlElement, flow: _Flow, list_depth: int, in_link: bool) -> _Frame | None:
-        """Handle one element; return the frame for its children, if they are to be visited."""
-        name = tag.tag
-        if name == "br":
-            flow.pieces.append(("\n", in_link))
-            return None
-        if name not in BLOCK_TAGS:
-            child_in_link = in_link or name == "a"
-            if tag.text:
-                flow.pieces.append((tag.text, child_in_link))
-            return (iter(tag), flow, list_depth, child_in_link, False, flow, in_link, tag.tail)
-        if flow.pieces:
-            self._flush(flow)
+    def _enter_block(
+        self, tag: HtmlElement, name: str, flow: _Flow, list_depth: int, in_link: bool
+    ) -> _Frame | None:
+        """Handle one block-level element; return the frame for its children, if they are to be visited."""
         ancestors = (*flow.ancestors, tag)
-        path = f"{flow.path}/{_path_part(tag)}"
+        part = _PATH_PARTS.get((name, tag.get("class")))  # _path_part's cache, looked up here
+        path = f"{flow.path}/{part if part is not None else _path_part(tag)}"
         if name == "table" and _is_data_table(tag):
             self._table(tag, ancestors, path)
             return None
         if name == "hr":
             return None
-        depth = list_depth + (1 if name in ("ul", "ol", "dl") else 0)
-        child_flow = _Flow(element=tag, ancestors=ancestors, path=path, kind="paragraph")
+        kind, level, list_id = "paragraph", 0, None
         if name in HEADING_TAGS:
-            child_flow.kind, child_flow.level = "heading", HEADING_TAGS[name]
+            kind, level = "heading", HEADING_TAGS[name]
         elif name == "li":
             parent = tag.getparent()
             key = id(parent) if parent is not None else id(tag)
             if key not in self.list_ids:
                 self.list_ids[key] = len(self.list_ids)
                 self._list_parents.append(parent if parent is not None else tag)
-            child_flow.kind, child_flow.level = "list_item", max(1, list_depth)
-            child_flow.list_id = self.list_ids[key]
+            kind, level, list_id = "list_item", max(1, list_depth), self.list_ids[key]
         elif name in KIND_BY_TAG:
-            child_flow.kind = KIND_BY_TAG[name]
+            kind = KIND_BY_TAG[name]
         elif name not in LEAF_TAGS and flow.kind in ("list_item", "caption", "heading"):
             # A <div>/<span>-like block inside an item or caption still belongs to it.
-            child_flow.kind, child_flow.level, child_flow.list_id = flow.kind, flow.level, flow.list_id
-        if tag.text:
-            child_flow.pieces.append((tag.text, in_link))
-        return (iter(tag), child_flow, depth, in_link, True, flow, in_link, tag.tail)
+            kind, level, list_id = flow.kind, flow.level, flow.list_id
+        child_flow = _Flow(tag, ancestors, path, kind, level, list_id, [], [])
+        text = tag.text
+        if text and not text.isspace():
+            child_flow.pieces.append(text)
+            if in_link:
+                child_flow.links.append(text)
+        depth = list_depth + 1 if name in ("ul", "ol", "dl") else list_depth
+        return (iter(tag), child_flow, depth, in_link, True, tag.tail)
 
     def _flush(self, flow: _Flow) -> None:
-        if not flow.pieces:
-            return
-        pieces, flow.pieces = flow.pieces, []
-        joined = "".join([text for text, _ in pieces])
+        pieces, links = flow.pieces, flow.links
+        joined = pieces[0] if len(pieces) == 1 else "".join(pieces)
+        pieces.clear()
+        link_chars = 0
+        if links:
+            link_chars = sum([len(normalise_space(text)) for text in links])
+            links.clear()
         if not joined or joined.isspace():  # what strip() would leave empty, without the copy
             return
-        link_chars = sum([len(normalise_space(text)) for text, linked in pieces if linked])
         if "\n" in joined:  # a blank line (two newlines) splits the text into blocks
             segments = [normalise_space(s) for s in _DOUBLE_BREAK_RE.split(joined)]
             segments = [s for s in segments if s]
         else:
             segments = [segment] if (segment := normalise_space(joined)) else []
         total = sum(len(s) for s in segments) or 1
+        kind, level, list_id, path, ancestors = flow.kind, flow.level, flow.list_id, flow.path, flow.ancestors
         for segment in segments:
             self.blocks.append(
                 CleanBlock(
-                    text=segment,
-                    kind=flow.kind,
-                    level=flow.level,
-                    list_id=flow.list_id,
-                    path=flow.path,
-                    link_chars=round(link_chars * len(segment) / total),
-                    ancestors=flow.ancestors,
+                    segment, kind, level, list_id, path, round(link_chars * len(segment) / total), ancestors
                 )
             )
 
@@ -699,7 +762,7 @@ def _name_path(tag: HtmlElement) -> str:
 
 def _is_data_table(table: HtmlElement) -> bool:
     """A table of data rather than page layout: no nested tables or block-level structure."""
-    if table.find(".//table") is not None:
+    if next(table.iterdescendants("table"), None) is not None:
         return False
     return next(table.iter(*_TABLE_BLOCK_TAGS), None) is None
 
@@ -712,19 +775,11 @@ def _container_chain(block: CleanBlock) -> tuple[HtmlElement, ...]:
     return tuple(reversed(chain))
 
 
-def _nearest_container(block: CleanBlock) -> HtmlElement | None:
-    """``_container_chain(block)[0]`` without building the chain."""
-    chain = block.ancestors
-    if chain and chain[-1].tag in LEAF_TAGS:
-        return chain[-2] if len(chain) > 1 else None
-    return chain[-1] if chain else None
-
-
 _LIST_TAGS = frozenset({"ul", "ol", "dl", "li", "dd", "dt"})
 
 
 def _lift_out_of_list(
-    best: HtmlElement, chars: Counter[int], links: Counter[int], settings: MainContentSettings
+    best: HtmlElement, chars: dict[int, int], links: dict[int, int], settings: MainContentSettings
 ) -> HtmlElement | None:
     """The block container around a best container that is a list (an answer's checklist
     scored above the answer holding it), unless that container is link-heavy."""
@@ -758,6 +813,11 @@ class _ContainerSums:
     first_scored: int = -1  # index of its first block that scores
 
 
+# How much of a group's points each container up its chain gets: the nearest all, the next
+# half, then a third of that per level (1.0 / (level * 3)), for five levels.
+_CHAIN_SHARES = (1.0, 0.5, *(1.0 / (level * 3) for level in range(2, 5)))
+
+
 def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[str]) -> list[CleanBlock]:
     """Keep the blocks of the best-scoring container (lifted out of a list), its strong siblings,
     containers at its tag path, a wider container when these hold too little prose, the run
@@ -765,53 +825,67 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     settings = rules.main
     scores: dict[int, float] = {}
     tags: dict[int, HtmlElement] = {}
-    chars: Counter[int] = Counter()
-    links: Counter[int] = Counter()
     token_counts = [token_count(block.text) for block in blocks]
+    min_tokens, divisor, max_length = (
+        settings.min_block_tokens,
+        settings.token_divisor,
+        settings.max_length_points,
+    )
+    weight, max_punctuation = settings.punctuation_weight, settings.max_punctuation_points
     # Blocks are summed per nearest container first, then each container's sums go up its
     # chain once: far fewer dictionary updates than one per block and ancestor.
     groups: dict[int, _ContainerSums] = {}
-    for index, (block, tokens) in enumerate(zip(blocks, token_counts, strict=True)):
-        nearest = _nearest_container(block)
-        if nearest is None:
+    for index, block in enumerate(blocks):
+        # The nearest container: ``_container_chain(block)[0]`` without building the chain.
+        ancestors = block.ancestors
+        if not ancestors:
             continue
+        nearest = ancestors[-1]
+        if nearest.tag in LEAF_TAGS:
+            if len(ancestors) == 1:
+                continue
+            nearest = ancestors[-2]
         # Blocks with the same nearest container have the same chain: built once per group.
         group = groups.get(id(nearest))
         if group is None:
             group = groups[id(nearest)] = _ContainerSums(_container_chain(block))
-        group.chars += len(block.text)
+        text = block.text
+        group.chars += len(text)
         group.links += block.link_chars
-        if tokens < settings.min_block_tokens or block.kind == "heading":
+        tokens = token_counts[index]
+        if tokens < min_tokens or block.kind == "heading":
             continue
-        points = 1.0 + min(tokens / settings.token_divisor, settings.max_length_points)
-        points += min(
-            punctuation_count(block.text) * settings.punctuation_weight, settings.max_punctuation_points
-        )
+        points = 1.0 + min(tokens / divisor, max_length)
+        points += min(punctuation_count(text) * weight, max_punctuation)
         if block.kind == "table":
             # A data table is one block but many units of text: it scores as its rows would
             # as blocks of their own, when that is more (long lists of laureates, products).
-            points = max(points, _row_points(block.text, settings))
-        group.points += points * (1.0 - min(1.0, block.link_chars / max(1, len(block.text))))
+            points = max(points, _row_points(text, settings))
+        group.points += points * (1.0 - min(1.0, block.link_chars / max(1, len(text))))
         if group.first_scored < 0:
             group.first_scored = index
     # Each group's sums count for its container and every ancestor. Chains share their upper
     # parts, so each container is visited once (its parent and depth noted) and the sums are
     # then passed up from the deepest containers: the same totals, without a walk per group.
+    # Every container has sums, zero or not (plain dicts: a Counter's item access is slower).
+    chars: dict[int, int] = {}
+    links: dict[int, int] = {}
     parents: dict[int, int] = {}
     depths: dict[int, int] = {}
     for group in groups.values():
         chain = group.chain
-        chars[id(chain[0])] += group.chars
-        links[id(chain[0])] += group.links
+        length = len(chain)
         for level, tag in enumerate(chain):
             key = id(tag)
             if key in depths:
                 break  # seen from another group, and so are its ancestors
-            depths[key] = len(chain) - level
-            chars[key] += 0  # every container has sums, zero or not
-            links[key] += 0
-            if level + 1 < len(chain):
+            depths[key] = length - level
+            chars[key] = links[key] = 0
+            if level + 1 < length:
                 parents[key] = id(chain[level + 1])
+        nearest_key = id(chain[0])
+        chars[nearest_key] += group.chars
+        links[nearest_key] += group.links
     for key in sorted(depths, key=depths.__getitem__, reverse=True):
         parent = parents.get(key)
         if parent is not None:
@@ -819,21 +893,23 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
             links[parent] += links[key]
     # In document order of each container's first scored block: ties go to the first.
     for group in sorted((g for g in groups.values() if g.first_scored >= 0), key=lambda g: g.first_scored):
-        for level, tag in enumerate(group.chain[:5]):
-            share = 1.0 if level == 0 else 0.5 if level == 1 else 1.0 / (level * 3)
-            if id(tag) not in scores:
-                scores[id(tag)] = 0.0
-                tags[id(tag)] = tag
-            scores[id(tag)] += group.points * share
+        points = group.points
+        for tag, share in zip(group.chain, _CHAIN_SHARES, strict=False):  # the first five
+            key = id(tag)
+            if key not in scores:
+                scores[key] = 0.0
+                tags[key] = tag
+            scores[key] += points * share
     if not scores:
         return blocks
     final: dict[int, float] = {}
+    tag_bonus, element_flags = settings.tag_bonus, rules.element_flags
     for key, score in scores.items():
         tag = tags[key]
         density = links[key] / max(1, chars[key])
-        bonus = settings.tag_bonus.get(str(tag.tag), 0.0)
+        bonus = tag_bonus.get(str(tag.tag), 0.0)
         get = tag.get
-        boilerplate, _, content = rules.element_flags(get("class"), get("id"), get("role"))
+        boilerplate, _, content = element_flags(get("class"), get("id"), get("role"))
         if content:
             bonus += settings.content_attr_bonus
         if boilerplate:
@@ -843,7 +919,7 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         if bonus > 0:
             bonus *= 1.0 - density
         final[key] = score * (1.0 - density) + (bonus if score > 0 else 0.0)
-    best_key = max(final, key=lambda k: final[k])  # first maximum: dict order is document order
+    best_key = max(final, key=final.__getitem__)  # first maximum: dict order is document order
     best = tags[best_key]
     if final[best_key] < settings.min_best_score:
         return blocks
@@ -871,8 +947,8 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
                 chosen.add(key)
     # Repeated structures (forum posts, listing entries, teaser blocks, column blocks) sit at
     # the same tag path as the best container: keep those that also read like content.
-    best_path = _tag_path(best)
-    best_names = _name_path(best)
+    best_path, best_part = _tag_path(best), _path_part(best)
+    best_names, best_name = _name_path(best), best.tag
     floor = max(settings.min_best_score, settings.similar_path_share * final[best_key])
     loose_floor = max(settings.min_best_score, settings.sibling_share * final[best_key])
     for key, score in final.items():
@@ -881,7 +957,10 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
         tag = tags[key]
         # Same tag path: a repeated structure. Same tag names only: likely a sibling section
         # styled differently, so it must score like a sibling.
-        if _tag_path(tag) == best_path or (score >= loose_floor and _name_path(tag) == best_names):
+        # Equal paths end in equal parts and tag names: those are compared first (cheaply).
+        if (_path_part(tag) == best_part and _tag_path(tag) == best_path) or (
+            score >= loose_floor and tag.tag == best_name and _name_path(tag) == best_names
+        ):
             chosen.add(key)
             counters["html_similar_containers"] += 1
     kept_flags = [not chosen.isdisjoint(map(id, block.ancestors)) for block in blocks]

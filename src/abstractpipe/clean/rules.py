@@ -119,6 +119,21 @@ class SiteRules:
 
 
 @dataclass(frozen=True)
+class TokenPattern:
+    """Whether the ``_attr_regex`` pattern of the same alternatives finds a match in a token, in
+    two calls that try fewer positions. That pattern opens with ``(?:^|[-_])``, so the regex
+    engine tries it at every position of the token; ``head`` is tried at the start only and
+    ``tail`` opens with ``[-_]``, which the engine scans for in C (the regex searches were most
+    of the cost of a page's first class names)."""
+
+    head: re.Pattern[str]  # the alternatives at the start, or the whole token
+    tail: re.Pattern[str]  # the alternatives after a "-" or "_"
+
+    def found_in(self, token: str) -> bool:
+        return self.head.match(token) is not None or self.tail.search(token) is not None
+
+
+@dataclass(frozen=True)
 class CleanRules:
     """Everything the cleaner reads from its rule file, compiled."""
 
@@ -143,6 +158,11 @@ class CleanRules:
         default_factory=dict, compare=False, repr=False
     )
     _site_rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict, compare=False, repr=False)
+    # The three attribute patterns as TokenPatterns (compile_rules sets them; without them the
+    # patterns above are searched).
+    token_patterns: tuple[TokenPattern, TokenPattern, TokenPattern] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def element_flags(
         self, css_class: str | None, ident: str | None, role: str | None
@@ -164,8 +184,12 @@ class CleanRules:
         flags = self._attr_cache.get(key)
         if flags is None:
             boilerplate = strong = content = False
+            known = self._token_cache  # looked up here: most tokens are known, a call costs more
             for token in key.lower().split():
-                is_boilerplate, is_strong, is_content = self._token_flags(token)
+                token_flags = known.get(token)
+                if token_flags is None:
+                    token_flags = self._token_flags(token)
+                is_boilerplate, is_strong, is_content = token_flags
                 boilerplate |= is_boilerplate
                 strong |= is_strong
                 content |= is_content
@@ -178,12 +202,17 @@ class CleanRules:
     def _token_flags(self, token: str) -> tuple[bool, bool, bool]:
         flags = self._token_cache.get(token)
         if flags is None:
-            boilerplate = bool(self.boilerplate_attr.search(token))
-            flags = (
-                boilerplate,
-                boilerplate and not self.weak_attr.search(token),
-                bool(self.content_attr.search(token)),
-            )
+            if self.token_patterns is not None:
+                boilerplate_in, weak_in, content_in = self.token_patterns
+                boilerplate = boilerplate_in.found_in(token)
+                flags = (boilerplate, boilerplate and not weak_in.found_in(token), content_in.found_in(token))
+            else:
+                boilerplate = bool(self.boilerplate_attr.search(token))
+                flags = (
+                    boilerplate,
+                    boilerplate and not self.weak_attr.search(token),
+                    bool(self.content_attr.search(token)),
+                )
             if len(self._token_cache) > 100_000:
                 self._token_cache.clear()
             self._token_cache[token] = flags
@@ -239,6 +268,22 @@ def _attr_regex(alternatives: list[str], where: str, whole: list[str] | None = N
     if not branches:
         return re.compile(r"(?!)")  # matches nothing
     return _regex("|".join(branches), where)
+
+
+def _attr_token_pattern(alternatives: list[str], where: str, whole: list[str] | None = None) -> TokenPattern:
+    """``_attr_regex(alternatives, where, whole)`` as a TokenPattern. Its first branch is tried at
+    the start by ``head`` ("^") and after each "-"/"_" by ``tail``; its second ("^...$") by
+    ``head``. The groups keep their numbers (the first branch's come first in both)."""
+    nothing = r"(?!)"
+    heads = []
+    tail = nothing
+    if alternatives:
+        body = "|".join(f"(?:{a})" for a in alternatives)
+        heads.append(rf"(?:{body})(?:$|[-_])")
+        tail = rf"[-_](?:{body})(?:$|[-_])"
+    if whole:
+        heads.append("(?:" + "|".join(f"(?:{a})" for a in whole) + ")$")
+    return TokenPattern(_regex("|".join(heads) or nothing, where), _regex(tail, where))
 
 
 def _compile_rule(raw: Any, where: str) -> Rule:
@@ -313,6 +358,15 @@ def compile_rules(data: dict[str, Any]) -> CleanRules:
         ),
         content_attr=_attr_regex(list(html.get("content_attr") or []), "html.content_attr"),
         weak_attr=_attr_regex(list(html.get("weak_attr") or []), "html.weak_attr"),
+        token_patterns=(
+            _attr_token_pattern(
+                list(html.get("boilerplate_attr") or []),
+                "html.boilerplate_attr",
+                whole=list(html.get("boilerplate_attr_whole") or []),
+            ),
+            _attr_token_pattern(list(html.get("weak_attr") or []), "html.weak_attr"),
+            _attr_token_pattern(list(html.get("content_attr") or []), "html.content_attr"),
+        ),
         weak_keep_chars=int(html.get("weak_keep_chars", 200)),
         protect_share=float(html.get("protect_share", 0.5)),
         main=main,
