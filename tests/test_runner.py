@@ -102,6 +102,7 @@ def test_the_processing_pass_reuses_the_observation_parse(
     corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import abstractpipe.clean as clean_stage
+    import abstractpipe.runner as runner
 
     raw, clean = corpus
     parsed: list[str] = []
@@ -117,7 +118,9 @@ def test_the_processing_pass_reuses_the_observation_parse(
     stale.write_bytes(b"left by an older run")
     assert run(raw, tmp_path, "--workers", "1") == 0
     assert output_bytes(tmp_path) == output_bytes(clean)
-    assert len(parsed) == 10 + 5 + 3  # once a page, in the observation pass
+    pages = [markup for markup in parsed if markup.strip() != runner.WARM_UP_PAGE.strip()]
+    assert len(pages) == 10 + 5 + 3  # once a page, in the observation pass
+    assert len(parsed) - len(pages) == 1  # and the models' warm-up page, before the first page
     assert not list((tmp_path / ".state").rglob("*.work*"))  # removed once each shard is written
 
 
@@ -140,6 +143,10 @@ def test_parallel_runs_load_the_models_once_and_a_rerun_with_nothing_to_redo_not
     assert warm_ups == [str(raw)]  # in the driver, once, for both passes' workers
     assert run(raw, tmp_path, "--workers", "2") == 0
     assert warm_ups == [str(raw)]  # every shard kept: no model loaded
+    assert output_bytes(tmp_path) == output_bytes(clean)
+    # One worker loads them once too, before its first page (outside any page's time limit).
+    assert run(raw, tmp_path, "--workers", "1", "--force") == 0
+    assert warm_ups == [str(raw), str(raw)]
     assert output_bytes(tmp_path) == output_bytes(clean)
 
 

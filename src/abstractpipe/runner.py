@@ -634,8 +634,10 @@ def run_pipeline(
             else:
                 todo.append(make_task("process", plan, plan.digest, learned, learned_digest=learned_digest))
         log.info("processing %d of %d shards (%d unchanged)", len(todo), len(plans), len(markers))
-        if todo and forking:
+        if todo and options.executor == "local":
+            # Before the first page, so no page's max_seconds_per_page pays for loading them.
             warm_up_once()
+        if todo and forking:
             release_free_memory()  # what the driver freed is not copied into every worker
             executor.restart()
 
