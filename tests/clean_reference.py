@@ -1,5 +1,7 @@
 """Earlier, plainer versions of clean-stage internals that were since made faster.
 
+Only what changed is kept here; helpers the faster code still shares come from the stage.
+
 Tests run both on varied pages and require the same results: the fast versions must not
 change a single block (``test_clean_fastpaths``).
 """
@@ -17,7 +19,6 @@ from abstractpipe.clean.blocks import CleanBlock, normalise_space, punctuation_c
 from abstractpipe.clean.html import (
     _DOUBLE_BREAK_RE,
     _HIDING_ATTRS,
-    _HTML_LANG_RE,
     _MARKING_ATTRS,
     BLOCK_TAGS,
     HEADING_TAGS,
@@ -27,9 +28,13 @@ from abstractpipe.clean.html import (
     HtmlElement,
     _attr_key,
     _body,
+    _container_chain,
+    _ContainerSums,
+    _content_marked,
     _css_selector,
     _disjoint,
     _drop_link_lines,
+    _Dropper,
     _hidden_prose,
     _holds_main,
     _inside,
@@ -39,17 +44,21 @@ from abstractpipe.clean.html import (
     _keep_title_and_labels,
     _lift_out_of_list,
     _link_chars,
+    _main_holders,
+    _name_path,
     _path_part,
     _rescue_body_from_head,
     _row_points,
     _signature,
     _spaced_text,
     _subtree_text,
+    _tag_path,
     _text,
     _visible_chars,
     _widen_to_cover,
     drop_tree,
     parse_tree,
+    read_page_meta,
 )
 from abstractpipe.clean.rules import CleanRules
 
@@ -510,121 +519,12 @@ def choose_main(blocks: list[CleanBlock], rules: CleanRules, counters: Counter[s
     return [block for block, kept in zip(blocks, kept_flags, strict=True) if kept]
 
 
-def _main_holders(elements: list[HtmlElement]) -> dict[int, HtmlElement]:
-    """The elements that hold an <article>, <main> or role=main element, by id."""
-    # The values keep the proxies alive: lxml frees an unreferenced element proxy and a later
-    # one can take its id, which made a walk stop early at a stranger's id.
-    holders: dict[int, HtmlElement] = {}
-    for tag in elements:
-        if tag.tag in ("article", "main") or tag.get("role") == "main":
-            for parent in tag.iterancestors():
-                if id(parent) in holders:
-                    break
-                holders[id(parent)] = parent
-    return holders
-
-
-class _Dropper:
-    """Removes elements from the tree and remembers what went (descendants included)."""
-
-    def __init__(self) -> None:
-        self.gone: set[int] = set()
-        # lxml makes element proxies on demand and frees them when unreferenced, and a freed
-        # proxy's id can be reused by a later one: holding the dropped ones keeps ids unique.
-        self._held: list[HtmlElement] = []
-
-    def drop(self, tag: HtmlElement) -> None:
-        nodes = list(tag.iter())
-        self._held.extend(nodes)
-        self.gone.update(map(id, nodes))
-        drop_tree(tag)  # keeps the tail text, which belongs to the surrounding content
-
-    def __contains__(self, tag: HtmlElement) -> bool:
-        return id(tag) in self.gone
-
-
-def _content_marked(elements: list[HtmlElement], rules: CleanRules, dropped: _Dropper) -> list[HtmlElement]:
-    """Elements whose class/id marks main content (and nothing else) and that hold prose."""
-    marked = []
-    for tag in elements:
-        key = _attr_key(tag)
-        if not key or tag in dropped:
-            continue
-        boilerplate, _, content = rules.attr_flags(key)
-        if content and not boilerplate and _visible_chars(tag) >= rules.weak_keep_chars:
-            marked.append(tag)
-    return marked
-
-
-def _tag_path(tag: HtmlElement) -> str:
-    """Tag names and first classes (digits removed) from the root down to ``tag``."""
-    parts = [_path_part(p) for p in tag.iterancestors()]
-    return "/".join([*reversed(parts), _path_part(tag)])
-
-
-def _name_path(tag: HtmlElement) -> str:
-    return "/".join([*(str(p.tag) for p in reversed(list(tag.iterancestors()))), str(tag.tag)])
-
-
-def _container_chain(block: CleanBlock) -> tuple[HtmlElement, ...]:
-    """The block's containers, nearest first (a <p> gives its score to what holds it)."""
-    chain = block.ancestors
-    if chain and chain[-1].tag in LEAF_TAGS:
-        chain = chain[:-1]
-    return tuple(reversed(chain))
-
-
 def _nearest_container(block: CleanBlock) -> HtmlElement | None:
     """``_container_chain(block)[0]`` without building the chain."""
     chain = block.ancestors
     if chain and chain[-1].tag in LEAF_TAGS:
         return chain[-2] if len(chain) > 1 else None
     return chain[-1] if chain else None
-
-
-@dataclass(slots=True)
-class _ContainerSums:
-    """What the blocks directly inside one container add up to (see choose_main)."""
-
-    chain: tuple[HtmlElement, ...]  # the container, then its ancestors
-    chars: int = 0
-    links: int = 0
-    points: float = 0.0
-    first_scored: int = -1  # index of its first block that scores
-
-
-def read_page_meta(root: HtmlElement, markup: str = "") -> dict[str, list[str]]:
-    """``<meta>``, ``<title>``, JSON-LD, canonical link and ``<html lang>``, read before any drop."""
-    meta: dict[str, list[str]] = {}
-
-    def add(key: str, value: str | None) -> None:
-        if value is None:
-            return
-        value = value.strip()
-        if key and value:
-            meta.setdefault(key.strip().lower(), []).append(value)
-
-    add("html_lang", root.get("lang") or root.get("xml:lang"))
-    if "html_lang" not in meta and (match := _HTML_LANG_RE.search(markup[:20000])):
-        # libxml2 drops the attributes of an <html> that comes after other markup (a leading <script>).
-        add("html_lang", match[1])
-    # One pass over the tree collects the four kinds; they are read kind by kind as before.
-    found: dict[str, list[HtmlElement]] = {"title": [], "meta": [], "link": [], "script": []}
-    for tag in root.iter("title", "meta", "link", "script"):
-        found[tag.tag].append(tag)
-    if found["title"]:
-        add("title", normalise_space(_text(found["title"][0])))
-    for tag in found["meta"]:
-        key = tag.get("name") or tag.get("property")
-        if key:
-            add(key, tag.get("content"))
-    for tag in found["link"]:
-        if "canonical" in (tag.get("rel") or "").lower().split():
-            add("canonical", tag.get("href"))
-    for tag in found["script"]:
-        if (tag.get("type") or "").strip().lower() == "application/ld+json":
-            add("jsonld", _text(tag))
-    return meta
 
 
 def _main_blocks(tree: HtmlElement, rules: CleanRules, counters: Counter[str]) -> list[CleanBlock]:
