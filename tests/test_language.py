@@ -345,7 +345,8 @@ IDENTIFIER_SOUP = st.text(
 @settings(max_examples=400, deadline=None)
 @given(IDENTIFIER_SOUP)
 def test_identifier_patterns_cannot_match_without_their_needs(text: str) -> None:
-    from abstractpipe.language import LanguageDetector, case_blind
+    from abstractpipe.language import LanguageDetector
+    from abstractpipe.patterns import case_blind
 
     for rule in LanguageDetector(_rules()).identifiers:
         for match in rule.pattern.finditer(text):
@@ -360,7 +361,7 @@ def test_identifier_patterns_cannot_match_without_their_needs(text: str) -> None
 def test_case_blind_lowers_every_character_re_equates_with_an_ascii_letter(letter: str) -> None:
     import re
 
-    from abstractpipe.language import case_blind
+    from abstractpipe.patterns import case_blind
 
     every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
     equal = re.findall(f"(?i){letter}", every)
@@ -373,7 +374,8 @@ def test_case_blind_lowers_every_character_re_equates_with_an_ascii_letter(lette
 def test_identifiers_are_stripped_with_and_without_the_needs_test() -> None:
     import random
 
-    from abstractpipe.language import LanguageDetector, PatternRule
+    from abstractpipe.language import LanguageDetector
+    from abstractpipe.patterns import PatternRule
 
     detector = LanguageDetector(_rules())
     assert any(rule.needs_any_case for rule in detector.identifiers)

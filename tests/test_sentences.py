@@ -384,7 +384,7 @@ def test_one_paragraph_texts_skip_the_scans_that_cannot_cut_them() -> None:
     # occurs and a URL pattern only where "://" or "www." (any case) does,
     # brackets are matched only in a text holding one: the general path does all
     # of it for every text.
-    from abstractpipe.language import PatternRule
+    from abstractpipe.patterns import PatternRule
 
     pieces = [" ", "\n", "\n\n", "- ", "• ", "1. ", "a) ", "iv. ", "(1) ", "一、", "（二）"]
     pieces += ["word", "Word", "ok", "et al. ", "[Go. Ok] ", "(Go. Ok) ", "[Go. ", " Ok] "]

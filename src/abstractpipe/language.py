@@ -29,6 +29,7 @@ from langdetect.utils.ngram import NGram
 from abstractpipe.config import PACKAGE_CONFIG_DIR
 from abstractpipe.document import Document
 from abstractpipe.langprofiles import NgramTable, load_ngram_table
+from abstractpipe.patterns import PatternRule, case_blind
 from abstractpipe.pipeline import Step, register_step
 
 HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
@@ -440,59 +441,6 @@ def count_scripts(text: str) -> ScriptCounts:
     else:
         han, kana, latin, letters = (pattern.subn("", text)[1] for pattern in SCRIPT_PATTERNS)
     return ScriptCounts(han=han, kana=kana, latin=ascii_letters + latin, letters=ascii_letters + letters)
-
-
-# Characters re's (?i) equates with an ASCII letter that str.lower() does not lower to
-# it: U+0130 (lowers to "i" + U+0307), U+0131 and U+017F (lower to themselves).  The
-# Kelvin sign lowers to "k" already (tests/test_language.py checks every code point).
-_CASE_BLIND_EXTRA = {"\u0130": "i", "\u0131": "i", "\u017f": "s"}
-_CASE_BLIND_TABLE = str.maketrans(_CASE_BLIND_EXTRA)
-
-
-def case_blind(text: str) -> str:
-    """``text`` lower-cased so that where an ASCII string matches under (?i), it occurs lowered."""
-    # str.translate is slow on non-ASCII text: only the rare text holding one of them needs it.
-    if not text.isascii() and any(extra in text for extra in _CASE_BLIND_EXTRA):
-        text = text.translate(_CASE_BLIND_TABLE)
-    return text.lower()
-
-
-@dataclass(frozen=True)
-class PatternRule:
-    """A rule file's pattern and the strings one of which a text must hold for it to match.
-
-    Written ``pattern`` or ``{pattern, needs, needs_any_case}``: ``needs`` are
-    compared as written, ``needs_any_case`` (ASCII) as a ``(?i)`` pattern compares
-    letters.  A substring test is far cheaper than a scan by a pattern re cannot
-    search quickly (a leading ``\\b``, ``(?i)``); with no needs it is always tried.
-    The tests check that no match lacks its needs.
-    """
-
-    pattern: re.Pattern[str]
-    needs: tuple[str, ...] = ()
-    needs_any_case: tuple[str, ...] = ()  # lower-cased
-
-    @classmethod
-    def from_entry(cls, entry: Any) -> PatternRule:
-        if not isinstance(entry, dict):
-            return cls(re.compile(str(entry)))
-        any_case = tuple(str(n).lower() for n in entry.get("needs_any_case") or ())
-        if not all(n.isascii() for n in any_case):
-            raise ValueError(f"needs_any_case must be ASCII: {any_case}")
-        return cls(
-            re.compile(str(entry["pattern"])), tuple(str(n) for n in entry.get("needs") or ()), any_case
-        )
-
-    def may_match(self, text: str, folded: str | None = None) -> bool:
-        """False only when the pattern cannot match ``text`` (``folded``: its ``case_blind``)."""
-        if not self.needs and not self.needs_any_case:
-            return True
-        if any(literal in text for literal in self.needs):
-            return True
-        if self.needs_any_case:
-            folded = case_blind(text) if folded is None else folded
-            return any(literal in folded for literal in self.needs_any_case)
-        return False
 
 
 class LanguageDetector:

@@ -33,11 +33,11 @@ from typing import Any
 
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import CANONICAL_SECTIONS, Block, Document, Section
-from abstractpipe.language import case_blind
 from abstractpipe.patterns import (
     WordStartPattern,
     WordStartPatterns,
     ascii_lowered_words,
+    case_blind,
     first_characters,
     grouped_alternation,
 )

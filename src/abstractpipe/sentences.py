@@ -32,7 +32,7 @@ import yaml
 
 from abstractpipe.config import PACKAGE_CONFIG_DIR
 from abstractpipe.document import Document, Sentence
-from abstractpipe.language import PatternRule, case_blind
+from abstractpipe.patterns import PatternRule, case_blind
 from abstractpipe.pipeline import Step, register_step
 
 HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
