@@ -219,13 +219,19 @@ def test_parse_html_gives_what_the_plain_versions_give() -> None:
         assert (_fields(fast[0]), fast[1], fast_counts) == (_fields(plain[0]), plain[1], plain_counts), markup
 
 
-def _searched_flags(rules: CleanRules, token: str) -> tuple[bool, bool, bool]:
+def _searched_flags(data: dict, token: str) -> tuple[bool, bool, bool]:
     """Token flags by searching the joined attribute patterns (before TokenPattern)."""
-    boilerplate = bool(rules.boilerplate_attr.search(token))
+    from abstractpipe.clean.rules import _attr_regex
+
+    html_rules = data["html"]
+    boilerplate_attr = _attr_regex(
+        html_rules["boilerplate_attr"], "b", whole=html_rules["boilerplate_attr_whole"]
+    )
+    boilerplate = bool(boilerplate_attr.search(token))
     return (
         boilerplate,
-        boilerplate and not rules.weak_attr.search(token),
-        bool(rules.content_attr.search(token)),
+        boilerplate and not _attr_regex(html_rules["weak_attr"], "w").search(token),
+        bool(_attr_regex(html_rules["content_attr"], "c").search(token)),
     )
 
 
@@ -242,7 +248,6 @@ def test_token_patterns_find_what_the_joined_patterns_find(odd: bool) -> None:
         data["html"]["content_attr"] += ["(?<![a-z])body", "^lead"]
         data["html"]["weak_attr"] += ["(x)y\\1"]
     rules = compile_rules(data)
-    assert rules.token_patterns is not None
     words = ["menu", "nav", "navbar", "sidebar", "side-bar", "comments", "hidden", "widget", "banner"]
     words += ["content", "post-body", "article", "ad", "ads", "top", "start", "end", "xyx", "qz", "a-b"]
     words += ["wwww", "body", "lead", "ſhare", "SHARE", "İ", "K", "x", "1", "main", "text", "detail"]
@@ -255,4 +260,4 @@ def test_token_patterns_find_what_the_joined_patterns_find(odd: bool) -> None:
         tokens.add(token if rng.random() < 0.8 else token.upper())
         tokens.add(rng.choice(["-", "_", "x", ""]) + token)
     for token in sorted(tokens):
-        assert rules._token_flags(token) == _searched_flags(rules, token), token
+        assert rules._token_flags(token) == _searched_flags(data, token), token

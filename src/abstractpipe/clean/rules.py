@@ -141,8 +141,8 @@ class CleanRules:
     drop_small_tags: frozenset[str]
     small_tag_max_chars: int
     boilerplate_attr: re.Pattern[str]
-    content_attr: re.Pattern[str]
-    weak_attr: re.Pattern[str]
+    # What a class/id token is: (boilerplate, weak, content) alternatives, each a TokenPattern.
+    token_patterns: tuple[TokenPattern, TokenPattern, TokenPattern]
     weak_keep_chars: int
     protect_share: float
     main: MainContentSettings
@@ -158,11 +158,6 @@ class CleanRules:
         default_factory=dict, compare=False, repr=False
     )
     _site_rules: dict[str, tuple[Rule, ...]] = field(default_factory=dict, compare=False, repr=False)
-    # The three attribute patterns as TokenPatterns (compile_rules sets them; without them the
-    # patterns above are searched).
-    token_patterns: tuple[TokenPattern, TokenPattern, TokenPattern] | None = field(
-        default=None, compare=False, repr=False
-    )
 
     def element_flags(
         self, css_class: str | None, ident: str | None, role: str | None
@@ -202,17 +197,9 @@ class CleanRules:
     def _token_flags(self, token: str) -> tuple[bool, bool, bool]:
         flags = self._token_cache.get(token)
         if flags is None:
-            if self.token_patterns is not None:
-                boilerplate_in, weak_in, content_in = self.token_patterns
-                boilerplate = boilerplate_in.found_in(token)
-                flags = (boilerplate, boilerplate and not weak_in.found_in(token), content_in.found_in(token))
-            else:
-                boilerplate = bool(self.boilerplate_attr.search(token))
-                flags = (
-                    boilerplate,
-                    boilerplate and not self.weak_attr.search(token),
-                    bool(self.content_attr.search(token)),
-                )
+            boilerplate_in, weak_in, content_in = self.token_patterns
+            boilerplate = boilerplate_in.found_in(token)
+            flags = (boilerplate, boilerplate and not weak_in.found_in(token), content_in.found_in(token))
             if len(self._token_cache) > 100_000:
                 self._token_cache.clear()
             self._token_cache[token] = flags
@@ -356,8 +343,6 @@ def compile_rules(data: dict[str, Any]) -> CleanRules:
             "html.boilerplate_attr",
             whole=list(html.get("boilerplate_attr_whole") or []),
         ),
-        content_attr=_attr_regex(list(html.get("content_attr") or []), "html.content_attr"),
-        weak_attr=_attr_regex(list(html.get("weak_attr") or []), "html.weak_attr"),
         token_patterns=(
             _attr_token_pattern(
                 list(html.get("boilerplate_attr") or []),
