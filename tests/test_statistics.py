@@ -14,6 +14,7 @@ import yaml
 from abstractpipe.extract.statistics import (
     _FOLD_TABLE,
     _LATEX_SYMBOLS,
+    _LIST_JOINTS,
     _UNSIGNED,
     FIELDS,
     StatisticsExtractor,
@@ -102,6 +103,7 @@ NOTATIONS = [
     ("hazard ratio [HR] = 0.278, 95% confidence interval [CI] 0.188–0.409, p < 0.0001", "en",
      ("HR", 0.278, 0.95, 0.188, 0.409, "<", 0.0001)),
     ("relative risk of admission was 0.83 (0.56-1.24, P=.37)", "en", ("RR", 0.83, None, 0.56, 1.24, "=", 0.37)),
+    ("risk difference, −5.5 percentage points; 95% CI, −11.6 to 0.6", "en", ("RD", -5.5, 0.95, -11.6, 0.6, None, None)),
     ("$\\mathrm { H R } { = } 0 . 6 5$ , $9 5 \\% \\mathrm { C I } \\colon 0 . 4 8 \\sim 0 . 8 8$ , $P { = } 0 . 0 0 5$", "zh",
      ("HR", 0.65, 0.95, 0.48, 0.88, "=", 0.005)),
 ]  # fmt: skip
@@ -163,6 +165,16 @@ def test_p_after_percent_is_separate(extractor: StatisticsExtractor) -> None:
     ]
 
 
+def test_degrees_of_freedom_between_a_test_and_its_p(extractor: StatisticsExtractor) -> None:
+    text = (
+        "(χ2 = 1.2, df = 2, p = 0.55); 共纳入χ2=4.21，自由度=1，P=0.04; F = 3.2 with df = 2 and 57 (p = 0.02)"
+    )
+    stats = extractor.find(text, "zh")
+    check_offsets(text, stats)
+    got = [(s["measure"], s["value"], s["p_value"]) for s in stats]
+    assert got == [("chi2", 1.2, 0.55), ("chi2", 4.21, 0.04), ("F", 3.2, None), ("p", 0.02, None)]
+
+
 def test_test_statistics_take_their_p(extractor: StatisticsExtractor) -> None:
     text = "(F(2, 45) = 3.10, p = .05); (t = 2.31, p = 0.03); (χ²=4.32，P=0.038); (r = 0.45, p < 0.01); (Z=-2.87，P=0.004); (β=0.31，95%CI：0.12～0.50)"
     stats = extractor.find(text, "zh")
@@ -210,6 +222,17 @@ def test_bare_i_needs_heterogeneity_context(extractor: StatisticsExtractor) -> N
         ("共招募120名受试者", "zh", [(120.0, "participant")]),
         ("其中护士312名", "zh", [(312.0, "nurse")]),
         ("共计12 480例患者", "zh", [(12480.0, "patient")]),
+        # thousands grouped by a space (plain, thin or no-break), in Lancet/BMJ style
+        ("A total of 18 345 participants were included.", "en", [(18345.0, "participant")]),
+        (
+            "in 53\u2009456 persons and 1\u00a0204 patients",
+            "en",
+            [(53456.0, "individual"), (1204.0, "patient")],
+        ),
+        ("the intervention group (n = 9 172)", "en", [(9172.0, None)]),
+        # ... but not a number ending a list or range before it
+        ("Between weeks 4 and 12 120 patients dropped out.", "en", [(120.0, "patient")]),
+        ("In 2019 345 patients were enrolled.", "en", [(345.0, "patient")]),
         ("观察组38例、对照组36例", "zh", [(38.0, "patient"), (36.0, "patient")]),
     ],
 )
@@ -363,7 +386,7 @@ def test_deterministic_and_linear(extractor: StatisticsExtractor) -> None:
 def _random_statistics_texts(seed: int, count: int) -> list[str]:
     pieces = ["1", "23", "1,234", "12 345", "0.05", ".5", "٣", "%", " ", ",", ".", "-", "_", "a", "OR", "or",
               "HR", "hazard ratio", "p", "P", "P值", "=", "<", "n", "N", "I2", "I", "t", "F", "χ2", "mean", "Mean",
-              "median", "patients", "例", "名患者", "i2", "i", "T", "f", "ı", "İ", "(", ")", "95% CI", "为", "were randomized", "of", "\n"]  # fmt: skip
+              "median", "patients", "例", "名患者", "i2", "i", "T", "f", "ı", "İ", "(", ")", "95% CI", "为", "were randomized", "of", "\n", " and ", "–", "4 to "]  # fmt: skip
     english, chinese = seed_paragraphs()
     return [english, chinese, *random_texts(pieces, count, seed=seed, fewest=1, most=25)]
 
@@ -380,6 +403,11 @@ def test_fast_forms_of_the_patterns_find_what_their_plain_forms_find(extractor: 
         pairs.append(
             (re.compile(rf"(?P<value>{_count_after(not_after, thousands)}){rest}"), re.compile(plain + rest))
         )
+    # With spaced groups: the plain form checks the list joints before the whole number.
+    joints = "".join(rf"(?<!\d{re.escape(joint)})" for joint in _LIST_JOINTS)
+    spaced = rf"(?<![A-Za-z0-9_.,\-])(?P<value>\d{{1,3}}(?:,\d{{3}})+|{joints}\d{{1,3}}(?:[ ]\d{{3}})+|\d+)"
+    fast = _count_after(r"A-Za-z0-9_.,\-", ",", spaced=" ")
+    pairs.append((re.compile(rf"(?P<value>{fast}){rest}"), re.compile(spaced + rest)))
     pairs += [
         (scanner, scanner.pattern)
         for scanner in vars(extractor).values()

@@ -123,7 +123,11 @@ _LETTER_OR_DIGIT = "A-Za-z0-9"
 _SPACES = re.compile(r"\s+")
 _TAIL_LEAD = re.compile(r"\s*[\)\]]?\s*[,;]?\s*[\(\[]?\s*")  # between a value's CI and its I² / p
 _ORDINAL_SUFFIX = re.compile(r"(?:st|nd|rd|th)\b")
-_DIGIT_GROUPING = re.compile(r"[ ,]")
+# Spaces that group thousands in an English count ("18 345", also thin and no-break spaces),
+# and what before a number makes it the end of a list or range instead.
+_SPACES_IN_NUMBERS = " \u00a0\u2009\u202f"
+_LIST_JOINTS = (" and ", " to ", " or ", "-", "–", " - ", " – ")
+_DIGIT_GROUPING = re.compile(f"[,{_SPACES_IN_NUMBERS}]")
 _NUM = r"[-+–]?(?:\d+(?:\.\d+)?|\.\d+)"
 _UNSIGNED = r"(?:\d+(?:\.\d+)?|\.\d+)"
 _CI_WORDS = r"confidence\s+intervals?"  # a CI label in any case
@@ -137,13 +141,19 @@ def _alternation(words: Iterable[str], *, ignore_case: bool = False) -> str:
     return f"(?i:{body})" if ignore_case else f"(?:{body})"
 
 
-def _count_after(not_after: str, thousands: str) -> str:
+def _count_after(not_after: str, thousands: str, spaced: str = "") -> str:
     r"""``(?<![not_after])(?:\d{1,3}(?:[thousands]\d{3})+|\d+)``, written to start with its digit.
 
     The same matches, tried in the same order; but a pattern that starts with a lookbehind
     gives ``re`` no first character to scan for, and this one lets it skip to the next digit.
+    ``spaced``: space characters that also group thousands ("18 345 participants"), except
+    after a list or range ("weeks 4 and 12 120 patients" is 120 patients).
     """
-    return rf"\d(?<![{not_after}]\d)(?:\d{{0,2}}(?:[{thousands}]\d{{3}})+|\d*)"
+    grouped = rf"\d{{0,2}}(?:[{thousands}]\d{{3}})+"
+    if spaced:
+        after_list = "".join(rf"(?<!\d{re.escape(joint)}\d)" for joint in _LIST_JOINTS)
+        grouped += rf"|{after_list}\d{{0,2}}(?:[{spaced}]\d{{3}})+"
+    return rf"\d(?<![{not_after}]\d)(?:{grouped}|\d*)"
 
 
 def _bounded(pattern: str) -> str:
@@ -360,10 +370,12 @@ class StatisticsExtractor:
             _LETTER_OR_DIGIT,
         )
         self._symbol_re = re.compile(_alternation(symbols))
+        df_labels = _alternation(r.get("df_labels", []), ignore_case=True)
+        self._df_re = re.compile(rf"{df_labels}(?![A-Za-z])\s*[=:]?\s*\d+(?![\d.])")
         # Counts.
         n_labels = r.get("n_labels", ["n", "N"])
         self._n_re = WordStartPattern(
-            rf"{_alternation(n_labels)}\s*=\s*(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.])",
+            rf"{_alternation(n_labels)}\s*=\s*(?P<value>\d{{1,3}}(?:[,{_SPACES_IN_NUMBERS}]\d{{3}})+|\d+)(?![\d.])",
             first_characters(n_labels, ignore_case=False),
             _LETTER_OR_DIGIT,
         )
@@ -379,7 +391,7 @@ class StatisticsExtractor:
                 self._unit_of_zh[word] = unit
         stop = _alternation(r.get("modifier_stopwords", []), ignore_case=True)
         max_mods = int(r.get("count_modifier_max_words", 3))
-        count_en = _count_after(r"A-Za-z0-9_.,\-", ",")
+        count_en = _count_after(r"A-Za-z0-9_.,\-", ",", spaced=_SPACES_IN_NUMBERS)
         self._count_en_re = re.compile(
             rf"(?P<value>{count_en})(?![\d.,]\d)"
             rf"(?:\s+(?i:of|out\s+of)\s+(?P<total>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.]))?"
@@ -516,6 +528,11 @@ class StatisticsExtractor:
         for _ in range(3):
             lead = _TAIL_LEAD.match(work, pos)
             at = lead.end() if lead else pos
+            # "χ2 = 1.2, df = 2, P = 0.55": the degrees of freedom stand between a test and its p
+            freedom = self._df_re.match(work, at)
+            if freedom is not None:
+                lead = _TAIL_LEAD.match(work, freedom.end())
+                at = lead.end() if lead else freedom.end()
             i2 = self._i2_re.match(work, at) or self._lost_i2_re.match(work, at)
             if i2 is not None:
                 state.add("I2", _to_float(i2.group("val")), i2.start(), i2.end(), op="=")
@@ -632,7 +649,9 @@ class StatisticsExtractor:
         work = state.text
         for match in self._n_re.finditer(work) if "=" in work else ():
             if not state.claimed(match.start("value"), match.end("value")):
-                state.add("n", _to_float(match.group("value").replace(",", "")), match.start(), match.end())
+                state.add(
+                    "n", float(_DIGIT_GROUPING.sub("", match.group("value"))), match.start(), match.end()
+                )
         last_unit: str | None = None
         for match in self._count_en_re.finditer(work):
             noun = match.group("noun")
@@ -650,7 +669,7 @@ class StatisticsExtractor:
                 last_unit = unit
             end = match.end() if noun else match.end("total")
             state.add_stat(
-                {"measure": "n", "value": _to_float(match.group("value").replace(",", "")), "unit": unit},
+                {"measure": "n", "value": float(_DIGIT_GROUPING.sub("", match.group("value"))), "unit": unit},
                 match.start(),
                 end,
                 claim=match.span("value"),
@@ -671,7 +690,7 @@ class StatisticsExtractor:
             state.add_stat(
                 {
                     "measure": "n",
-                    "value": _to_float(match.group("value").replace(",", "")),
+                    "value": float(_DIGIT_GROUPING.sub("", match.group("value"))),
                     "unit": last_unit,
                 },
                 match.start("value"),
