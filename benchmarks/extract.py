@@ -182,10 +182,9 @@ WIDTHS = (10, 14, 12, 6, 6, 7, 6, 6, 6, 6, 10)
 
 def section_rows() -> list[dict[str, Any]]:
     """Rows of the section-labelling part (model and bag-of-words baseline on both dev sets)."""
-    from abstractpipe.labeller import SectionLabeller
+    from abstractpipe.labeller import default_labeller
     from benchmarks.sections import (
         CSABSTRUCT_LABELS,
-        DEFAULT_MODEL,
         BagOfWordsBaseline,
         csabstruct_scores,
         load_csabstruct,
@@ -196,7 +195,7 @@ def section_rows() -> list[dict[str, Any]]:
 
     data = SHARED / "eval" / "sections"
     systems: dict[str, Any] = {
-        "labeller": SectionLabeller.load(DEFAULT_MODEL),
+        "labeller": default_labeller(),
         "bow-baseline": BagOfWordsBaseline(load_rct(data / "ei-rct.train.txt")),
     }
     sets = {

@@ -3,11 +3,14 @@
     .venv/bin/python benchmarks/sections.py [--data ../shared/eval/sections] [--model PATH]
 
 Scores (per-label, macro and support-weighted F1) on ``ei-rct.dev.txt`` and,
-separately, on ``csabstruct.dev.txt`` (computer-science abstracts: out of
-domain).  Alongside, in the same run, a bag-of-words baseline trained on the
-same ``ei-rct.train.txt``: multinomial naive Bayes over the sentence's own
-words, no position, no context, no sequence decoding.  Also reports model
-size, load time and sentences per second.
+separately, on ``csabstruct.dev.txt`` (computer-science abstracts).  Rows: the
+shipped labeller (``default_labeller``: its router gives each abstract to the
+clinical or the general model), each of the two models alone, and, in the same
+run, a bag-of-words baseline trained on ``ei-rct.train.txt``: multinomial naive
+Bayes over the sentence's own words, no position, no context, no sequence
+decoding; and the same baseline trained on both training sets (``bow-both``, the general
+model's data).  ``--model PATH`` scores that one model file instead of the shipped
+labeller.  Also reports model size, load time and sentences per second.
 
 CSAbstruct label mapping: background, objective, method -> methods, result ->
 results.  CSAbstruct has no conclusions label: its ``result`` covers findings
@@ -27,11 +30,23 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from abstractpipe.labeller import LABELS, SectionLabeller, read_labelled_abstracts, score_labels, tokenize
+from abstractpipe.labeller import (
+    GENERAL_MODEL,
+    LABELS,
+    ROUTER_MODEL,
+    RoutedLabeller,
+    SectionLabeller,
+    default_labeller,
+    read_labelled_abstracts,
+    score_labels,
+    tokenize,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "eval" / "sections"
-DEFAULT_MODEL = REPO / "src" / "abstractpipe" / "data" / "labeller" / "rct.json.gz"
+PACKAGE = REPO / "src" / "abstractpipe"
+DEFAULT_MODEL = PACKAGE / "data" / "labeller" / "rct.json.gz"
+SHIPPED_FILES = (DEFAULT_MODEL, PACKAGE / GENERAL_MODEL, PACKAGE / ROUTER_MODEL)
 CSABSTRUCT_LABELS = {
     "background": "background",
     "objective": "objective",
@@ -91,16 +106,16 @@ def load_csabstruct(path: Path) -> list[Abstract]:
 
 
 def predict(
-    model: SectionLabeller | BagOfWordsBaseline, abstracts: list[Abstract]
+    model: SectionLabeller | RoutedLabeller | BagOfWordsBaseline, abstracts: list[Abstract]
 ) -> tuple[list[str], float]:
     """Predicted labels of all sentences, and the seconds it took."""
     started = time.perf_counter()
     predicted: list[str] = []
     for _, sentences in abstracts:
-        if isinstance(model, SectionLabeller):
-            predicted.extend(label for label, _ in model.label(sentences))
-        else:
+        if isinstance(model, BagOfWordsBaseline):
             predicted.extend(model.label(sentences))
+        else:
+            predicted.extend(label for label, _ in model.label(sentences))
     return predicted, time.perf_counter() - started
 
 
@@ -130,27 +145,55 @@ def print_table(title: str, labels: tuple[str, ...], rows: dict[str, dict[str, f
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument(
+        "--model", type=Path, default=None, help="one model file instead of the shipped labeller"
+    )
     args = parser.parse_args(argv)
     if not (args.data / "ei-rct.dev.txt").exists():
         print(f"skipped: ../shared absent (no {args.data / 'ei-rct.dev.txt'})")
         return 0
 
     started = time.perf_counter()
-    labeller = SectionLabeller.load(args.model)
+    systems: dict[str, SectionLabeller | RoutedLabeller | BagOfWordsBaseline]
+    if args.model is not None:
+        systems = {"model": SectionLabeller.load(args.model)}
+        files: tuple[Path, ...] = (args.model,)
+    else:
+        shipped = default_labeller()
+        systems = {"shipped": shipped, "clinical": shipped.clinical, "general": shipped.general}
+        files = SHIPPED_FILES
     load_seconds = time.perf_counter() - started
-    baseline = BagOfWordsBaseline(load_rct(args.data / "ei-rct.train.txt"))
+    rct_training = load_rct(args.data / "ei-rct.train.txt")
+    systems["bow-baseline"] = BagOfWordsBaseline(rct_training)
+    cs_training = args.data / "csabstruct.train.txt"
+    if cs_training.exists():  # the baseline given the general model's training data too
+        mapped = [
+            (
+                [CSABSTRUCT_LABELS[label] for label in labels if label in CSABSTRUCT_LABELS],
+                [
+                    sentence
+                    for label, sentence in zip(labels, sentences, strict=True)
+                    if label in CSABSTRUCT_LABELS
+                ],
+            )
+            for labels, sentences in load_csabstruct(cs_training)
+        ]
+        systems["bow-both"] = BagOfWordsBaseline(rct_training + mapped)
+    size = sum(path.stat().st_size for path in files)
+    print(
+        f"model {', '.join(path.name for path in files)}: {size / 1e6:.2f} MB, loads in {load_seconds:.2f} s"
+    )
 
     rct = load_rct(args.data / "ei-rct.dev.txt")
-    model_predicted, model_seconds = predict(labeller, rct)
-    baseline_predicted, _ = predict(baseline, rct)
-    sentence_count = len(model_predicted)
-    print(f"model {args.model.name}: {args.model.stat().st_size / 1e6:.2f} MB, loads in {load_seconds:.2f} s")
-    print(f"speed: {sentence_count / model_seconds:.0f} sentences/s ({sentence_count} sentences, one core)")
+    first = next(iter(systems.values()))
+    first_predicted, first_seconds = predict(first, rct)
+    print(
+        f"speed: {len(first_predicted) / first_seconds:.0f} sentences/s ({len(first_predicted)} sentences, one core)"
+    )
     print_table(
-        f"ei-rct.dev ({len(rct)} abstracts, {sentence_count} sentences)",
+        f"ei-rct.dev ({len(rct)} abstracts, {len(first_predicted)} sentences)",
         LABELS,
-        {"model": rct_scores(model_predicted, rct), "bow-baseline": rct_scores(baseline_predicted, rct)},
+        {name: rct_scores(predict(system, rct)[0], rct) for name, system in systems.items()},
     )
 
     cs_path = args.data / "csabstruct.dev.txt"
@@ -158,14 +201,15 @@ def main(argv: list[str] | None = None) -> int:
         cs = load_csabstruct(cs_path)
         scored = sum(1 for labels, _ in cs for label in labels if label in CSABSTRUCT_LABELS)
         print_table(
-            f"csabstruct.dev, out of domain ({len(cs)} abstracts, {scored} scored sentences; "
+            f"csabstruct.dev, computer science ({len(cs)} abstracts, {scored} scored sentences; "
             "method->methods, result->results, conclusions predicted count as results, 'other' unscored)",
             CSABSTRUCT_SCORED,
-            {
-                "model": csabstruct_scores(predict(labeller, cs)[0], cs),
-                "bow-baseline": csabstruct_scores(predict(baseline, cs)[0], cs),
-            },
+            {name: csabstruct_scores(predict(system, cs)[0], cs) for name, system in systems.items()},
         )
+    if isinstance(first, RoutedLabeller):
+        for name, abstracts in (("ei-rct.dev", rct), ("csabstruct.dev", cs if cs_path.exists() else [])):
+            clinical = sum(first.router.is_clinical(sentences) for _, sentences in abstracts)
+            print(f"router: {clinical} of {len(abstracts)} {name} abstracts to the clinical model")
     return 0
 
 

@@ -1,13 +1,20 @@
-"""Train the section labeller (a linear-chain CRF) on PubMed-RCT-format abstracts.
+"""Train the section labeller: two linear-chain CRFs and the router between them.
 
     .venv/bin/python scripts/train_labeller.py --data ../shared/eval/sections \\
-        --out src/abstractpipe/data/labeller/rct.json.gz
+        --out-dir src/abstractpipe/data/labeller [--only clinical,general,router]
 
-Trains on ``ei-rct.train.txt`` and prints dev scores (``ei-rct.dev.txt``)
-measured with the runtime labeller loading the written file.  Training uses
-numpy (full-batch L-BFGS on the L2-regularised negative log-likelihood, with
-forward-backward vectorised over padded abstracts); it is deterministic: no
-random initialisation, features sorted, file written with a fixed gzip mtime.
+- ``rct.json.gz``, the clinical model: trained on ``ei-rct.train.txt``;
+- ``general.json.gz``: trained on ``ei-rct.train.txt`` and ``csabstruct.train.txt``
+  (labels mapped: method -> methods, result -> results; its ``other`` sentences,
+  copyright lines and URLs, left out);
+- ``router.json.gz``: naive Bayes log ratios of words, clinical (ei-rct) against other
+  (CSAbstruct) abstracts, by document frequency with add-one smoothing.
+
+Prints dev scores (``ei-rct.dev.txt``, ``csabstruct.dev.txt``) measured with the runtime
+labeller loading the written files.  Training uses numpy (full-batch L-BFGS on the
+L2-regularised negative log-likelihood, with forward-backward vectorised over padded
+abstracts); it is deterministic: no random initialisation, features sorted, files written
+with a fixed gzip mtime, so retraining writes the same bytes.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import sys
 import time
 from collections import Counter
@@ -26,13 +34,25 @@ import numpy as np
 from abstractpipe.labeller import (
     LABELS,
     MODEL_FORMAT,
+    ROUTER_FORMAT,
+    DomainRouter,
+    RoutedLabeller,
     SectionLabeller,
     abstract_features,
     read_labelled_abstracts,
     score_labels,
+    tokenize,
 )
 
 WEIGHT_SCALE = 1000  # weights are stored as integers in thousandths
+# CSAbstruct's labels in ours; its "other" sentences belong to no section.
+CSABSTRUCT_LABELS = {
+    "background": "background",
+    "objective": "objective",
+    "method": "methods",
+    "result": "results",
+}
+ARTEFACTS = {"clinical": "rct.json.gz", "general": "general.json.gz", "router": "router.json.gz"}
 
 
 def canonical(label: str) -> str:
@@ -295,42 +315,116 @@ def load(path: Path) -> list[tuple[list[str], list[str]]]:
     ]
 
 
+def load_csabstruct(path: Path) -> list[tuple[list[str], list[str]]]:
+    """CSAbstruct abstracts in our labels, without their "other" sentences (two sentences at least)."""
+    abstracts = []
+    for _, labels, sentences in read_labelled_abstracts(path):
+        kept = [
+            (CSABSTRUCT_LABELS[label], s)
+            for label, s in zip(labels, sentences, strict=True)
+            if label in CSABSTRUCT_LABELS
+        ]
+        if len(kept) >= 2:
+            abstracts.append(([label for label, _ in kept], [s for _, s in kept]))
+    return abstracts
+
+
+def train_router(clinical: list[list[str]], other: list[list[str]], min_count: int) -> dict[str, object]:
+    """Naive Bayes log ratios over document frequencies (each abstract counts a word once)."""
+
+    def frequencies(abstracts: list[list[str]]) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for sentences in abstracts:
+            counts.update({token for sentence in sentences for token in tokenize(sentence)})
+        return counts
+
+    inside, outside = frequencies(clinical), frequencies(other)
+    vocabulary = sorted(w for w in inside.keys() | outside.keys() if inside[w] + outside[w] >= min_count)
+    inside_total = sum(inside[w] for w in vocabulary) + len(vocabulary)
+    outside_total = sum(outside[w] for w in vocabulary) + len(vocabulary)
+    return {
+        "format": ROUTER_FORMAT,
+        "prior": round(math.log(len(clinical) / len(other)), 6),
+        "words": {
+            w: round(math.log((inside[w] + 1) / inside_total) - math.log((outside[w] + 1) / outside_total), 4)
+            for w in vocabulary
+        },
+    }
+
+
 def write_model(model: dict[str, object], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(model, separators=(",", ":"), ensure_ascii=False)
     out.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
 
 
-def evaluate(labeller: SectionLabeller, abstracts: list[tuple[list[str], list[str]]]) -> dict[str, float]:
+def evaluate(
+    labeller: SectionLabeller | RoutedLabeller,
+    abstracts: list[tuple[list[str], list[str]]],
+    labels: tuple[str, ...],
+) -> dict[str, float]:
     gold: list[str] = []
     predicted: list[str] = []
-    for labels, sentences in abstracts:
-        gold.extend(labels)
+    for gold_labels, sentences in abstracts:
+        gold.extend(gold_labels)
         predicted.extend(label for label, _ in labeller.label(sentences))
-    return score_labels(gold, predicted, LABELS)
+    if "conclusions" not in labels:  # CSAbstruct: its results hold the conclusions too
+        predicted = ["results" if label == "conclusions" else label for label in predicted]
+    return score_labels(gold, predicted, labels)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/eval/sections"))
-    parser.add_argument("--out", type=Path, default=Path("src/abstractpipe/data/labeller/rct.json.gz"))
+    parser.add_argument("--out-dir", type=Path, default=Path("src/abstractpipe/data/labeller"))
+    parser.add_argument("--only", default="clinical,general,router", help="which of clinical,general,router")
     parser.add_argument("--l2", type=float, default=3.0, help="L2 penalty on the feature weights")
     parser.add_argument("--min-count", type=int, default=3, help="drop features seen in fewer sentences")
+    parser.add_argument("--router-min-count", type=int, default=3, help="router words in fewer abstracts go")
     parser.add_argument("--iterations", type=int, default=300)
     args = parser.parse_args(argv)
+    wanted = [name.strip() for name in args.only.split(",") if name.strip()]
+    if unknown := sorted(set(wanted) - set(ARTEFACTS)):
+        parser.error(f"--only: unknown {', '.join(unknown)} (known: {', '.join(ARTEFACTS)})")
 
-    started = time.perf_counter()
-    training = load(args.data / "ei-rct.train.txt")
-    model = train(training, args.l2, args.min_count, args.iterations)
-    write_model(model, args.out)
-    print(
-        f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, {len(model['features'])} features) "
-        f"in {time.perf_counter() - started:.0f} s"
-    )
-    dev_path = args.data / "ei-rct.dev.txt"
-    if dev_path.exists():
-        scores = evaluate(SectionLabeller.load(args.out), load(dev_path))
-        print("dev " + "  ".join(f"{name} {value:.4f}" for name, value in scores.items()))
+    clinical = load(args.data / "ei-rct.train.txt")
+    computing = load_csabstruct(args.data / "csabstruct.train.txt")
+    for name in wanted:
+        started = time.perf_counter()
+        out = args.out_dir / ARTEFACTS[name]
+        if name == "router":
+            artefact = train_router(
+                [s for _, s in clinical], [s for _, s in computing], args.router_min_count
+            )
+        else:
+            training = clinical if name == "clinical" else clinical + computing
+            artefact = train(training, args.l2, args.min_count, args.iterations)
+        write_model(artefact, out)
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - started:.0f} s")
+
+    paths = {name: args.out_dir / file for name, file in ARTEFACTS.items()}
+    if not all(path.exists() for path in paths.values()):
+        return 0
+    models = {name: SectionLabeller.load(paths[name]) for name in ("clinical", "general")}
+    router = DomainRouter.from_bytes(paths["router"].read_bytes())
+    labellers = {**models, "routed": RoutedLabeller(models["clinical"], models["general"], router)}
+    dev_sets = {
+        "ei-rct.dev": (args.data / "ei-rct.dev.txt", load, LABELS),
+        "csabstruct.dev": (
+            args.data / "csabstruct.dev.txt",
+            load_csabstruct,
+            tuple(CSABSTRUCT_LABELS.values()),
+        ),
+    }
+    for set_name, (path, reader, labels) in dev_sets.items():
+        if not path.exists():
+            continue
+        abstracts = reader(path)
+        clinical_count = sum(router.is_clinical(sentences) for _, sentences in abstracts)
+        print(f"{set_name}: the router calls {clinical_count} of {len(abstracts)} abstracts clinical")
+        for name, labeller in labellers.items():
+            scores = evaluate(labeller, abstracts, labels)
+            print(f"  {name:8} " + "  ".join(f"{key} {value:.4f}" for key, value in scores.items()))
     return 0
 
 

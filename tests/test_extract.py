@@ -290,6 +290,25 @@ def test_header_less_abstract_gets_labelled_sections_in_both_languages(tmp_path:
     assert [w["code"] for w in doc.warnings].count("sections_inferred") == 2
 
 
+def test_header_less_computing_abstract_is_labelled_by_the_general_model(tmp_path: Path) -> None:
+    page = Path(__file__).parent / "fixtures" / "extract" / "unlabelled_computing_abstract.txt"
+    raw = tmp_path / "raw" / "site"
+    raw.mkdir(parents=True)
+    (raw / page.name).write_bytes(page.read_bytes())
+    (doc,) = run_in_memory(tmp_path / "raw")
+    assert doc.failure is None
+    en = doc.fields["sections"]["en"]
+    assert en["background"].startswith("Graph neural networks") and "scales poorly" in en["background"]
+    assert (
+        en["objective"]
+        == "In this paper, we propose a sampling scheme that bounds the neighbourhood each layer aggregates."
+    )
+    assert en["methods"].startswith("Our algorithm caches")
+    assert en["results"].endswith("while matching its accuracy.")
+    assert "conclusions" not in en or not en["conclusions"]
+    assert [w["code"] for w in doc.warnings].count("sections_inferred") == 1
+
+
 def test_chinese_only_header_less_abstract_is_labelled_by_cues_and_position(tmp_path: Path) -> None:
     page = Path(__file__).parent / "fixtures" / "extract" / "unlabelled_chinese_abstract.txt"
     raw = tmp_path / "raw" / "site"

@@ -14,6 +14,9 @@ posterior marginal of the chosen label (forward-backward).
 The model is a gzipped JSON file of feature weights trained by
 ``scripts/train_labeller.py``; at runtime numpy only sums the weights of a
 sentence's features (in the same order as a Python loop, so the same floats).
+Two models ship: one trained on clinical trial abstracts and a general one trained
+on those and on computer-science abstracts; ``default_labeller`` gives each
+abstract to the model a small naive Bayes router (``DomainRouter``) picks.
 """
 
 from __future__ import annotations
@@ -33,8 +36,13 @@ from pathlib import Path
 import numpy as np
 
 LABELS = ("background", "objective", "methods", "results", "conclusions")
+# The shipped models: one trained on clinical trial abstracts, one on those and on
+# computer-science abstracts, and the router that picks one for an abstract (``default_labeller``).
 DEFAULT_MODEL = "data/labeller/rct.json.gz"
+GENERAL_MODEL = "data/labeller/general.json.gz"
+ROUTER_MODEL = "data/labeller/router.json.gz"
 MODEL_FORMAT = 1
+ROUTER_FORMAT = 1
 
 
 class _Cue:
@@ -485,10 +493,71 @@ def _sums(model: _Model, terms: list[list[int]]) -> list[list[float]]:
     return scores
 
 
+def _packaged(name: str) -> bytes:
+    return importlib.resources.files("abstractpipe").joinpath(name).read_bytes()
+
+
 @functools.cache
 def _default_labeller() -> SectionLabeller:
-    resource = importlib.resources.files("abstractpipe").joinpath(DEFAULT_MODEL)
-    return SectionLabeller(_read_model(resource.read_bytes()))
+    return SectionLabeller(_read_model(_packaged(DEFAULT_MODEL)))
+
+
+class DomainRouter:
+    """Whether an abstract reads as clinical research or as something else.
+
+    Naive Bayes over the abstract's distinct words: each word of the router's vocabulary
+    adds log P(word | clinical) - log P(word | other), estimated from how many training
+    abstracts of each kind hold it; with the prior's log ratio, a positive total is clinical.
+    The clinical model is the better one on clinical abstracts (weighted F1 .940 against
+    .926 on ei-rct) and the general one everywhere else (.65 against .31 on CSAbstruct).
+    """
+
+    def __init__(self, log_ratios: dict[str, float], prior: float) -> None:
+        self.log_ratios = log_ratios
+        self.prior = prior
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> DomainRouter:
+        data = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+        if data.get("format") != ROUTER_FORMAT:
+            raise ValueError(f"unsupported labeller router format: {data.get('format')!r}")
+        return cls({str(word): float(ratio) for word, ratio in data["words"].items()}, float(data["prior"]))
+
+    def score(self, sentences: Sequence[str]) -> float:
+        """The log odds of clinical; ``math.fsum`` so no word order changes the float."""
+        words = {token for sentence in sentences for token in tokenize(sentence)}
+        ratio = self.log_ratios.get
+        return math.fsum([self.prior, *(value for word in words if (value := ratio(word)) is not None)])
+
+    def is_clinical(self, sentences: Sequence[str]) -> bool:
+        return self.score(sentences) > 0.0
+
+
+class RoutedLabeller:
+    """Labels an abstract with the model its router picks (the labeller the pipeline uses)."""
+
+    def __init__(self, clinical: SectionLabeller, general: SectionLabeller, router: DomainRouter) -> None:
+        self.clinical = clinical
+        self.general = general
+        self.router = router
+
+    def model_for(self, sentences: Sequence[str]) -> SectionLabeller:
+        return self.clinical if self.router.is_clinical(sentences) else self.general
+
+    def label(self, sentences: list[str]) -> list[tuple[str, float]]:
+        if not sentences:
+            return []
+        return self.model_for(sentences).label(sentences)
+
+
+@functools.cache
+def default_labeller() -> RoutedLabeller:
+    """The shipped models and router, loaded once per process."""
+    return RoutedLabeller(
+        _default_labeller(),
+        SectionLabeller(_read_model(_packaged(GENERAL_MODEL))),
+        DomainRouter.from_bytes(_packaged(ROUTER_MODEL)),
+    )
 
 
 def read_labelled_abstracts(path: Path) -> Iterator[tuple[str, list[str], list[str]]]:

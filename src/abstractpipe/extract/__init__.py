@@ -104,9 +104,9 @@ class ExtractStep(Step):
             return
         english_model = None
         if "en" in header_less:
-            from abstractpipe.labeller import SectionLabeller  # loaded only when a page needs it
+            from abstractpipe.labeller import default_labeller  # loaded only when a page needs it
 
-            english_model = SectionLabeller.load().label
+            english_model = default_labeller().label
         zh_cues = self.zh_cues.label if "zh" in header_less else None
         inferred = infer_sections(doc, english_model, zh_cues, self.min_labelled_sentences)
         for lang, keys in inferred.items():
