@@ -104,6 +104,7 @@ NOTATIONS = [
      ("HR", 0.278, 0.95, 0.188, 0.409, "<", 0.0001)),
     ("relative risk of admission was 0.83 (0.56-1.24, P=.37)", "en", ("RR", 0.83, None, 0.56, 1.24, "=", 0.37)),
     ("risk difference, −5.5 percentage points; 95% CI, −11.6 to 0.6", "en", ("RD", -5.5, 0.95, -11.6, 0.6, None, None)),
+    ("ROC曲线下面积为0.842(95%CI:0.789～0.895)", "zh", ("AUC", 0.842, 0.95, 0.789, 0.895, None, None)),
     ("$\\mathrm { H R } { = } 0 . 6 5$ , $9 5 \\% \\mathrm { C I } \\colon 0 . 4 8 \\sim 0 . 8 8$ , $P { = } 0 . 0 0 5$", "zh",
      ("HR", 0.65, 0.95, 0.48, 0.88, "=", 0.005)),
 ]  # fmt: skip
