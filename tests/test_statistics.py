@@ -105,6 +105,8 @@ NOTATIONS = [
     ("relative risk of admission was 0.83 (0.56-1.24, P=.37)", "en", ("RR", 0.83, None, 0.56, 1.24, "=", 0.37)),
     ("risk difference, −5.5 percentage points; 95% CI, −11.6 to 0.6", "en", ("RD", -5.5, 0.95, -11.6, 0.6, None, None)),
     ("ROC曲线下面积为0.842(95%CI:0.789～0.895)", "zh", ("AUC", 0.842, 0.95, 0.789, 0.895, None, None)),
+    ("OR 0.72, 95% CrI 0.58-0.89", "en", ("OR", 0.72, 0.95, 0.58, 0.89, None, None)),
+    ("RR 1.31 (95% UI 1.12 to 1.52)", "en", ("RR", 1.31, 0.95, 1.12, 1.52, None, None)),
     ("$\\mathrm { H R } { = } 0 . 6 5$ , $9 5 \\% \\mathrm { C I } \\colon 0 . 4 8 \\sim 0 . 8 8$ , $P { = } 0 . 0 0 5$", "zh",
      ("HR", 0.65, 0.95, 0.48, 0.88, "=", 0.005)),
 ]  # fmt: skip
@@ -163,6 +165,29 @@ def test_p_after_percent_is_separate(extractor: StatisticsExtractor) -> None:
         ("n", 402.0, "user"),
         ("percent", 19.4, None),
         ("p", 0.944, None),
+    ]
+
+
+def test_values_ending_a_sentence(extractor: StatisticsExtractor) -> None:
+    """A full stop after a value ends the sentence; only a digit after the dot continues the number."""
+    text = "The number needed to treat was 7. In controls n = 13. The odds ratio was 2.5. It gave t = 2.10. RD was 3.2%."
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"]) for s in stats] == [
+        ("NNT", 7.0),
+        ("n", 13.0),
+        ("OR", 2.5),
+        ("t", 2.1),
+        ("RD", 3.2),
+    ]
+    assert extractor.find("Version OR 1.2.3 of the tool; t = 4.5.6 is a date.", "en") == []
+
+
+def test_credible_and_uncertainty_intervals(extractor: StatisticsExtractor) -> None:
+    text = "The 95% UI was wide; mortality was 12% (95% UI 8 to 15) and the 95% CrI excluded one."
+    stats = extractor.find(text, "en")
+    assert [(s["measure"], s["value"], s["ci_low"], s["ci_high"]) for s in stats] == [
+        ("percent", 12.0, 8.0, 15.0)
     ]
 
 

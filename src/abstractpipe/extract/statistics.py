@@ -348,7 +348,7 @@ class StatisticsExtractor:
             rf"(?P<gap>[^\d;\n()\[\]]{{0,60}}?)"
             rf"(?:\s*(?:{copula})\s*)?[=:]?\s*[\(\[]?\s*"
             # a number glued to a word is an affiliation mark or a name ("MD, PhD1"), not a value
-            rf"(?<![A-Za-z])(?P<value>{_NUM})(?P<pct>\s*%)?(?![\d.])"
+            rf"(?<![A-Za-z])(?P<value>{_NUM})(?P<pct>\s*%)?(?!\d|\.\d)"
             rf"(?!\s*%?\s*{ci_label})",
             first_characters([*names, *abbreviations]),
             _LETTER_OR_DIGIT,
@@ -365,17 +365,17 @@ class StatisticsExtractor:
         self._test_re = WordStartPattern(
             rf"{_alternation(symbols)}(?![A-Za-z0-9])"
             rf"(?:\s*[\(\[]\s*\d[\d.,\s]*[\)\]])?"
-            rf"\s*(?P<op>{ops})\s*(?P<value>{_NUM})(?![\d.])",
+            rf"\s*(?P<op>{ops})\s*(?P<value>{_NUM})(?!\d|\.\d)",
             first_characters(symbols, ignore_case=False),
             _LETTER_OR_DIGIT,
         )
         self._symbol_re = re.compile(_alternation(symbols))
         df_labels = _alternation(r.get("df_labels", []), ignore_case=True)
-        self._df_re = re.compile(rf"{df_labels}(?![A-Za-z])\s*[=:]?\s*\d+(?![\d.])")
+        self._df_re = re.compile(rf"{df_labels}(?![A-Za-z])\s*[=:]?\s*\d+(?!\d|\.\d)")
         # Counts.
         n_labels = r.get("n_labels", ["n", "N"])
         self._n_re = WordStartPattern(
-            rf"{_alternation(n_labels)}\s*=\s*(?P<value>\d{{1,3}}(?:[,{_SPACES_IN_NUMBERS}]\d{{3}})+|\d+)(?![\d.])",
+            rf"{_alternation(n_labels)}\s*=\s*(?P<value>\d{{1,3}}(?:[,{_SPACES_IN_NUMBERS}]\d{{3}})+|\d+)(?!\d|\.\d)",
             first_characters(n_labels, ignore_case=False),
             _LETTER_OR_DIGIT,
         )
@@ -394,7 +394,7 @@ class StatisticsExtractor:
         count_en = _count_after(r"A-Za-z0-9_.,\-", ",", spaced=_SPACES_IN_NUMBERS)
         self._count_en_re = re.compile(
             rf"(?P<value>{count_en})(?![\d.,]\d)"
-            rf"(?:\s+(?i:of|out\s+of)\s+(?P<total>\d{{1,3}}(?:,\d{{3}})+|\d+)(?![\d.]))?"
+            rf"(?:\s+(?i:of|out\s+of)\s+(?P<total>\d{{1,3}}(?:,\d{{3}})+|\d+)(?!\d|\.\d))?"
             rf"(?P<tail>(?:\s*\([^()]{{0,25}}\))?"
             rf"(?:\s+(?!{stop}(?![\w-]))[A-Za-z][\w-]*){{0,{max_mods}}}?"
             rf"\s+(?P<noun>{_alternation(self._unit_of, ignore_case=True)})(?![A-Za-z]))?"
