@@ -239,6 +239,11 @@ def test_bare_i_needs_heterogeneity_context(extractor: StatisticsExtractor) -> N
     ("text", "lang", "expected"),
     [
         ("A total of 949 patients were randomised.", "en", [(949.0, "patient")]),
+        (
+            "Of 3,412 eligible patients, 1,706 were assigned to apixaban.",
+            "en",
+            [(3412.0, "patient"), (1706.0, "patient")],
+        ),
         ("in the control group (n = 13)", "en", [(13.0, None)]),
         ("13 SCI patients were assessed", "en", [(13.0, "patient")]),
         ("We found 43 clinical trials and 30 studies.", "en", [(43.0, "trial"), (30.0, "study")]),
