@@ -407,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     models = {name: SectionLabeller.load(paths[name]) for name in ("clinical", "general")}
     router = DomainRouter.from_bytes(paths["router"].read_bytes())
-    labellers = {**models, "routed": RoutedLabeller(models["clinical"], models["general"], router)}
+    labellers = {**models, "routed": RoutedLabeller(models["clinical"], lambda: models["general"], router)}
     dev_sets = {
         "ei-rct.dev": (args.data / "ei-rct.dev.txt", load, LABELS),
         "csabstruct.dev": (

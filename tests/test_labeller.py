@@ -102,6 +102,7 @@ def test_router_tells_clinical_abstracts_from_others() -> None:
 def test_shipped_labeller_gives_each_abstract_to_its_model() -> None:
     shipped = default_labeller()
     assert default_labeller() is shipped  # loaded once per process
+    assert shipped.general is shipped.general  # loaded when first needed, then kept
     assert shipped.clinical is SectionLabeller.load()
     assert shipped.model_for(ABSTRACT) is shipped.clinical
     assert shipped.model_for(CS_ABSTRACT) is shipped.general
@@ -127,8 +128,18 @@ def test_router_from_a_file_and_its_format() -> None:
     with pytest.raises(ValueError, match="format"):
         DomainRouter.from_bytes(json.dumps({"format": 99, "prior": 0, "words": {}}).encode())
     single = SectionLabeller.load(MODEL)
-    routed = RoutedLabeller(single, single, router)
-    assert routed.label(ABSTRACT) == single.label(ABSTRACT)
+    loads: list[str] = []
+
+    def load_general() -> SectionLabeller:
+        loads.append("general")
+        return single
+
+    routed = RoutedLabeller(single, load_general, router)
+    assert routed.label(["Forty patients were enrolled."]) == single.label(["Forty patients were enrolled."])
+    assert loads == []  # a clinical abstract never loads the general model
+    routed.label(["A network of forty patients."])
+    routed.label(["A network of forty patients."])
+    assert loads == ["general"]  # loaded once, when first needed
 
 
 def test_predictions_are_deterministic(labeller: SectionLabeller) -> None:

@@ -29,7 +29,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -534,12 +534,22 @@ class DomainRouter:
 
 
 class RoutedLabeller:
-    """Labels an abstract with the model its router picks (the labeller the pipeline uses)."""
+    """Labels an abstract with the model its router picks (the labeller the pipeline uses).
 
-    def __init__(self, clinical: SectionLabeller, general: SectionLabeller, router: DomainRouter) -> None:
+    ``general`` is called the first time an abstract needs the general model: a run that
+    meets only clinical abstracts never loads it (0.9 MB of weights).
+    """
+
+    def __init__(
+        self, clinical: SectionLabeller, general: Callable[[], SectionLabeller], router: DomainRouter
+    ) -> None:
         self.clinical = clinical
-        self.general = general
+        self._load_general = general
         self.router = router
+
+    @functools.cached_property
+    def general(self) -> SectionLabeller:
+        return self._load_general()
 
     def model_for(self, sentences: Sequence[str]) -> SectionLabeller:
         return self.clinical if self.router.is_clinical(sentences) else self.general
@@ -555,7 +565,7 @@ def default_labeller() -> RoutedLabeller:
     """The shipped models and router, loaded once per process."""
     return RoutedLabeller(
         _default_labeller(),
-        SectionLabeller(_read_model(_packaged(GENERAL_MODEL))),
+        lambda: SectionLabeller(_read_model(_packaged(GENERAL_MODEL))),
         DomainRouter.from_bytes(_packaged(ROUTER_MODEL)),
     )
 
