@@ -9,6 +9,7 @@ from abstractpipe.align import AlignParams, AlignStep, _length, align_sentences,
 from abstractpipe.config import Config
 from abstractpipe.document import Block, Document, Section, Sentence, Source
 from abstractpipe.language import LanguageStep
+from abstractpipe.sections import SectionsStep
 from abstractpipe.sentences import SentencesStep
 from tests.complexity import growth
 from tests.conftest import random_texts
@@ -30,7 +31,7 @@ HEADER_KEYS = {
 
 
 def config() -> Config:
-    data = {name: {"rules": f"{name}.yaml"} for name in ("language", "sentences", "align")}
+    data = {name: {"rules": f"{name}.yaml"} for name in ("language", "sections", "sentences", "align")}
     return Config(data=data, base_dir=CONFIGS)
 
 
@@ -68,7 +69,12 @@ def seed_document() -> Document:
 
 
 def run(doc: Document, *names: str) -> Document:
-    steps = {"language": LanguageStep, "sentences": SentencesStep, "align": AlignStep}
+    steps = {
+        "language": LanguageStep,
+        "sections": SectionsStep,
+        "sentences": SentencesStep,
+        "align": AlignStep,
+    }
     for name in names:
         (doc,) = list(steps[name](config())([doc]))
         assert doc.failure is None, doc.failure
@@ -343,3 +349,25 @@ def test_marked_tokens_agree_with_counting_characters() -> None:
         for min_length in (1, 2, 3):
             assert _marked_tokens(text, min_length) == plain(text, min_length), text
             assert _token_sets(text, min_length) == (_tokens(text, min_length), plain(text, min_length)), text
+
+
+def test_translated_design_header_keeps_the_chinese_abstract_whole() -> None:
+    # A translation carries the English "Design:" header over as "设计：": the Chinese
+    # abstract must not end there, or its methods, results and conclusions pair with nothing.
+    text = (
+        "Aims: To describe how ward nurses recognise delirium. Design: A qualitative study. "
+        "Methods: We interviewed 16 nurses in 2 hospitals. Results: Two themes emerged. "
+        "Conclusions: Nurses want more training.\n"
+        "目的：描述病房护士如何识别谵妄。\n设计：质性研究。\n方法：对2所医院的16名护士进行访谈。\n"
+        "结果：提炼出2个主题。\n结论：护士希望得到更多培训。"
+    )
+    doc = Document(id="d", source=Source(path="d.txt", site="."), text=text, blocks=line_blocks(text))
+    doc = run(doc, "language", "sections", "sentences", "align")
+    assert doc.alignment.sections == [
+        ("objective", "objective"),
+        ("methods", "methods"),
+        ("methods", "methods"),
+        ("results", "results"),
+        ("conclusions", "conclusions"),
+    ]
+    assert [(link.en, link.zh) for link in doc.alignment.sentences] == [([k], [k]) for k in range(5)]
