@@ -82,6 +82,22 @@ def test_english_stray_closing_bracket_does_not_block_splitting() -> None:
     assert len(split(text, "en")) == 2
 
 
+def test_english_numbered_citation_after_a_stop_ends_the_sentence() -> None:
+    # spaCy glues "30%.[5" into one token: the stop was never seen and two sentences became one.
+    assert split("Pain fell by 30%.[5] Further trials are needed.", "en") == [
+        "Pain fell by 30%.[5]",
+        "Further trials are needed.",
+    ]
+    assert split("Drugs were used.[3,4] Others were not. It was done. [12-14] Then it ended.", "en") == [
+        "Drugs were used.[3,4]",
+        "Others were not.",
+        "It was done. [12-14]",
+        "Then it ended.",
+    ]
+    # Not a citation, or a continuation: no change.
+    assert split("It rose.[5] and fell. See [a] Next.", "en") == ["It rose.[5] and fell.", "See [a] Next."]
+
+
 def test_english_list_items_are_sentences() -> None:
     text = "Key findings:\n1. Pain improved. Function did too.\n2. No serious events\n• Costs were lower"
     assert split(text, "en") == [
@@ -263,6 +279,7 @@ TRICKY_ENGLISH = [
     "Patients’ scores—measured twice—fell.” Then: see https://doi.org/10.1000/x.y. and $a . b$ too.",
     "MS. NO. ST. Ms. No. St. vs.placebo e.g.,these Fig.3 pp.12–14 Jan.2020 Eq.(4) …and then… Fin.",
     "\u00a0Non-breaking\u00a0spaces. And\ttabs.\u2003Em spaces! Line\nbreaks? ok.",
+    "Pain fell by 30%.[5] Further work.[3,4] Then more. [12-14] Done.[a] Next.(5) And [6]. End.",
 ]
 
 

@@ -40,6 +40,10 @@ HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CONTENT = re.compile(rf"[^\W_]|[{HAN_CLASS}]")
 BLANK_LINE = re.compile(r"\n[ \t]*\n")
 LIST_NUMBER = re.compile(r"\d{1,3}|[A-Za-z]|[ivxIVX]{1,4}")
+# A numbered citation right after a full stop: spaCy glues it to the stop ("30%.[5").
+GLUED_CITATION = re.compile(r"(.*[.!?])\[(\d[\d,\-–—]*)")
+# What a numbered citation holds: "5", "3,4", "12-14".
+CITATION_NUMBERS = re.compile(r"[\d,\-–—]+")
 
 
 @lru_cache(maxsize=1)
@@ -441,9 +445,12 @@ class SentenceSplitter:
             return []
         # Most texts hold no bracket at all: no token can be one.
         bracketed = self.en_bracket.search(text, start, end) is not None
+        if bracketed:
+            _cut_glued_citations(starts, ends, words)
         matched = _matched_brackets(words, self.en_brackets) if bracketed else {}
         if _crossing(matched) and not self.use_spacy_for_whole_text:
             starts, ends, words = self.english_tokens(text, start, end, self.chunk_with_closer)
+            _cut_glued_citations(starts, ends, words)
             matched = _matched_brackets(words, self.en_brackets)
         enclosing = _innermost_enclosing(matched, len(words))
         terminators = self.terminators
@@ -505,11 +512,28 @@ class SentenceSplitter:
             and enclosing[last + 1] is None
         ):
             last += 1
+        # A numbered citation after the stop belongs to the sentence it cites for:
+        # "by 30%.[5] Further" and "by 30%. [5] Further" end after "[5]".
+        citation_end = self._citation_end(words, enclosing, last + 1)
+        if citation_end is not None:
+            last = citation_end
         if last + 1 < count:
             following = words[last + 1][0]
             if following.islower() or following in ",;:%":
                 return None  # a continuation: "etc. and", "U.S., and"
         return last
+
+    @staticmethod
+    def _citation_end(words: list[str], enclosing: list[tuple[int, int] | None], index: int) -> int | None:
+        """Index of the "]" closing a numbered citation ("[5]", "[3,4]") opening at ``index``, else None."""
+        if index + 1 >= len(words) or words[index] != "[" or enclosing[index] is not None:
+            return None
+        pair = enclosing[index + 1]
+        if pair is None or pair[0] != index:
+            return None
+        close = pair[1]
+        inside = "".join(words[index + 1 : close])
+        return close if CITATION_NUMBERS.fullmatch(inside) else None
 
     def _split_chinese(
         self, text: str, start: int, end: int, protected: Container[int]
@@ -533,6 +557,20 @@ class SentenceSplitter:
         if first < len(chars):
             spans.append((start + first, end))
         return spans
+
+
+def _cut_glued_citations(starts: list[int], ends: list[int], words: list[str]) -> None:
+    """Cut "30%.[5" into "30%." "[" "5" in place, so the stop and the citation's bracket are seen."""
+    index = len(words) - 1
+    while index >= 0:
+        match = GLUED_CITATION.fullmatch(words[index]) if "[" in words[index] else None
+        if match is not None:
+            stop_end = starts[index] + match.end(1)
+            number_start = stop_end + 1
+            starts[index + 1 : index + 1] = [stop_end, number_start]
+            ends[index : index + 1] = [stop_end, stop_end + 1, ends[index]]
+            words[index : index + 1] = [match.group(1), "[", match.group(2)]
+        index -= 1
 
 
 def _tidy(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
