@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from abstractpipe.align import AlignParams, AlignStep, _length, align_sentences, default_params, pair_sections
+from abstractpipe.align import (
+    AlignParams,
+    AlignStep,
+    _length,
+    align_sentences,
+    default_params,
+    group_sections,
+    pair_sections,
+)
 from abstractpipe.config import Config
 from abstractpipe.document import Block, Document, Section, Sentence, Source
 from abstractpipe.language import LanguageStep
@@ -371,3 +379,57 @@ def test_translated_design_header_keeps_the_chinese_abstract_whole() -> None:
         ("conclusions", "conclusions"),
     ]
     assert [(link.en, link.zh) for link in doc.alignment.sentences] == [([k], [k]) for k in range(5)]
+
+
+def test_section_folded_into_its_neighbour_by_the_translation_joins_that_pair() -> None:
+    # The Chinese "目的：" holds the English BACKGROUND and OBJECTIVE: the background
+    # was paired with nothing, so its sentences were in no link.
+    text = (
+        "BACKGROUND: Home blood pressure monitoring helps control hypertension. Its use in rural clinics "
+        "is rare. OBJECTIVE: To test whether a text-message reminder raises home monitoring. "
+        "METHODS: We randomized 240 adults in 12 villages. RESULTS: Monitoring rose from 31% to 58%. "
+        "CONCLUSIONS: Reminders raised home monitoring.\n"
+        "目的：家庭血压监测有助于控制高血压，但在农村诊所中很少使用。本研究旨在检验短信提醒能否提高家庭血压监测率。\n"
+        "方法：将12个村庄的240名成人随机分组。\n结果：监测率从31%升至58%。\n结论：短信提醒提高了家庭血压监测率。"
+    )
+    doc = Document(id="f", source=Source(path="f.txt", site="."), text=text, blocks=line_blocks(text))
+    doc = run(doc, "language", "sections", "sentences", "align")
+    assert doc.alignment.sections == [
+        ("background", "objective"),
+        ("objective", "objective"),
+        ("methods", "methods"),
+        ("results", "results"),
+        ("conclusions", "conclusions"),
+    ]
+    assert [(link.en, link.zh) for link in doc.alignment.sentences] == [
+        ([0, 1], [0]),
+        ([2], [1]),
+        ([3], [2]),
+        ([4], [3]),
+        ([5], [4]),
+    ]
+
+
+def test_group_sections_folds_only_abstract_sections_that_even_out_the_lengths() -> None:
+    def section(lang: str, key: str, start: int, length: int) -> Section:
+        return Section(lang, key, start, start + length)
+
+    en = [
+        section("en", "methods", 0, 100),
+        section("en", "results", 100, 100),
+        section("en", "keywords", 200, 50),
+    ]
+    lengths = {id(s): float(s.end - s.start) for s in en}
+    # The Chinese results hold as much as both English sections: methods folds into it...
+    zh = [section("zh", "results", 300, 200)]
+    lengths.update({id(s): float(s.end - s.start) for s in zh})
+    groups = group_sections(en, zh, lambda s: lengths[id(s)])
+    assert [([a.key for a in g[0]], [b.key for b in g[1]]) for g in groups] == [
+        (["methods", "results"], ["results"])
+    ]
+    # ... but not when the pair is already balanced (an untranslated extra stays out),
+    # and keywords never fold into an abstract section.
+    zh = [section("zh", "results", 300, 100)]
+    lengths.update({id(s): float(s.end - s.start) for s in zh})
+    groups = group_sections(en, zh, lambda s: lengths[id(s)])
+    assert [([a.key for a in g[0]], [b.key for b in g[1]]) for g in groups] == [(["results"], ["results"])]
