@@ -433,3 +433,29 @@ def test_group_sections_folds_only_abstract_sections_that_even_out_the_lengths()
     lengths.update({id(s): float(s.end - s.start) for s in zh})
     groups = group_sections(en, zh, lambda s: lengths[id(s)])
     assert [([a.key for a in g[0]], [b.key for b in g[1]]) for g in groups] == [(["results"], ["results"])]
+
+
+def test_short_line_with_a_compound_header_and_its_body_pairs_its_section() -> None:
+    # "背景与目的：…" on one short line was taken for a header alone ("背景" before "与"),
+    # so its body was lost and the English background paired with nothing.
+    text = (
+        "BACKGROUND: Tenecteplase is easy to give. Its benefit after 4.5 hours is unclear. "
+        "METHODS: We enrolled 516 patients. RESULTS: Independence rose to 33%. "
+        "CONCLUSIONS: Tenecteplase helped.\n"
+        "背景与目的：替奈普酶易于给药，但其在4.5 h后的获益尚不明确。\n方法：纳入患者516例。\n"
+        "结果：功能独立率升至33%。\n结论：替奈普酶有益。"
+    )
+    doc = Document(id="g", source=Source(path="g.txt", site="."), text=text, blocks=line_blocks(text))
+    doc = run(doc, "language", "sections", "sentences", "align")
+    assert doc.alignment.sections == [
+        ("background", "background"),
+        ("methods", "methods"),
+        ("results", "results"),
+        ("conclusions", "conclusions"),
+    ]
+    assert [(link.en, link.zh) for link in doc.alignment.sentences] == [
+        ([0, 1], [0]),
+        ([2], [1]),
+        ([3], [2]),
+        ([4], [3]),
+    ]

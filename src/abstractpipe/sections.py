@@ -276,6 +276,10 @@ class SectionFinder:
         core = core.strip(" :：.。").strip()
         if len(core) >= 2 and core[0] in "【[〔" and core[-1] in "】]〕":
             core = core[1:-1].strip()
+        if ":" in core or "：" in core:
+            # "背景与目的：替奈普酶…" is a header and its body on one short line, not a header
+            # alone (lookup's split at "与" would find "背景" and drop the body).
+            return None
         return self.rules.lookup(core) if core else None
 
     def is_body_start(self, text: str) -> bool:
