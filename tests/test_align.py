@@ -459,3 +459,23 @@ def test_short_line_with_a_compound_header_and_its_body_pairs_its_section() -> N
         ([3], [2]),
         ([4], [3]),
     ]
+
+
+def test_labelled_abstract_with_an_unlabelled_translation_leaves_out_the_lines_before_it() -> None:
+    # The English run of sentences also holds the affiliation and citation lines; only the
+    # English abstract's own sentences face the Chinese translation.
+    text = (
+        "Department of Pediatrics, Example Hospital, Nanjing, China.\n"
+        "Pediatrics. 2025 May;155(5):e2024060001.\n"
+        "BACKGROUND: Vitamin D may reduce respiratory infections in infants. "
+        "METHODS: We randomized 880 infants to 400 IU or 1200 IU daily. "
+        "RESULTS: Infections occurred in 41.2% and 39.8% (P = .66). "
+        "CONCLUSIONS: The higher dose did not prevent infections.\n"
+        "维生素D可能减少婴儿呼吸道感染。我们将880名婴儿随机分配至每日400 IU或1200 IU组。"
+        "两组感染发生率分别为41.2%和39.8%（P＝0.66）。较高剂量未能预防感染。"
+    )
+    doc = Document(id="h", source=Source(path="h.txt", site="."), text=text, blocks=line_blocks(text))
+    doc = run(doc, "language", "sections", "sentences", "align")
+    assert [s.key for s in doc.sections if s.lang == "zh"] == []
+    first = len(doc.sentences_in("en")) - 4  # the abstract's four sentences come last
+    assert [(link.en, link.zh) for link in doc.alignment.sentences] == [([first + k], [k]) for k in range(4)]

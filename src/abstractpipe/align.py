@@ -537,6 +537,23 @@ class AlignStep(Step):
             self.counters["section_pairs"] += len(alignment.sections)
         else:
             runs = _language_runs(doc, self.params)
+            # One side labelled (an English structured abstract, its translation without
+            # headers): that side's abstract is its sections' sentences, not the run around
+            # them, which also holds the affiliation and citation lines before it.
+            for lang, sections, sentences in (
+                ("en", en_sections, en_sentences),
+                ("zh", zh_sections, zh_sentences),
+            ):
+                abstract = sorted(
+                    {
+                        k
+                        for section in sections
+                        if section.key != "keywords"
+                        for k in _inside(sentences, section)
+                    }
+                )
+                if abstract:
+                    runs[lang] = [abstract]
             if len(runs["en"]) == 1 and len(runs["zh"]) == 1:
                 en_run, zh_run = runs["en"][0], runs["zh"][0]
                 weight = self.params.han_weight
