@@ -479,3 +479,23 @@ def test_labelled_abstract_with_an_unlabelled_translation_leaves_out_the_lines_b
     assert [s.key for s in doc.sections if s.lang == "zh"] == []
     first = len(doc.sentences_in("en")) - 4  # the abstract's four sentences come last
     assert [(link.en, link.zh) for link in doc.alignment.sentences] == [([first + k], [k]) for k in range(4)]
+
+
+def test_affiliation_and_citation_lines_before_an_unlabelled_abstract_are_left_out() -> None:
+    en = [
+        "Department of Rheumatology, Example Hospital, Jinan, China.",
+        "Rheumatology (Oxford).",
+        "2025 Jan;64(1):55-63. doi: 10.1093/rheumatology/keae001.",
+        "Gout flares are common after starting urate-lowering therapy.",
+        "We tested whether colchicine for 6 months prevents flares better than 3 months.",
+        "In total, 260 patients starting allopurinol were randomized.",
+        "Six months of prophylaxis reduced late flares.",
+    ]
+    zh = [
+        "开始降尿酸治疗后痛风发作很常见。",
+        "我们检验了6个月秋水仙碱预防是否比3个月更能预防发作。",
+        "共有260名开始服用别嘌醇的患者被随机分组。",
+        "6个月预防减少了后期发作。",
+    ]
+    links = [(a, b) for a, b, _ in align_sentences(en, zh, default_params())]
+    assert links == [([0], []), ([1], []), ([2], []), ([3], [0]), ([4], [1]), ([5], [2]), ([6], [3])]

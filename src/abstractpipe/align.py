@@ -295,7 +295,12 @@ class _LinkModel:
             return total
         for weight, overlap in self.anchor_overlaps(i0, i1, j0, j1):
             total += weight * (1.0 - overlap)
-        if i1 - i0 > 1 or j1 - j0 > 1:
+        if i1 - i0 == 1 and j1 - j0 == 1:
+            # A registration, keyword or affiliation line faces its own kind or nothing: a
+            # 1-1 link pairing it with an ordinary sentence pays as a merge would.
+            if self.en.null_line[i0] != self.zh.null_line[j0]:
+                total += self.params.unsupported_merge_cost
+        else:
             en_extra, zh_extra, count = self.unsupported_members(i0, i1, j0, j1)
             if count:
                 # The merge also pays for the length mismatch its unsupported sentences hide.
