@@ -98,6 +98,21 @@ def test_english_numbered_citation_after_a_stop_ends_the_sentence() -> None:
     assert split("It rose.[5] and fell. See [a] Next.", "en") == ["It rose.[5] and fell.", "See [a] Next."]
 
 
+def test_english_initials_of_a_name_do_not_end_sentences() -> None:
+    assert split(
+        "J. Smith and K. L. Wong designed it. Data were checked by W. M. Chen. All agreed.", "en"
+    ) == [
+        "J. Smith and K. L. Wong designed it.",
+        "Data were checked by W. M. Chen.",
+        "All agreed.",
+    ]
+    # A lone capital after a word still ends its sentence.
+    assert split("Risk was higher in group A. Group B had fewer events.", "en") == [
+        "Risk was higher in group A.",
+        "Group B had fewer events.",
+    ]
+
+
 def test_english_list_items_are_sentences() -> None:
     text = "Key findings:\n1. Pain improved. Function did too.\n2. No serious events\n• Costs were lower"
     assert split(text, "en") == [
@@ -280,6 +295,7 @@ TRICKY_ENGLISH = [
     "MS. NO. ST. Ms. No. St. vs.placebo e.g.,these Fig.3 pp.12–14 Jan.2020 Eq.(4) …and then… Fin.",
     "\u00a0Non-breaking\u00a0spaces. And\ttabs.\u2003Em spaces! Line\nbreaks? ok.",
     "Pain fell by 30%.[5] Further work.[3,4] Then more. [12-14] Done.[a] Next.(5) And [6]. End.",
+    "J. Smith and K. L. Wong met W. M. Keck. Group A. Group B. A. B. C. End.",
 ]
 
 

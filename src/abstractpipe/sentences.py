@@ -40,6 +40,8 @@ HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CONTENT = re.compile(rf"[^\W_]|[{HAN_CLASS}]")
 BLANK_LINE = re.compile(r"\n[ \t]*\n")
 LIST_NUMBER = re.compile(r"\d{1,3}|[A-Za-z]|[ivxIVX]{1,4}")
+# A capital initial as spaCy keeps it, its period attached ("J.").
+INITIAL = re.compile(r"[A-Z]\.")
 # A numbered citation right after a full stop: spaCy glues it to the stop ("30%.[5").
 GLUED_CITATION = re.compile(r"(.*[.!?])\[(\d[\d,\-–—]*)")
 # What a numbered citation holds: "5", "3,4", "12-14".
@@ -494,6 +496,14 @@ class SentenceSplitter:
                 if index - first == 1 and LIST_NUMBER.fullmatch(previous):
                     return None
         elif not (len(word) > 1 and word.endswith(".")) or word in self.abbreviations:
+            return None
+        elif INITIAL.fullmatch(word) and (
+            index == first
+            or INITIAL.fullmatch(words[index - 1])
+            or (index + 1 < len(words) and INITIAL.fullmatch(words[index + 1]))
+        ):
+            # An initial opening the sentence ("J. Smith ...", as "1." opens a list item) or
+            # next to another ("K. L. Wong"): a name, not a sentence end.
             return None
         last = index
         pair = enclosing[index]
