@@ -218,6 +218,31 @@ def test_step_splits_only_section_bodies_and_keeps_keys() -> None:
     assert not any(s.start <= objective < s.end for s in doc.sentences)
 
 
+def test_step_splits_what_follows_the_last_section_of_a_block() -> None:
+    # A stop label ends the abstract inside its block: the registration line was in no
+    # sentence at all, though it is text of the page.
+    text = "RESULTS: Pain fell. CONCLUSIONS: It works. TRIAL REGISTRATION: NCT01234567.\n结论：有效。试验注册：NCT01234567。"
+    doc = make_doc(text)
+    for block, lang in zip(doc.blocks, ["en", "zh"], strict=True):
+        block.lang = lang
+    conclusions = text.index("CONCLUSIONS: ")
+    zh_line = text.index("结论")
+    doc.sections = [
+        Section("en", "results", len("RESULTS: "), conclusions - 1, "RESULTS"),
+        Section("en", "conclusions", conclusions + len("CONCLUSIONS: "), text.index(" TRIAL"), "CONCLUSIONS"),
+        Section("zh", "conclusions", zh_line + 3, text.index("试验注册"), "结论"),
+    ]
+    doc = run_step(doc)
+    got = [(doc.span(s.start, s.end), s.lang, s.section) for s in doc.sentences]
+    assert got == [
+        ("Pain fell.", "en", "results"),
+        ("It works.", "en", "conclusions"),
+        ("TRIAL REGISTRATION: NCT01234567.", "en", None),
+        ("有效。", "zh", "conclusions"),
+        ("试验注册：NCT01234567。", "zh", None),
+    ]
+
+
 def test_step_never_crosses_block_boundaries() -> None:
     text = "The first block has no period\nand the second block continues it."
     doc = make_doc(text)

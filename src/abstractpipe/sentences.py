@@ -1,9 +1,10 @@
 """Sentences: split blocks (or the section bodies inside them) into sentences.
 
 A sentence never crosses a block or a section boundary.  In a block that
-overlaps a section only the parts inside section bodies are split, so a header
-between two sections ("OBJECTIVE:") belongs to no sentence; other blocks are
-split whole.
+overlaps a section only the parts inside section bodies, and what follows the
+last of them ("TRIAL REGISTRATION: NCT…", in the last section's language), are
+split, so a header between two sections ("OBJECTIVE:") belongs to no sentence;
+other blocks are split whole.
 
 English: spaCy's blank English tokenizer, then rules over its tokens: a
 sentence ends at a terminator unless it closes an abbreviation ("et al.",
@@ -628,6 +629,11 @@ class SentencesStep(Step):
                 for s in overlapping:
                     start, end = max(block.start, s.start), min(block.end, s.end)
                     pieces.append((block_index, doc.text[start:end], start, s.lang, s.key))
+                # What follows the block's last section ("... CONCLUSIONS: ... TRIAL
+                # REGISTRATION: NCT01234567.") is text of the page too, in no section.
+                last = max(overlapping, key=lambda s: s.end)
+                if last.end < block.end and doc.text[last.end : block.end].strip():
+                    pieces.append((block_index, doc.text[last.end : block.end], last.end, last.lang, None))
             else:
                 pieces.append((block_index, doc.text[block.start : block.end], block.start, block.lang, None))
         self.splitter.prepare(
