@@ -164,6 +164,23 @@ def test_chinese_ascii_period_after_han_ends_but_decimal_does_not() -> None:
     assert split(text, "zh") == ["有效率为 85.5%,差异有统计学意义.", "不良反应较少"]
 
 
+def test_chinese_ascii_period_after_a_unit_or_percent_before_chinese_ends() -> None:
+    assert split("治疗后HbA1c降低了1.2%. 体重也下降。血糖为5.6 mmol/L. 差异显著。", "zh") == [
+        "治疗后HbA1c降低了1.2%.",
+        "体重也下降。",
+        "血糖为5.6 mmol/L.",
+        "差异显著。",
+    ]
+    # An English abbreviation, a list number, a reference's type or a glued period does not.
+    for text in (
+        "Smith et al. 报道了类似结果。",
+        "1. 价格有空间。",
+        "见文献[J]. 中华医学杂志。",
+        "Feat.金锺国",
+    ):
+        assert split(text, "zh") == [text]
+
+
 def test_spans_are_trimmed_and_never_empty() -> None:
     text = "  First sentence.   Second one.  \n\n  "
     spans = split_sentences(text, "en")

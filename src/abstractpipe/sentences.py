@@ -267,6 +267,13 @@ class SentenceSplitter:
         alternatives = [re.escape(s) for s in sequences] + [f"[{re.escape(stop_chars)}]"]
         if chinese.get("ascii_period_after_han", True):
             alternatives.append(rf"(?<=[{HAN_CLASS}])\.(?!\d)")
+        if chinese.get("ascii_period_before_han", True):
+            # "降低了1.2%. 体重…", "5.6 mmol/L. 结果…": an ASCII period after a Latin letter
+            # or "%", then a space and Chinese text, ends a sentence too ("et al. 报道" and
+            # the other English abbreviations excepted, in ``_split_chinese``).  Not after a
+            # digit or a bracket ("1. 价格" is a list number, "[J]. 中华…" a reference's
+            # type), nor glued to the Chinese ("Feat.金锺国").
+            alternatives.append(rf"(?<=[A-Za-z%])\.(?=[ \t\u3000]+[{HAN_CLASS}])")
         self.zh_stop = re.compile(f"(?:{'|'.join(alternatives)})+[{re.escape(closers)}]*")
         self.zh_closers = frozenset(closers)
         self.zh_brackets = {str(k): str(v) for k, v in (chinese.get("brackets") or {"(": ")"}).items()}
@@ -546,6 +553,13 @@ class SentenceSplitter:
         inside = "".join(words[index + 1 : close])
         return close if CITATION_NUMBERS.fullmatch(inside) else None
 
+    def _zh_abbreviation_period(self, text: str, start: int, position: int) -> bool:
+        """Whether the stop at ``position`` is an English abbreviation's period ("et al.报道")."""
+        if text[position] != ".":
+            return False
+        word = re.search(r"[A-Za-z.]+$", text[max(start, position - 12) : position])
+        return word is not None and word.group() + "." in self.abbreviations
+
     def _split_chinese(
         self, text: str, start: int, end: int, protected: Container[int]
     ) -> list[tuple[int, int]]:
@@ -555,7 +569,7 @@ class SentenceSplitter:
         first = 0
         for match in self.zh_stop.finditer(text, start, end):
             stop, after = match.start() - start, match.end() - start
-            if match.start() in protected:
+            if match.start() in protected or self._zh_abbreviation_period(text, start, match.start()):
                 continue
             pair = enclosing[stop]
             if pair is not None:
