@@ -499,3 +499,24 @@ def test_affiliation_and_citation_lines_before_an_unlabelled_abstract_are_left_o
     ]
     links = [(a, b) for a, b, _ in align_sentences(en, zh, default_params())]
     assert links == [([0], []), ([1], []), ([2], []), ([3], [0]), ([4], [1]), ([5], [2]), ([6], [3])]
+
+
+def test_short_keywords_lines_taken_for_headings_still_pair() -> None:
+    # Short and without a final stop, "【关键词】 肺炎；预后" is a heading block for the
+    # clean stage; it still holds the abstract's keywords, and they pair with the English ones.
+    text = (
+        "【摘要】 目的 探讨降钙素原的预测价值。结论 降钙素原可预测死亡。\n"
+        "【关键词】 肺炎；预后\n"
+        "【Abstract】 Objective To assess the predictive value of procalcitonin. "
+        "Conclusion Procalcitonin predicts death.\n"
+        "【Key words】 Pneumonia; Prognosis"
+    )
+    doc = Document(id="k", source=Source(path="k.txt", site="."), text=text, blocks=line_blocks(text))
+    for index in (1, 3):
+        doc.blocks[index].kind = "heading"
+    doc = run(doc, "language", "sections", "sentences", "align")
+    assert [(s.lang, s.key) for s in doc.sections if s.key == "keywords"] == [
+        ("zh", "keywords"),
+        ("en", "keywords"),
+    ]
+    assert ("keywords", "keywords") in doc.alignment.sections
