@@ -260,6 +260,22 @@ def test_step_splits_what_follows_the_last_section_of_a_block() -> None:
     ]
 
 
+def test_step_keeps_a_keywords_line_whole_in_both_languages() -> None:
+    text = "Key words: Pneumonia; Procalcitonin; Aged; Prognosis\n关键词：肺炎；降钙素原；老年人；预后"
+    doc = make_doc(text)
+    for block, lang in zip(doc.blocks, ["en", "zh"], strict=True):
+        block.lang = lang
+    doc.sections = [
+        Section("en", "keywords", len("Key words: "), text.index("\n"), "Key words"),
+        Section("zh", "keywords", text.index("肺炎"), len(text), "关键词"),
+    ]
+    doc = run_step(doc)
+    assert [(doc.span(s.start, s.end), s.section) for s in doc.sentences] == [
+        ("Pneumonia; Procalcitonin; Aged; Prognosis", "keywords"),
+        ("肺炎；降钙素原；老年人；预后", "keywords"),
+    ]
+
+
 def test_step_never_crosses_block_boundaries() -> None:
     text = "The first block has no period\nand the second block continues it."
     doc = make_doc(text)

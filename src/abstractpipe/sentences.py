@@ -4,7 +4,7 @@ A sentence never crosses a block or a section boundary.  In a block that
 overlaps a section only the parts inside section bodies, and what follows the
 last of them ("TRIAL REGISTRATION: NCT…", in the last section's language), are
 split, so a header between two sections ("OBJECTIVE:") belongs to no sentence;
-other blocks are split whole.
+a keywords section is one sentence; other blocks are split whole.
 
 English: spaCy's blank English tokenizer, then rules over its tokens: a
 sentence ends at a terminator unless it closes an abbreviation ("et al.",
@@ -654,7 +654,11 @@ class SentencesStep(Step):
             [text for _, text, _, lang, _ in pieces if not self.splitter.is_chinese(text, lang)]
         )
         for block_index, text, start, lang, key in pieces:
-            for s_start, s_end in self.splitter.split(text, lang):
+            # A keywords line is one unit in both languages: Chinese "；" would otherwise cut
+            # "肺炎；降钙素原；预后" into three where the English "Pneumonia; ...; Prognosis"
+            # stays one, and the links of more than three keywords fall apart.
+            spans = _tidy(text, [(0, len(text))]) if key == "keywords" else self.splitter.split(text, lang)
+            for s_start, s_end in spans:
                 sentences.append(Sentence(start + s_start, start + s_end, lang, key, block_index))
                 self.counters[f"sentences_{lang}"] += 1
         sentences.sort(key=lambda s: (s.start, s.end))
