@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from abstractpipe.align import AlignParams, AlignStep, _length, align_sentences, default_params, pair_sections
+from abstractpipe.align import (
+    AlignParams,
+    AlignStep,
+    _length,
+    align_sentences,
+    default_params,
+    group_sections,
+    pair_sections,
+)
 from abstractpipe.config import Config
 from abstractpipe.document import Block, Document, Section, Sentence, Source
 from abstractpipe.language import LanguageStep
+from abstractpipe.sections import SectionsStep
 from abstractpipe.sentences import SentencesStep
 from tests.complexity import growth
 from tests.conftest import random_texts
@@ -30,7 +39,7 @@ HEADER_KEYS = {
 
 
 def config() -> Config:
-    data = {name: {"rules": f"{name}.yaml"} for name in ("language", "sentences", "align")}
+    data = {name: {"rules": f"{name}.yaml"} for name in ("language", "sections", "sentences", "align")}
     return Config(data=data, base_dir=CONFIGS)
 
 
@@ -68,7 +77,12 @@ def seed_document() -> Document:
 
 
 def run(doc: Document, *names: str) -> Document:
-    steps = {"language": LanguageStep, "sentences": SentencesStep, "align": AlignStep}
+    steps = {
+        "language": LanguageStep,
+        "sections": SectionsStep,
+        "sentences": SentencesStep,
+        "align": AlignStep,
+    }
     for name in names:
         (doc,) = list(steps[name](config())([doc]))
         assert doc.failure is None, doc.failure
@@ -343,3 +357,166 @@ def test_marked_tokens_agree_with_counting_characters() -> None:
         for min_length in (1, 2, 3):
             assert _marked_tokens(text, min_length) == plain(text, min_length), text
             assert _token_sets(text, min_length) == (_tokens(text, min_length), plain(text, min_length)), text
+
+
+def test_translated_design_header_keeps_the_chinese_abstract_whole() -> None:
+    # A translation carries the English "Design:" header over as "设计：": the Chinese
+    # abstract must not end there, or its methods, results and conclusions pair with nothing.
+    text = (
+        "Aims: To describe how ward nurses recognise delirium. Design: A qualitative study. "
+        "Methods: We interviewed 16 nurses in 2 hospitals. Results: Two themes emerged. "
+        "Conclusions: Nurses want more training.\n"
+        "目的：描述病房护士如何识别谵妄。\n设计：质性研究。\n方法：对2所医院的16名护士进行访谈。\n"
+        "结果：提炼出2个主题。\n结论：护士希望得到更多培训。"
+    )
+    doc = Document(id="d", source=Source(path="d.txt", site="."), text=text, blocks=line_blocks(text))
+    doc = run(doc, "language", "sections", "sentences", "align")
+    assert doc.alignment.sections == [
+        ("objective", "objective"),
+        ("methods", "methods"),
+        ("methods", "methods"),
+        ("results", "results"),
+        ("conclusions", "conclusions"),
+    ]
+    assert [(link.en, link.zh) for link in doc.alignment.sentences] == [([k], [k]) for k in range(5)]
+
+
+def test_section_folded_into_its_neighbour_by_the_translation_joins_that_pair() -> None:
+    # The Chinese "目的：" holds the English BACKGROUND and OBJECTIVE: the background
+    # was paired with nothing, so its sentences were in no link.
+    text = (
+        "BACKGROUND: Home blood pressure monitoring helps control hypertension. Its use in rural clinics "
+        "is rare. OBJECTIVE: To test whether a text-message reminder raises home monitoring. "
+        "METHODS: We randomized 240 adults in 12 villages. RESULTS: Monitoring rose from 31% to 58%. "
+        "CONCLUSIONS: Reminders raised home monitoring.\n"
+        "目的：家庭血压监测有助于控制高血压，但在农村诊所中很少使用。本研究旨在检验短信提醒能否提高家庭血压监测率。\n"
+        "方法：将12个村庄的240名成人随机分组。\n结果：监测率从31%升至58%。\n结论：短信提醒提高了家庭血压监测率。"
+    )
+    doc = Document(id="f", source=Source(path="f.txt", site="."), text=text, blocks=line_blocks(text))
+    doc = run(doc, "language", "sections", "sentences", "align")
+    assert doc.alignment.sections == [
+        ("background", "objective"),
+        ("objective", "objective"),
+        ("methods", "methods"),
+        ("results", "results"),
+        ("conclusions", "conclusions"),
+    ]
+    assert [(link.en, link.zh) for link in doc.alignment.sentences] == [
+        ([0, 1], [0]),
+        ([2], [1]),
+        ([3], [2]),
+        ([4], [3]),
+        ([5], [4]),
+    ]
+
+
+def test_group_sections_folds_only_abstract_sections_that_even_out_the_lengths() -> None:
+    def section(lang: str, key: str, start: int, length: int) -> Section:
+        return Section(lang, key, start, start + length)
+
+    en = [
+        section("en", "methods", 0, 100),
+        section("en", "results", 100, 100),
+        section("en", "keywords", 200, 50),
+    ]
+    lengths = {id(s): float(s.end - s.start) for s in en}
+    # The Chinese results hold as much as both English sections: methods folds into it...
+    zh = [section("zh", "results", 300, 200)]
+    lengths.update({id(s): float(s.end - s.start) for s in zh})
+    groups = group_sections(en, zh, lambda s: lengths[id(s)])
+    assert [([a.key for a in g[0]], [b.key for b in g[1]]) for g in groups] == [
+        (["methods", "results"], ["results"])
+    ]
+    # ... but not when the pair is already balanced (an untranslated extra stays out),
+    # and keywords never fold into an abstract section.
+    zh = [section("zh", "results", 300, 100)]
+    lengths.update({id(s): float(s.end - s.start) for s in zh})
+    groups = group_sections(en, zh, lambda s: lengths[id(s)])
+    assert [([a.key for a in g[0]], [b.key for b in g[1]]) for g in groups] == [(["results"], ["results"])]
+
+
+def test_short_line_with_a_compound_header_and_its_body_pairs_its_section() -> None:
+    # "背景与目的：…" on one short line was taken for a header alone ("背景" before "与"),
+    # so its body was lost and the English background paired with nothing.
+    text = (
+        "BACKGROUND: Tenecteplase is easy to give. Its benefit after 4.5 hours is unclear. "
+        "METHODS: We enrolled 516 patients. RESULTS: Independence rose to 33%. "
+        "CONCLUSIONS: Tenecteplase helped.\n"
+        "背景与目的：替奈普酶易于给药，但其在4.5 h后的获益尚不明确。\n方法：纳入患者516例。\n"
+        "结果：功能独立率升至33%。\n结论：替奈普酶有益。"
+    )
+    doc = Document(id="g", source=Source(path="g.txt", site="."), text=text, blocks=line_blocks(text))
+    doc = run(doc, "language", "sections", "sentences", "align")
+    assert doc.alignment.sections == [
+        ("background", "background"),
+        ("methods", "methods"),
+        ("results", "results"),
+        ("conclusions", "conclusions"),
+    ]
+    assert [(link.en, link.zh) for link in doc.alignment.sentences] == [
+        ([0, 1], [0]),
+        ([2], [1]),
+        ([3], [2]),
+        ([4], [3]),
+    ]
+
+
+def test_labelled_abstract_with_an_unlabelled_translation_leaves_out_the_lines_before_it() -> None:
+    # The English run of sentences also holds the affiliation and citation lines; only the
+    # English abstract's own sentences face the Chinese translation.
+    text = (
+        "Department of Pediatrics, Example Hospital, Nanjing, China.\n"
+        "Pediatrics. 2025 May;155(5):e2024060001.\n"
+        "BACKGROUND: Vitamin D may reduce respiratory infections in infants. "
+        "METHODS: We randomized 880 infants to 400 IU or 1200 IU daily. "
+        "RESULTS: Infections occurred in 41.2% and 39.8% (P = .66). "
+        "CONCLUSIONS: The higher dose did not prevent infections.\n"
+        "维生素D可能减少婴儿呼吸道感染。我们将880名婴儿随机分配至每日400 IU或1200 IU组。"
+        "两组感染发生率分别为41.2%和39.8%（P＝0.66）。较高剂量未能预防感染。"
+    )
+    doc = Document(id="h", source=Source(path="h.txt", site="."), text=text, blocks=line_blocks(text))
+    doc = run(doc, "language", "sections", "sentences", "align")
+    assert [s.key for s in doc.sections if s.lang == "zh"] == []
+    first = len(doc.sentences_in("en")) - 4  # the abstract's four sentences come last
+    assert [(link.en, link.zh) for link in doc.alignment.sentences] == [([first + k], [k]) for k in range(4)]
+
+
+def test_affiliation_and_citation_lines_before_an_unlabelled_abstract_are_left_out() -> None:
+    en = [
+        "Department of Rheumatology, Example Hospital, Jinan, China.",
+        "Rheumatology (Oxford).",
+        "2025 Jan;64(1):55-63. doi: 10.1093/rheumatology/keae001.",
+        "Gout flares are common after starting urate-lowering therapy.",
+        "We tested whether colchicine for 6 months prevents flares better than 3 months.",
+        "In total, 260 patients starting allopurinol were randomized.",
+        "Six months of prophylaxis reduced late flares.",
+    ]
+    zh = [
+        "开始降尿酸治疗后痛风发作很常见。",
+        "我们检验了6个月秋水仙碱预防是否比3个月更能预防发作。",
+        "共有260名开始服用别嘌醇的患者被随机分组。",
+        "6个月预防减少了后期发作。",
+    ]
+    links = [(a, b) for a, b, _ in align_sentences(en, zh, default_params())]
+    assert links == [([0], []), ([1], []), ([2], []), ([3], [0]), ([4], [1]), ([5], [2]), ([6], [3])]
+
+
+def test_short_keywords_lines_taken_for_headings_still_pair() -> None:
+    # Short and without a final stop, "【关键词】 肺炎；预后" is a heading block for the
+    # clean stage; it still holds the abstract's keywords, and they pair with the English ones.
+    text = (
+        "【摘要】 目的 探讨降钙素原的预测价值。结论 降钙素原可预测死亡。\n"
+        "【关键词】 肺炎；预后\n"
+        "【Abstract】 Objective To assess the predictive value of procalcitonin. "
+        "Conclusion Procalcitonin predicts death.\n"
+        "【Key words】 Pneumonia; Prognosis"
+    )
+    doc = Document(id="k", source=Source(path="k.txt", site="."), text=text, blocks=line_blocks(text))
+    for index in (1, 3):
+        doc.blocks[index].kind = "heading"
+    doc = run(doc, "language", "sections", "sentences", "align")
+    assert [(s.lang, s.key) for s in doc.sections if s.key == "keywords"] == [
+        ("zh", "keywords"),
+        ("en", "keywords"),
+    ]
+    assert ("keywords", "keywords") in doc.alignment.sections

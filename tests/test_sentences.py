@@ -82,6 +82,37 @@ def test_english_stray_closing_bracket_does_not_block_splitting() -> None:
     assert len(split(text, "en")) == 2
 
 
+def test_english_numbered_citation_after_a_stop_ends_the_sentence() -> None:
+    # spaCy glues "30%.[5" into one token: the stop was never seen and two sentences became one.
+    assert split("Pain fell by 30%.[5] Further trials are needed.", "en") == [
+        "Pain fell by 30%.[5]",
+        "Further trials are needed.",
+    ]
+    assert split("Drugs were used.[3,4] Others were not. It was done. [12-14] Then it ended.", "en") == [
+        "Drugs were used.[3,4]",
+        "Others were not.",
+        "It was done. [12-14]",
+        "Then it ended.",
+    ]
+    # Not a citation, or a continuation: no change.
+    assert split("It rose.[5] and fell. See [a] Next.", "en") == ["It rose.[5] and fell.", "See [a] Next."]
+
+
+def test_english_initials_of_a_name_do_not_end_sentences() -> None:
+    assert split(
+        "J. Smith and K. L. Wong designed it. Data were checked by W. M. Chen. All agreed.", "en"
+    ) == [
+        "J. Smith and K. L. Wong designed it.",
+        "Data were checked by W. M. Chen.",
+        "All agreed.",
+    ]
+    # A lone capital after a word still ends its sentence.
+    assert split("Risk was higher in group A. Group B had fewer events.", "en") == [
+        "Risk was higher in group A.",
+        "Group B had fewer events.",
+    ]
+
+
 def test_english_list_items_are_sentences() -> None:
     text = "Key findings:\n1. Pain improved. Function did too.\n2. No serious events\n• Costs were lower"
     assert split(text, "en") == [
@@ -131,6 +162,23 @@ def test_chinese_no_split_inside_matched_brackets() -> None:
 def test_chinese_ascii_period_after_han_ends_but_decimal_does_not() -> None:
     text = "有效率为 85.5%,差异有统计学意义.不良反应较少"
     assert split(text, "zh") == ["有效率为 85.5%,差异有统计学意义.", "不良反应较少"]
+
+
+def test_chinese_ascii_period_after_a_unit_or_percent_before_chinese_ends() -> None:
+    assert split("治疗后HbA1c降低了1.2%. 体重也下降。血糖为5.6 mmol/L. 差异显著。", "zh") == [
+        "治疗后HbA1c降低了1.2%.",
+        "体重也下降。",
+        "血糖为5.6 mmol/L.",
+        "差异显著。",
+    ]
+    # An English abbreviation, a list number, a reference's type or a glued period does not.
+    for text in (
+        "Smith et al. 报道了类似结果。",
+        "1. 价格有空间。",
+        "见文献[J]. 中华医学杂志。",
+        "Feat.金锺国",
+    ):
+        assert split(text, "zh") == [text]
 
 
 def test_spans_are_trimmed_and_never_empty() -> None:
@@ -185,6 +233,47 @@ def test_step_splits_only_section_bodies_and_keeps_keys() -> None:
     ]
     # The header text between two sections belongs to no sentence.
     assert not any(s.start <= objective < s.end for s in doc.sentences)
+
+
+def test_step_splits_what_follows_the_last_section_of_a_block() -> None:
+    # A stop label ends the abstract inside its block: the registration line was in no
+    # sentence at all, though it is text of the page.
+    text = "RESULTS: Pain fell. CONCLUSIONS: It works. TRIAL REGISTRATION: NCT01234567.\n结论：有效。试验注册：NCT01234567。"
+    doc = make_doc(text)
+    for block, lang in zip(doc.blocks, ["en", "zh"], strict=True):
+        block.lang = lang
+    conclusions = text.index("CONCLUSIONS: ")
+    zh_line = text.index("结论")
+    doc.sections = [
+        Section("en", "results", len("RESULTS: "), conclusions - 1, "RESULTS"),
+        Section("en", "conclusions", conclusions + len("CONCLUSIONS: "), text.index(" TRIAL"), "CONCLUSIONS"),
+        Section("zh", "conclusions", zh_line + 3, text.index("试验注册"), "结论"),
+    ]
+    doc = run_step(doc)
+    got = [(doc.span(s.start, s.end), s.lang, s.section) for s in doc.sentences]
+    assert got == [
+        ("Pain fell.", "en", "results"),
+        ("It works.", "en", "conclusions"),
+        ("TRIAL REGISTRATION: NCT01234567.", "en", None),
+        ("有效。", "zh", "conclusions"),
+        ("试验注册：NCT01234567。", "zh", None),
+    ]
+
+
+def test_step_keeps_a_keywords_line_whole_in_both_languages() -> None:
+    text = "Key words: Pneumonia; Procalcitonin; Aged; Prognosis\n关键词：肺炎；降钙素原；老年人；预后"
+    doc = make_doc(text)
+    for block, lang in zip(doc.blocks, ["en", "zh"], strict=True):
+        block.lang = lang
+    doc.sections = [
+        Section("en", "keywords", len("Key words: "), text.index("\n"), "Key words"),
+        Section("zh", "keywords", text.index("肺炎"), len(text), "关键词"),
+    ]
+    doc = run_step(doc)
+    assert [(doc.span(s.start, s.end), s.section) for s in doc.sentences] == [
+        ("Pneumonia; Procalcitonin; Aged; Prognosis", "keywords"),
+        ("肺炎；降钙素原；老年人；预后", "keywords"),
+    ]
 
 
 def test_step_never_crosses_block_boundaries() -> None:
@@ -263,6 +352,8 @@ TRICKY_ENGLISH = [
     "Patients’ scores—measured twice—fell.” Then: see https://doi.org/10.1000/x.y. and $a . b$ too.",
     "MS. NO. ST. Ms. No. St. vs.placebo e.g.,these Fig.3 pp.12–14 Jan.2020 Eq.(4) …and then… Fin.",
     "\u00a0Non-breaking\u00a0spaces. And\ttabs.\u2003Em spaces! Line\nbreaks? ok.",
+    "Pain fell by 30%.[5] Further work.[3,4] Then more. [12-14] Done.[a] Next.(5) And [6]. End.",
+    "J. Smith and K. L. Wong met W. M. Keck. Group A. Group B. A. B. C. End.",
 ]
 
 

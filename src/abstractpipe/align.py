@@ -1,7 +1,9 @@
 """Align: pair the English abstract's sections with the Chinese ones, then their sentences.
 
 Sections pair by key first (a longest common subsequence of the two key lists,
-so order is kept) and then by order inside the gaps between key matches.
+so order is kept) and then by order inside the gaps between key matches; a
+section still unpaired (one the translation folded into its neighbour) joins the
+neighbouring pair whose length ratio it evens out.
 Sentences pair inside each section pair by a banded dynamic programme over
 1-1, 1-2, 2-1, 2-2 (and 1-3, 3-1), 1-0 and 0-1 links, as in Gale & Church
 (1993): a cost from the character lengths of the two sides, plus a cost when
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 import yaml
 
 from abstractpipe.config import PACKAGE_CONFIG_DIR
-from abstractpipe.document import Alignment, Document, Section, Sentence, SentenceLink
+from abstractpipe.document import CANONICAL_SECTIONS, Alignment, Document, Section, Sentence, SentenceLink
 from abstractpipe.pipeline import Step, register_step
 
 NUMBER = re.compile(r"\d+(?:,\d{3})+(?![\d])|\d+(?:[.·]\d+)?")
@@ -293,7 +295,12 @@ class _LinkModel:
             return total
         for weight, overlap in self.anchor_overlaps(i0, i1, j0, j1):
             total += weight * (1.0 - overlap)
-        if i1 - i0 > 1 or j1 - j0 > 1:
+        if i1 - i0 == 1 and j1 - j0 == 1:
+            # A registration, keyword or affiliation line faces its own kind or nothing: a
+            # 1-1 link pairing it with an ordinary sentence pays as a merge would.
+            if self.en.null_line[i0] != self.zh.null_line[j0]:
+                total += self.params.unsupported_merge_cost
+        else:
             en_extra, zh_extra, count = self.unsupported_members(i0, i1, j0, j1)
             if count:
                 # The merge also pays for the length mismatch its unsupported sentences hide.
@@ -411,6 +418,55 @@ def pair_sections(en: list[Section], zh: list[Section]) -> list[tuple[Section, S
     return [(en[a], zh[b]) for a, b in pairs]
 
 
+def group_sections(
+    en: list[Section],
+    zh: list[Section],
+    section_length: Callable[[Section], float],
+    mean_ratio: float = 1.0,
+    foldable_keys: Container[str] = CANONICAL_SECTIONS,
+) -> list[tuple[list[Section], list[Section]]]:
+    """``pair_sections``, with each section left unpaired joined to a neighbouring pair.
+
+    A translation often folds one section into the next or the previous ("目的："
+    holding the English BACKGROUND and OBJECTIVE): left unpaired, that section's
+    sentences were in no link.  It joins the neighbouring pair (the one holding
+    the section just before or after it on its side) whose length ratio it brings
+    closest to ``mean_ratio``, and only when it brings it closer: a section with
+    no counterpart (an untranslated extra) stays out.  Only sections whose key is
+    in ``foldable_keys`` join: keywords are never folded into a conclusion.
+    """
+    groups: list[tuple[list[Section], list[Section]]] = [([a], [b]) for a, b in pair_sections(en, zh)]
+
+    def imbalance(group: tuple[list[Section], list[Section]], extra_en: float, extra_zh: float) -> float:
+        en_length = sum(section_length(s) for s in group[0]) + extra_en
+        zh_length = (sum(section_length(s) for s in group[1]) + extra_zh) / mean_ratio
+        return abs(math.log(max(zh_length, 1.0) / max(en_length, 1.0)))
+
+    for side, sections in ((0, en), (1, zh)):
+        for index, section in enumerate(sections):
+            if section.key not in foldable_keys or any(section in group[side] for group in groups):
+                continue
+            neighbours = {
+                id(sections[k])
+                for k in (index - 1, index + 1)
+                if 0 <= k < len(sections) and sections[k].key in foldable_keys
+            }
+            length = section_length(section)
+            best: tuple[float, int] | None = None  # (improvement, group index)
+            for group_index, group in enumerate(groups):
+                if not any(id(s) in neighbours for s in group[side]):
+                    continue
+                extra = (length, 0.0) if side == 0 else (0.0, length)
+                improvement = imbalance(group, 0.0, 0.0) - imbalance(group, *extra)
+                if improvement > 0 and (best is None or improvement > best[0]):
+                    best = (improvement, group_index)
+            if best is not None:
+                members = groups[best[1]][side]
+                members.append(section)
+                members.sort(key=lambda s: s.start)
+    return groups
+
+
 def _inside(sentences: list[Sentence], section: Section) -> list[int]:
     return [k for k, s in enumerate(sentences) if s.start >= section.start and s.end <= section.end]
 
@@ -468,12 +524,41 @@ class AlignStep(Step):
         alignment = Alignment()
         groups: list[tuple[list[int], list[int]]] = []
         if en_sections and zh_sections:
-            for en_section, zh_section in pair_sections(en_sections, zh_sections):
-                alignment.sections.append((en_section.key, zh_section.key))
-                groups.append((_inside(en_sentences, en_section), _inside(zh_sentences, zh_section)))
+            weight = self.params.han_weight
+
+            def section_length(section: Section) -> float:
+                return _length(doc.span(section.start, section.end), weight)
+
+            for en_group, zh_group in group_sections(
+                en_sections, zh_sections, section_length, self.params.mean_ratio
+            ):
+                alignment.sections.extend((a.key, b.key) for a in en_group for b in zh_group)
+                groups.append(
+                    (
+                        [k for section in en_group for k in _inside(en_sentences, section)],
+                        [k for section in zh_group for k in _inside(zh_sentences, section)],
+                    )
+                )
             self.counters["section_pairs"] += len(alignment.sections)
         else:
             runs = _language_runs(doc, self.params)
+            # One side labelled (an English structured abstract, its translation without
+            # headers): that side's abstract is its sections' sentences, not the run around
+            # them, which also holds the affiliation and citation lines before it.
+            for lang, sections, sentences in (
+                ("en", en_sections, en_sentences),
+                ("zh", zh_sections, zh_sentences),
+            ):
+                abstract = sorted(
+                    {
+                        k
+                        for section in sections
+                        if section.key != "keywords"
+                        for k in _inside(sentences, section)
+                    }
+                )
+                if abstract:
+                    runs[lang] = [abstract]
             if len(runs["en"]) == 1 and len(runs["zh"]) == 1:
                 en_run, zh_run = runs["en"][0], runs["zh"][0]
                 weight = self.params.han_weight

@@ -276,6 +276,10 @@ class SectionFinder:
         core = core.strip(" :：.。").strip()
         if len(core) >= 2 and core[0] in "【[〔" and core[-1] in "】]〕":
             core = core[1:-1].strip()
+        if ":" in core or "：" in core:
+            # "背景与目的：替奈普酶…" is a header and its body on one short line, not a header
+            # alone (lookup's split at "与" would find "背景" and drop the body).
+            return None
         return self.rules.lookup(core) if core else None
 
     def is_body_start(self, text: str) -> bool:
@@ -424,7 +428,10 @@ class _Walk:
             cand = _Candidate(kind, block.start, block.end, key, text.strip(" #:：\u3000"), MEDIUM, True)
             self.event(cand)
             return
-        if heading_like or block.kind in ("table", "caption"):
+        if (heading_like and not self._opens_with_keywords(text, block.start)) or block.kind in (
+            "table",
+            "caption",
+        ):
             self.finish(prev_end)
             self.close_run()
             if heading_like and self.committed and self.finder.is_body_start(text):
@@ -458,6 +465,13 @@ class _Walk:
             self.event(cand)
         if self.current is not None and not self.current.own_line:
             self.finish(block.end)
+
+    def _opens_with_keywords(self, text: str, offset: int) -> bool:
+        """Whether a block opens with a keywords marker ("【关键词】 肺炎；…"): short and without
+        a final stop, such a line looks like a heading, but it is the abstract's keywords."""
+        candidates = self.finder.scan(text, offset)
+        lead = offset + _LEAD_RE.match(text).end()  # type: ignore[union-attr]
+        return bool(candidates) and candidates[0].kind == "keywords" and candidates[0].pos <= lead
 
     def resume(self, block: Block, text: str) -> bool:
         """Continue the last section over a break inside a sentence (PDF page or column break)."""

@@ -1,9 +1,10 @@
 """Sentences: split blocks (or the section bodies inside them) into sentences.
 
 A sentence never crosses a block or a section boundary.  In a block that
-overlaps a section only the parts inside section bodies are split, so a header
-between two sections ("OBJECTIVE:") belongs to no sentence; other blocks are
-split whole.
+overlaps a section only the parts inside section bodies, and what follows the
+last of them ("TRIAL REGISTRATION: NCT…", in the last section's language), are
+split, so a header between two sections ("OBJECTIVE:") belongs to no sentence;
+a keywords section is one sentence; other blocks are split whole.
 
 English: spaCy's blank English tokenizer, then rules over its tokens: a
 sentence ends at a terminator unless it closes an abbreviation ("et al.",
@@ -40,6 +41,12 @@ HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CONTENT = re.compile(rf"[^\W_]|[{HAN_CLASS}]")
 BLANK_LINE = re.compile(r"\n[ \t]*\n")
 LIST_NUMBER = re.compile(r"\d{1,3}|[A-Za-z]|[ivxIVX]{1,4}")
+# A capital initial as spaCy keeps it, its period attached ("J.").
+INITIAL = re.compile(r"[A-Z]\.")
+# A numbered citation right after a full stop: spaCy glues it to the stop ("30%.[5").
+GLUED_CITATION = re.compile(r"(.*[.!?])\[(\d[\d,\-–—]*)")
+# What a numbered citation holds: "5", "3,4", "12-14".
+CITATION_NUMBERS = re.compile(r"[\d,\-–—]+")
 
 
 @lru_cache(maxsize=1)
@@ -260,6 +267,13 @@ class SentenceSplitter:
         alternatives = [re.escape(s) for s in sequences] + [f"[{re.escape(stop_chars)}]"]
         if chinese.get("ascii_period_after_han", True):
             alternatives.append(rf"(?<=[{HAN_CLASS}])\.(?!\d)")
+        if chinese.get("ascii_period_before_han", True):
+            # "降低了1.2%. 体重…", "5.6 mmol/L. 结果…": an ASCII period after a Latin letter
+            # or "%", then a space and Chinese text, ends a sentence too ("et al. 报道" and
+            # the other English abbreviations excepted, in ``_split_chinese``).  Not after a
+            # digit or a bracket ("1. 价格" is a list number, "[J]. 中华…" a reference's
+            # type), nor glued to the Chinese ("Feat.金锺国").
+            alternatives.append(rf"(?<=[A-Za-z%])\.(?=[ \t\u3000]+[{HAN_CLASS}])")
         self.zh_stop = re.compile(f"(?:{'|'.join(alternatives)})+[{re.escape(closers)}]*")
         self.zh_closers = frozenset(closers)
         self.zh_brackets = {str(k): str(v) for k, v in (chinese.get("brackets") or {"(": ")"}).items()}
@@ -441,9 +455,12 @@ class SentenceSplitter:
             return []
         # Most texts hold no bracket at all: no token can be one.
         bracketed = self.en_bracket.search(text, start, end) is not None
+        if bracketed:
+            _cut_glued_citations(starts, ends, words)
         matched = _matched_brackets(words, self.en_brackets) if bracketed else {}
         if _crossing(matched) and not self.use_spacy_for_whole_text:
             starts, ends, words = self.english_tokens(text, start, end, self.chunk_with_closer)
+            _cut_glued_citations(starts, ends, words)
             matched = _matched_brackets(words, self.en_brackets)
         enclosing = _innermost_enclosing(matched, len(words))
         terminators = self.terminators
@@ -488,6 +505,14 @@ class SentenceSplitter:
                     return None
         elif not (len(word) > 1 and word.endswith(".")) or word in self.abbreviations:
             return None
+        elif INITIAL.fullmatch(word) and (
+            index == first
+            or INITIAL.fullmatch(words[index - 1])
+            or (index + 1 < len(words) and INITIAL.fullmatch(words[index + 1]))
+        ):
+            # An initial opening the sentence ("J. Smith ...", as "1." opens a list item) or
+            # next to another ("K. L. Wong"): a name, not a sentence end.
+            return None
         last = index
         pair = enclosing[index]
         closers_or_terminators = self.en_closers_or_terminators
@@ -505,11 +530,35 @@ class SentenceSplitter:
             and enclosing[last + 1] is None
         ):
             last += 1
+        # A numbered citation after the stop belongs to the sentence it cites for:
+        # "by 30%.[5] Further" and "by 30%. [5] Further" end after "[5]".
+        citation_end = self._citation_end(words, enclosing, last + 1)
+        if citation_end is not None:
+            last = citation_end
         if last + 1 < count:
             following = words[last + 1][0]
             if following.islower() or following in ",;:%":
                 return None  # a continuation: "etc. and", "U.S., and"
         return last
+
+    @staticmethod
+    def _citation_end(words: list[str], enclosing: list[tuple[int, int] | None], index: int) -> int | None:
+        """Index of the "]" closing a numbered citation ("[5]", "[3,4]") opening at ``index``, else None."""
+        if index + 1 >= len(words) or words[index] != "[" or enclosing[index] is not None:
+            return None
+        pair = enclosing[index + 1]
+        if pair is None or pair[0] != index:
+            return None
+        close = pair[1]
+        inside = "".join(words[index + 1 : close])
+        return close if CITATION_NUMBERS.fullmatch(inside) else None
+
+    def _zh_abbreviation_period(self, text: str, start: int, position: int) -> bool:
+        """Whether the stop at ``position`` is an English abbreviation's period ("et al.报道")."""
+        if text[position] != ".":
+            return False
+        word = re.search(r"[A-Za-z.]+$", text[max(start, position - 12) : position])
+        return word is not None and word.group() + "." in self.abbreviations
 
     def _split_chinese(
         self, text: str, start: int, end: int, protected: Container[int]
@@ -520,7 +569,7 @@ class SentenceSplitter:
         first = 0
         for match in self.zh_stop.finditer(text, start, end):
             stop, after = match.start() - start, match.end() - start
-            if match.start() in protected:
+            if match.start() in protected or self._zh_abbreviation_period(text, start, match.start()):
                 continue
             pair = enclosing[stop]
             if pair is not None:
@@ -533,6 +582,20 @@ class SentenceSplitter:
         if first < len(chars):
             spans.append((start + first, end))
         return spans
+
+
+def _cut_glued_citations(starts: list[int], ends: list[int], words: list[str]) -> None:
+    """Cut "30%.[5" into "30%." "[" "5" in place, so the stop and the citation's bracket are seen."""
+    index = len(words) - 1
+    while index >= 0:
+        match = GLUED_CITATION.fullmatch(words[index]) if "[" in words[index] else None
+        if match is not None:
+            stop_end = starts[index] + match.end(1)
+            number_start = stop_end + 1
+            starts[index + 1 : index + 1] = [stop_end, number_start]
+            ends[index : index + 1] = [stop_end, stop_end + 1, ends[index]]
+            words[index : index + 1] = [match.group(1), "[", match.group(2)]
+        index -= 1
 
 
 def _tidy(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -580,13 +643,22 @@ class SentencesStep(Step):
                 for s in overlapping:
                     start, end = max(block.start, s.start), min(block.end, s.end)
                     pieces.append((block_index, doc.text[start:end], start, s.lang, s.key))
+                # What follows the block's last section ("... CONCLUSIONS: ... TRIAL
+                # REGISTRATION: NCT01234567.") is text of the page too, in no section.
+                last = max(overlapping, key=lambda s: s.end)
+                if last.end < block.end and doc.text[last.end : block.end].strip():
+                    pieces.append((block_index, doc.text[last.end : block.end], last.end, last.lang, None))
             else:
                 pieces.append((block_index, doc.text[block.start : block.end], block.start, block.lang, None))
         self.splitter.prepare(
             [text for _, text, _, lang, _ in pieces if not self.splitter.is_chinese(text, lang)]
         )
         for block_index, text, start, lang, key in pieces:
-            for s_start, s_end in self.splitter.split(text, lang):
+            # A keywords line is one unit in both languages: Chinese "；" would otherwise cut
+            # "肺炎；降钙素原；预后" into three where the English "Pneumonia; ...; Prognosis"
+            # stays one, and the links of more than three keywords fall apart.
+            spans = _tidy(text, [(0, len(text))]) if key == "keywords" else self.splitter.split(text, lang)
+            for s_start, s_end in spans:
                 sentences.append(Sentence(start + s_start, start + s_end, lang, key, block_index))
                 self.counters[f"sentences_{lang}"] += 1
         sentences.sort(key=lambda s: (s.start, s.end))
