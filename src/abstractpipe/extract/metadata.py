@@ -30,7 +30,13 @@ def normalise_doi(raw: str | None) -> str | None:
         return None
     text = raw.strip()
     text = re.sub(r"(?i)^(?:https?://(?:dx\.)?doi\.org/|doi\s*[:：]\s*)", "", text).strip()
-    text = text.rstrip(".,;:)]}>。，；").lower()
+    trimmed = text.rstrip(".,;:)]}>。，；")
+    removed = text[len(trimmed) :]
+    # A DOI may end with a parenthesis it opened ("10.1002/(sici)…(199801)"): put back the
+    # stripped closing ones it needs, and only those (a DOI written in brackets keeps none).
+    while trimmed.count("(") > trimmed.count(")") and removed.startswith(")"):
+        trimmed, removed = trimmed + ")", removed[1:]
+    text = trimmed.lower()
     return text if text.startswith("10.") and "/" in text else None
 
 
@@ -121,7 +127,7 @@ class MetadataExtractor:
         found: dict[str, Any] = {
             "journal": first("citation_journal_title", "dc.source", "prism.publicationname"),
             "doi": normalise_doi(first("citation_doi", "dc.identifier", "prism.doi")),
-            "pmid": first("citation_pmid"),
+            "pmid": _pmid_digits(first("citation_pmid")),
             "volume": first("citation_volume", "prism.volume"),
             "issue": first("citation_issue", "prism.number"),
             "published": self.iso_date(
@@ -132,12 +138,15 @@ class MetadataExtractor:
             ],
             "affiliations": _unique(meta.get("citation_author_institution") or []),
         }
-        first_page, last_page = first("citation_firstpage"), first("citation_lastpage")
+        first_page = first("citation_firstpage", "prism.startingpage")
+        last_page = first("citation_lastpage", "prism.endingpage")
         if first_page:
             found["pages"] = (
                 f"{first_page}-{last_page}" if last_page and last_page != first_page else first_page
             )
-        keywords = first("citation_keywords", "keywords")
+        elif pages := first("citation_pages"):
+            found["pages"] = re.sub(r"\s*[-–~]\s*", "-", pages)
+        keywords = _keywords_meta(meta)
         if keywords:
             found["keywords_raw"] = keywords
         for raw in meta.get("jsonld") or []:
@@ -258,6 +267,28 @@ class MetadataExtractor:
             if len(parts) > 1:
                 return parts
         return [text]
+
+
+def _keywords_meta(meta: dict[str, list[str]]) -> str | None:
+    """The keywords of the page's meta tags as one list line.
+
+    Many sites write one citation_keywords tag per keyword: those are joined with "; " (the
+    first separator split_keywords tries).  Tags that are lists themselves (a page repeating
+    its keywords tag, each a whole list) are not joined: the first is kept as written.
+    """
+    for key in ("citation_keywords", "keywords"):
+        values = _unique(meta.get(key) or [])
+        if len(values) > 1 and not any(re.search(r"[;；,，、]", value.rstrip(";；,，")) for value in values):
+            return "; ".join(value.rstrip(";；,，") for value in values)
+        if values:
+            return values[0]
+    return None
+
+
+def _pmid_digits(raw: str | None) -> str | None:
+    """ "PMID: 31776789" (some sites write the label into the tag) -> "31776789"."""
+    match = re.search(r"\d{1,9}", raw or "")
+    return match[0] if match else None
 
 
 def _jsonld_items(data: Any) -> list[dict[str, Any]]:
