@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from abstractpipe.config import load_config
+from abstractpipe.document import Document, Section
 from abstractpipe.extract import ExtractStep
 from abstractpipe.extract.metadata import normalise_doi
 from tests.conftest import REPO
@@ -58,3 +59,104 @@ def test_repeated_keyword_list_tags_are_not_joined(step: ExtractStep) -> None:
     )
     step.process(doc)
     assert doc.fields["metadata"]["keywords"]["en"] == ["stroke", "rehabilitation"]
+
+
+def text_dump(lines: list[tuple[str, str]], abstract_lines: tuple[int, ...]) -> Document:
+    """A text dump whose blocks at ``abstract_lines`` are the main abstract (one section each)."""
+    doc = make_doc(lines)
+    doc.source.format = "text"
+    for block in doc.blocks:
+        block.level = 2 if block.kind == "heading" else 0  # the text cleaner's headings are level 2
+    for index in abstract_lines:
+        block = doc.blocks[index]
+        doc.sections.append(Section(block.lang, "other", block.start, block.end))
+    return doc
+
+
+def test_pubmed_abstract_format_citation_line_first_then_title_byline_and_identifiers(
+    step: ExtractStep,
+) -> None:
+    doc = text_dump(
+        [
+            ("list_item", "JAMA. 2020 Jun 2;323(21):2160-2169. doi: 10.1001/jama.2020.1234."),
+            ("paragraph", "Association of statin use with dementia risk in adults aged 75 years or older."),
+            ("paragraph", "Fischer H(1)(2), Morgan T(3), van der Berg J(1,3)."),
+            ("heading", "Author information:"),
+            ("paragraph", "(1)Institute of Public Health, Charité University, Berlin, Germany."),
+            ("paragraph", "Statins may protect against dementia in older adults, we report."),
+            ("paragraph", "Copyright 2020 American Medical Association."),
+            ("paragraph", "DOI: 10.1001/jama.2020.1234\nPMID: 32484532"),
+        ],
+        abstract_lines=(5,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert (
+        doc.fields["title"]["en"]
+        == "Association of statin use with dementia risk in adults aged 75 years or older"
+    )
+    assert (meta["journal"], meta["year"], meta["volume"], meta["issue"], meta["pages"]) == (
+        "JAMA",
+        2020,
+        "323",
+        "21",
+        "2160-2169",
+    )
+    assert meta["published"] == "2020-06-02"
+    assert meta["pmid"] == "32484532"
+    assert meta["authors"] == ["Fischer H", "Morgan T", "van der Berg J"]
+
+
+def test_dump_title_before_byline_and_addresses_and_a_citation_without_full_stop(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Tranexamic acid in hip arthroplasty: a randomised trial"),
+            ("paragraph", "Ramirez L(1), Okonkwo B(2)."),
+            ("paragraph", "(1)Department of Orthopaedics, Riverside University Hospital, Bristol, UK."),
+            ("paragraph", "(2)School of Nursing, University of Lagos, Lagos, Nigeria."),
+            ("paragraph", "BMJ 2020;369:m1234. DOI: 10.1136/bmj.m1234"),
+            ("paragraph", "Oral and intravenous tranexamic acid gave the same blood loss."),
+        ],
+        abstract_lines=(5,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert doc.fields["title"]["en"] == "Tranexamic acid in hip arthroplasty: a randomised trial"
+    assert (meta["journal"], meta["year"], meta["volume"], meta["pages"]) == ("BMJ", 2020, "369", "m1234")
+    assert meta["doi"] == "10.1136/bmj.m1234"
+    assert meta["authors"] == ["Ramirez L", "Okonkwo B"]
+
+
+def test_chinese_dump_without_citation_line_title_and_authors_before_the_abstract(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("heading", "临床研究"),
+            ("heading", "妊娠期糖尿病孕妇肠道菌群特征及其与血糖的相关性"),
+            ("heading", "张晓梅1,2，王磊2，陈静1*"),
+            (
+                "paragraph",
+                "（1.复旦大学附属妇产科医院产科，上海 200011；2.复旦大学公共卫生学院，上海 200032）",
+            ),
+            ("heading", "上海200011"),
+            ("paragraph", "目的 分析妊娠期糖尿病孕妇肠道菌群的特征。"),
+        ],
+        abstract_lines=(5,),
+    )
+    step.process(doc)
+    assert doc.fields["title"]["zh"] == "妊娠期糖尿病孕妇肠道菌群特征及其与血糖的相关性"
+    assert doc.fields["metadata"]["authors"] == ["张晓梅", "王磊", "陈静"]
+
+
+def test_dump_labels_rubrics_and_places_are_neither_title_nor_authors(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("heading", "临床研究"),
+            ("heading", "广州510515"),
+            ("heading", "Abstract"),
+            ("paragraph", "We did a trial."),
+        ],
+        abstract_lines=(3,),
+    )
+    step.process(doc)
+    assert doc.fields["title"] == {"en": None, "zh": None}
+    assert doc.fields["metadata"]["authors"] == []

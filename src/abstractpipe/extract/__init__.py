@@ -16,7 +16,7 @@ from abstractpipe.extract.inferred import CueLabeller, infer_sections
 from abstractpipe.extract.metadata import MetadataExtractor
 from abstractpipe.extract.page_sections import PageSectionsExtractor
 from abstractpipe.extract.statistics import may_hold_statistics
-from abstractpipe.extract.title import TitleFinder
+from abstractpipe.extract.title import DumpHeader, TitleFinder
 from abstractpipe.pipeline import Step, register_step
 
 METADATA_KEYS = ("journal", "year", "volume", "issue", "pages", "doi", "pmid", "published")
@@ -50,6 +50,11 @@ class ExtractStep(Step):
         self.metadata = MetadataExtractor(rules.get("metadata") or {})
         self.page_sections = PageSectionsExtractor(rules.get("page_sections") or {})
         self.titles = TitleFinder((rules.get("title") or {}).get("site_suffix") or r"(?!)")
+        dump_title = (rules.get("title") or {}).get("dump_title") or {}
+        self.dump_title = {
+            "min_words": int(dump_title.get("min_words", 1)),
+            "min_cjk_chars": int(dump_title.get("min_cjk_chars", 1)),
+        }
         from abstractpipe.extract.statistics import StatisticsExtractor
 
         self.statistics: Any = StatisticsExtractor(
@@ -67,13 +72,15 @@ class ExtractStep(Step):
         # Text metadata only from before the end of the main abstract: what follows may be
         # other people's citations.
         limit = max((s.end for s in main), default=len(doc.text))
+        abstract_start = min((s.start for s in main), default=None)
         citations: dict[int, dict[str, Any] | None] = {}  # citation lines read by metadata.extract
-        meta = self.metadata.extract(doc, limit, citations)
-        citation_block = self._citation_block(doc, limit, citations)
-        title = self.titles.find(doc, meta.pop("title", None), citation_block, limit)
+        meta = self.metadata.extract(doc, limit, citations, abstract_start)
+        citation_block = self._citation_block(doc, limit, citations, abstract_start)
+        header = self._dump_header(doc, citation_block, abstract_start)
+        title = self.titles.find(doc, meta.pop("title", None), header, limit)
 
         metadata: dict[str, Any] = {key: meta.get(key) for key in METADATA_KEYS}
-        metadata["authors"] = meta.get("authors") or []
+        metadata["authors"] = meta.get("authors") or self._dump_authors(doc, header) or []
         metadata["affiliations"] = meta.get("affiliations") or []
         metadata["keywords"] = self._keywords(doc, meta.get("keywords_raw"))
 
@@ -117,13 +124,43 @@ class ExtractStep(Step):
                     "sections_inferred", f"{lang}: sections of a header-less abstract were labelled by model"
                 )
 
+    def _dump_header(
+        self, doc: Document, citation_block: int | None, abstract_start: int | None
+    ) -> DumpHeader | None:
+        """Where a text dump's title and byline are looked for: around its citation line, or
+        before its abstract when it has none (HTML pages say these things in markup)."""
+        if doc.source.format == "html":
+            return None
+        end = len(doc.text) if abstract_start is None else abstract_start
+        if citation_block is not None:
+            return DumpHeader(citation_block, end, self._is_byline, citation=True, **self.dump_title)
+        if abstract_start is None:
+            return None  # no abstract: nothing marks where a header would be
+        first = next((i for i, b in enumerate(doc.blocks) if b.end > abstract_start), None)
+        if first is None:
+            return None
+        return DumpHeader(first, abstract_start, self._is_byline, citation=False, **self.dump_title)
+
+    def _is_byline(self, text: str) -> bool:
+        return self.metadata.author_names(text) is not None or self.metadata.is_affiliation(text)
+
+    def _dump_authors(self, doc: Document, header: DumpHeader | None) -> list[str] | None:
+        for index in header.indices(doc) if header else ():
+            if names := self.metadata.author_names(doc.block_text(doc.blocks[index])):
+                return names
+        return None
+
     def _citation_block(
-        self, doc: Document, limit: int, citations: dict[int, dict[str, Any] | None]
+        self,
+        doc: Document,
+        limit: int,
+        citations: dict[int, dict[str, Any] | None],
+        abstract_start: int | None,
     ) -> int | None:
         for index, block in enumerate(doc.blocks):
             if block.start >= limit:
                 break
-            if block.kind == "list_item":
+            if block.kind == "list_item" and not self.metadata.may_hold_citation(doc, block, abstract_start):
                 continue
             found = citations[index] if index in citations else self.metadata.citation(doc.block_text(block))
             if found:

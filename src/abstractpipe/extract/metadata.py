@@ -92,6 +92,16 @@ class MetadataExtractor:
         self.affiliation_max_chars = int(rules.get("affiliation_max_chars", 300))
         self.months: dict[str, int] = {str(k): int(v) for k, v in (rules.get("months") or {}).items()}
         self.keyword_separators = [re.compile(p) for p in rules.get("keyword_separators") or []]
+        # Bylines of text dumps ("Ramirez L(1), Okonkwo B(2).", "张晓梅1，王磊2"): the line splits
+        # at a separator into parts each of which is one name as an item pattern has it.
+        bylines = rules.get("author_lines") or {}
+        self.author_separator = re.compile(bylines.get("separator") or r"(?!)")
+        self.author_items = [re.compile(p) for p in bylines.get("items") or []]
+        self.author_marks = re.compile(bylines.get("marks") or r"(?!)")
+        # Blocks holding nothing but identifiers ("DOI: 10.1001/…", "PMID: 32484532"), which dumps
+        # put just after the abstract, and how many blocks after it they are looked for in.
+        self.identifier_line = re.compile(rules.get("identifier_line") or r"(?!)")
+        self.identifier_blocks_after = int(rules.get("identifier_blocks_after", 0))
         self.keyword_tail = re.compile(rules.get("keyword_tail") or r"(?!)")
 
     # -- dates ----------------------------------------------------------------------------------
@@ -207,22 +217,46 @@ class MetadataExtractor:
             return {k: v for k, v in found.items() if v}
         return None
 
+    def author_names(self, text: str) -> list[str] | None:
+        """The names of a byline ("Fischer H(1)(2), Morgan T(3)."), or None when it is not one."""
+        text = text.strip().rstrip(".。")
+        if not text or len(text) > 1000 or not self.author_items:
+            return None
+        names = [part.strip() for part in self.author_separator.split(text)]
+        if not all(names) or not all(
+            any(item.fullmatch(name) for item in self.author_items) for name in names
+        ):
+            return None
+        bare = [self.author_marks.sub("", name).strip() for name in names]
+        # One unmarked name is as likely a journal rubric or a place ("临床研究", "广州").
+        return bare if len(bare) > 1 or bare[0] != names[0] else None
+
+    def is_identifier_block(self, text: str) -> bool:
+        return self.identifier_line.fullmatch(text.strip()) is not None
+
     def extract(
-        self, doc: Document, limit: int, citations: dict[int, dict[str, Any] | None] | None = None
+        self,
+        doc: Document,
+        limit: int,
+        citations: dict[int, dict[str, Any] | None] | None = None,
+        abstract_start: int | None = None,
     ) -> dict[str, Any]:
         """Metadata of the page; text sources only before offset ``limit``.
 
         ``citations``, when given, receives ``citation()`` of each block read for one, by block
         index, so a caller looking for citation lines too need not read them again.
+        ``abstract_start`` (the main abstract's first offset, None without one) bounds the list
+        items of a text dump read for a citation line.
         """
         meta = self.from_page_meta(doc.page_meta)
         from_text: dict[str, Any] = {}
         affiliations: list[str] = []
         citation_seen = False
+        index = -1
         for index, block in enumerate(doc.blocks):
             if block.start >= limit:
                 break
-            if block.kind in ("list_item", "table"):
+            if not self.may_hold_citation(doc, block, abstract_start):
                 continue
             text = doc.block_text(block)
             if not citation_seen:
@@ -239,12 +273,37 @@ class MetadataExtractor:
                 from_text["pmid"] = match["pmid"]
             if not citation_seen and self.is_affiliation(text):
                 affiliations.append(text.strip())
+        else:
+            index = len(doc.blocks)
+        # Dumps give the identifiers just after the abstract (PubMed's "DOI: …" and "PMID: …"
+        # lines): blocks of identifiers only, in the first few after it, before any heading or list.
+        for block in doc.blocks[index : index + self.identifier_blocks_after]:
+            if block.kind != "paragraph":
+                break
+            text = doc.block_text(block)
+            if not self.is_identifier_block(text):
+                continue
+            if "doi" not in from_text and (match := self.doi.search(text)):
+                from_text["doi"] = normalise_doi(match["doi"])
+            if "pmid" not in from_text and (match := self.pmid.search(text)):
+                from_text["pmid"] = match["pmid"]
         if affiliations:
             from_text["affiliations"] = _unique(affiliations)
         merged = {**{k: v for k, v in from_text.items() if v}, **meta}
         if "year" not in merged and merged.get("published"):
             merged["year"] = int(str(merged["published"])[:4])
         return merged
+
+    @staticmethod
+    def may_hold_citation(doc: Document, block: Any, abstract_start: int | None) -> bool:
+        """Whether a block is read for metadata: not a table, and a list item only in a text
+        dump before its abstract (PubMed numbers each record: "1. JAMA. 2020 Jun 2;…"), as
+        lists elsewhere (and on a page without an abstract) are other people's citations."""
+        if block.kind == "table":
+            return False
+        if block.kind == "list_item":
+            return doc.source.format != "html" and abstract_start is not None and block.start < abstract_start
+        return True
 
     def is_affiliation(self, text: str) -> bool:
         # An address: comma-separated parts, ending like a sentence or with a place name.  The
