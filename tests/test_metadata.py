@@ -160,3 +160,76 @@ def test_dump_labels_rubrics_and_places_are_neither_title_nor_authors(step: Extr
     step.process(doc)
     assert doc.fields["title"] == {"en": None, "zh": None}
     assert doc.fields["metadata"]["authors"] == []
+
+
+def test_affiliations_after_a_pubmed_citation_line_lose_their_numbers(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("list_item", "JAMA. 2020 Jun 2;323(21):2160-2169."),
+            ("paragraph", "Association of statin use with dementia risk in adults aged 75 years or older."),
+            ("paragraph", "Fischer H(1), Morgan T(2)."),
+            ("heading", "Author information:"),
+            ("paragraph", "(1)Institute of Public Health, Charité University, Berlin, Germany."),
+            ("paragraph", "2Department of Epidemiology, Harvard School of Public Health, Boston, USA."),
+            ("paragraph", "Statins may protect against dementia in older adults, we report."),
+        ],
+        abstract_lines=(6,),
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["affiliations"] == [
+        "Institute of Public Health, Charité University, Berlin, Germany.",
+        "Department of Epidemiology, Harvard School of Public Health, Boston, USA.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "作者单位：1. 南京医科大学第一附属医院康复医学科，江苏 南京 210029；2. 南京医科大学第二附属医院神经内科，江苏 南京 210011",
+        "（1.南京医科大学第一附属医院康复医学科，江苏 南京 210029；2.南京医科大学第二附属医院神经内科，江苏 南京 210011）",
+    ],
+)
+def test_a_chinese_affiliation_line_holds_numbered_addresses(step: ExtractStep, line: str) -> None:
+    doc = make_doc([("paragraph", line), ("paragraph", "目的 观察早期康复训练的疗效。")])
+    step.process(doc)
+    assert doc.fields["metadata"]["affiliations"] == [
+        "南京医科大学第一附属医院康复医学科，江苏 南京 210029",
+        "南京医科大学第二附属医院神经内科，江苏 南京 210011",
+    ]
+
+
+def test_abstract_text_is_no_affiliation(step: ExtractStep) -> None:
+    methods = "在三家康复中心开展双盲、随机、假刺激对照试验，纳入64例患者，按1:1随机分配，两组均接受训练。"
+    doc = make_doc([("paragraph", "目的：观察疗效。"), ("paragraph", "方法：" + methods)])
+    block = doc.blocks[1]
+    doc.sections = [Section("zh", "methods", block.start + 3, block.end, "方法")]
+    step.process(doc)
+    assert doc.fields["metadata"]["affiliations"] == []
+
+
+def test_a_number_glued_to_a_date_word_is_no_affiliation_number(step: ExtractStep) -> None:
+    assert step.metadata.affiliation_parts("1月20日，南京医科大学学院举办活动，地点南京。") == [
+        "1月20日，南京医科大学学院举办活动，地点南京。"
+    ]
+    assert step.metadata.affiliation_parts("1南方医科大学，广东 广州 510515") == [
+        "南方医科大学，广东 广州 510515"
+    ]
+
+
+def test_unnumbered_lines_after_a_citation_line_are_no_affiliations(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            (
+                "paragraph",
+                "Frontiers in Medicine, 2024 · DOI: 10.3389/fmed.2024.1 · Published: March 27, 2024",
+            ),
+            (
+                "paragraph",
+                "Systematic review of clinical trials (30 phase I, seven phase II, and six phase I/II)",
+            ),
+            ("paragraph", "We reviewed the trials."),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["affiliations"] == []

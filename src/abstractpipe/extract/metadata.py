@@ -90,6 +90,9 @@ class MetadataExtractor:
             else None
         )
         self.affiliation_max_chars = int(rules.get("affiliation_max_chars", 300))
+        self.affiliation_label = re.compile(rules.get("affiliation_label") or r"(?!)")
+        self.affiliation_split = re.compile(rules.get("affiliation_split") or r"(?!)")
+        self.affiliation_marker = re.compile(rules.get("affiliation_marker") or r"(?!)")
         self.months: dict[str, int] = {str(k): int(v) for k, v in (rules.get("months") or {}).items()}
         self.keyword_separators = [re.compile(p) for p in rules.get("keyword_separators") or []]
         # Bylines of text dumps ("Ramirez L(1), Okonkwo B(2).", "张晓梅1，王磊2"): the line splits
@@ -253,6 +256,9 @@ class MetadataExtractor:
         affiliations: list[str] = []
         citation_seen = False
         index = -1
+        # Abstract text is no address, whatever words it has ("方法：在三家康复中心开展…，…").
+        section_spans = [(s.start, s.end) for s in doc.sections]
+        header_end = len(doc.text) if abstract_start is None else abstract_start
         for index, block in enumerate(doc.blocks):
             if block.start >= limit:
                 break
@@ -271,8 +277,14 @@ class MetadataExtractor:
                 from_text["doi"] = normalise_doi(match["doi"])
             if "pmid" not in from_text and (match := self.pmid.search(text)):
                 from_text["pmid"] = match["pmid"]
-            if not citation_seen and self.is_affiliation(text):
-                affiliations.append(text.strip())
+            # Addresses come before the citation line, or (PubMed's abstract format) after it,
+            # numbered ("(1)Department…") or under "Author information:", up to the abstract.
+            if (
+                (not citation_seen or (block.start < header_end and self.numbered_or_labelled(doc, index)))
+                and not any(start < block.end and block.start < end for start, end in section_spans)
+                and self.is_affiliation(text)
+            ):
+                affiliations.extend(self.affiliation_parts(text))
         else:
             index = len(doc.blocks)
         # Dumps give the identifiers just after the abstract (PubMed's "DOI: …" and "PMID: …"
@@ -304,6 +316,29 @@ class MetadataExtractor:
         if block.kind == "list_item":
             return doc.source.format != "html" and abstract_start is not None and block.start < abstract_start
         return True
+
+    def numbered_or_labelled(self, doc: Document, index: int) -> bool:
+        """An address line that starts with its number, or follows an affiliations label line."""
+        if self.affiliation_marker.match(doc.block_text(doc.blocks[index]).strip()):
+            return True
+        previous = doc.block_text(doc.blocks[index - 1]).strip() if index > 0 else ""
+        return (
+            self.affiliation_label.match(previous) is not None
+            and self.affiliation_label.sub("", previous) == ""
+        )
+
+    def affiliation_parts(self, text: str) -> list[str]:
+        """The addresses of an affiliation line, without label, enclosing brackets or numbers."""
+        text = self.affiliation_label.sub("", text.strip()).strip()
+        if (text[:1], text[-1:]) == ("（", "）") or (
+            (text[:1], text[-1:]) == ("(", ")") and not self.affiliation_marker.match(text)
+        ):
+            text = text[1:-1].strip()
+        parts = [
+            self.affiliation_marker.sub("", part.strip()).strip()
+            for part in self.affiliation_split.split(text)
+        ]
+        return [part for part in parts if part]
 
     def is_affiliation(self, text: str) -> bool:
         # An address: comma-separated parts, ending like a sentence or with a place name.  The
