@@ -233,3 +233,76 @@ def test_unnumbered_lines_after_a_citation_line_are_no_affiliations(step: Extrac
     )
     step.process(doc)
     assert doc.fields["metadata"]["affiliations"] == []
+
+
+@pytest.mark.parametrize(
+    ("page_title", "expected"),
+    [
+        (
+            "Vitamin D and fracture risk in older women | BMC Geriatrics | Full Text",
+            "Vitamin D and fracture risk in older women",
+        ),
+        ("Vitamin D and fracture risk - Part 1 | Bone Blog", "Vitamin D and fracture risk - Part 1"),
+        (
+            "二甲双胍联合运动干预对多囊卵巢综合征的影响_中国实用妇科与产科杂志",
+            "二甲双胍联合运动干预对多囊卵巢综合征的影响",
+        ),
+        (
+            "早期康复训练对脑卒中后吞咽障碍的疗效-中华物理医学与康复杂志",
+            "早期康复训练对脑卒中后吞咽障碍的疗效",
+        ),
+    ],
+)
+def test_page_title_loses_its_site_suffixes(step: ExtractStep, page_title: str, expected: str) -> None:
+    doc = make_doc([("paragraph", "Some text.")], {"title": [page_title]})
+    step.process(doc)
+    assert expected in doc.fields["title"].values()
+
+
+def test_an_h1_that_goes_on_from_the_page_title_is_the_title(step: ExtractStep) -> None:
+    doc = make_doc(
+        [("heading", "Remote ischaemic conditioning in acute stroke: a multicentre randomised trial¶")],
+        {
+            "title": ["Remote ischaemic conditioning in acute stroke - Journal of Neurology Research"],
+            "og:title": ["Remote ischaemic conditioning in acute stroke - Journal of Neurology Research"],
+        },
+    )
+    step.process(doc)
+    assert (
+        doc.fields["title"]["en"]
+        == "Remote ischaemic conditioning in acute stroke: a multicentre randomised trial¶"
+    )
+    doc = make_doc([("heading", "Logging HOWTO¶")], {"title": ["Logging HOWTO — Python 3 documentation"]})
+    step.process(doc)
+    assert doc.fields["title"]["en"] == "Logging HOWTO"
+
+
+def test_og_title_loses_the_suffix_its_page_title_has(step: ExtractStep) -> None:
+    doc = make_doc(
+        [("paragraph", "Some text.")],
+        {
+            "title": ["Lung ultrasound for pneumonia in children | Pediatric Reports"],
+            "og:title": ["Lung ultrasound for pneumonia in children, a diagnostic study | Pediatric Reports"],
+        },
+    )
+    step.process(doc)
+    assert doc.fields["title"]["en"] == "Lung ultrasound for pneumonia in children, a diagnostic study"
+    # The same text in both may be a title with a subtitle: kept as it is.
+    subtitled = "Top tech conferences 2026 – the events driving innovation"
+    doc = make_doc([("paragraph", "Some text.")], {"title": [subtitled], "og:title": [subtitled]})
+    step.process(doc)
+    assert doc.fields["title"]["en"] == subtitled
+
+
+def test_bilingual_page_gives_its_english_title_in_a_second_level_heading(step: ExtractStep) -> None:
+    doc = make_doc(
+        [
+            ("heading", "二甲双胍联合运动干预对多囊卵巢综合征患者胰岛素抵抗的影响"),
+            ("heading", "Effect of metformin combined with exercise on insulin resistance"),
+            ("heading", "Original Article"),
+            ("paragraph", "Some text."),
+        ]
+    )
+    doc.blocks[1].level = doc.blocks[2].level = 2
+    step.process(doc)
+    assert doc.fields["title"]["en"] == "Effect of metformin combined with exercise on insulin resistance"

@@ -49,7 +49,10 @@ class ExtractStep(Step):
         rules = self.load_stage_rules(default="extract.yaml")
         self.metadata = MetadataExtractor(rules.get("metadata") or {})
         self.page_sections = PageSectionsExtractor(rules.get("page_sections") or {})
-        self.titles = TitleFinder((rules.get("title") or {}).get("site_suffix") or r"(?!)")
+        self.titles = TitleFinder(
+            (rules.get("title") or {}).get("site_suffix") or r"(?!)",
+            int((rules.get("title") or {}).get("second_title_min_words", 4)),
+        )
         dump_title = (rules.get("title") or {}).get("dump_title") or {}
         self.dump_title = {
             "min_words": int(dump_title.get("min_words", 1)),

@@ -85,8 +85,23 @@ class DumpHeader:
 
 
 class TitleFinder:
-    def __init__(self, site_suffix: str) -> None:
+    def __init__(self, site_suffix: str, min_second_title_words: int = 4) -> None:
         self.site_suffix = re.compile(site_suffix)
+        self.min_second_title_words = min_second_title_words
+
+    def strip_site(self, title: str) -> str:
+        """ "Title | Journal | Full Text" -> "Title": suffixes after " | " are taken off one after
+        another (titles hardly hold a bar), then at most one more ("A - Part 1 | Blog" keeps
+        "A - Part 1"; "Title - a trial - Journal" keeps "Title - a trial")."""
+        while True:
+            stripped = self.site_suffix.sub("", title)
+            if stripped == title or not stripped.strip():
+                return title
+            if not title[len(stripped) :].lstrip().startswith("|"):
+                return stripped
+            title = stripped
+            if not re.search(r"\s\|\s[^|]*$", title):
+                return title
 
     def find(
         self, doc: Document, jsonld_title: str | None, header: DumpHeader | None, limit: int
@@ -101,23 +116,66 @@ class TitleFinder:
             if lang in titles and not titles[lang] and len(text) > 3:
                 titles[lang] = text
 
+        # Headings of level 1 before the abstract (a Chinese and an English title on bilingual papers).
+        # The longest one wins: short ones are journal rubrics ("基础研究", "Original Article").
+        headings = sorted(
+            (
+                re.sub(r"\s+", " ", doc.block_text(b)).strip()
+                for b in doc.blocks
+                if b.start < limit and b.kind == "heading" and b.level == 1
+            ),
+            key=lambda t: (-len(t), t),
+        )
+
+        def whole(title: str) -> str:
+            # <title> and og:title are often cut short ("Remote ischaemic conditioning in acute
+            # stroke - Journal" over an <h1> that goes on ": a multicentre randomised trial").
+            title = re.sub(r"\s+", " ", title).strip()
+            for heading in headings:
+                extends = len(heading) > len(title) and heading.lower().startswith(title.lower())
+                rest = heading[len(title) :]
+                # The heading goes on with words ("¶" or "#" after it is a permalink sign).
+                if extends and not rest[0].isalnum() and re.search(r"\w{2}", rest):
+                    return heading
+            return title
+
         meta = doc.page_meta
         for key in ("citation_title", "dc.title"):
             for value in meta.get(key) or []:
                 offer(value)
         offer(jsonld_title)
+        page_titles = meta.get("title") or []
         for value in meta.get("og:title") or []:
-            offer(value)
-        for value in meta.get("title") or []:
-            offer(self.site_suffix.sub("", value))
-        # Headings of level 1 before the abstract (a Chinese and an English title on bilingual papers).
-        # The longest one wins: short ones are journal rubrics ("基础研究", "Original Article").
-        headings = [
-            doc.block_text(b) for b in doc.blocks if b.start < limit and b.kind == "heading" and b.level == 1
-        ]
-        for text in sorted(headings, key=lambda t: (-len(t), t)):
+            # og:title carries the site's suffix when the page's <title> has the same one.
+            stripped = self.strip_site(value)
+            suffix = value[len(stripped) :]
+            same_site = stripped != value and any(t != value and t.endswith(suffix) for t in page_titles)
+            # (A heading that goes on from the stripped title is the title either way.)
+            offer(whole(stripped) if same_site or whole(stripped) != stripped else value)
+        for value in page_titles:
+            offer(whole(self.strip_site(value)))
+        for text in headings:
             offer(text)
         # Text dumps: the title line near the citation line (or before the abstract).
         if header is not None:
             offer(header.title(doc))
+        # Bilingual papers with one title in an <h1> give the other language's in a heading of
+        # level 2 ("<h2 class=en_title>"): the longest one before the abstracts, if long enough.
+        if doc.source.format == "html" and sum(1 for t in titles.values() if t) == 1:
+            seconds = [
+                re.sub(r"\s+", " ", doc.block_text(b)).strip()
+                for b in doc.blocks
+                if b.start < limit and b.kind == "heading" and b.level == 2
+            ]
+            for text in sorted(seconds, key=lambda t: (-len(t), t)):
+                lang = script_lang(text)
+                if lang in titles and not titles[lang] and self.long_enough(text, lang):
+                    offer(text)
         return titles
+
+    def long_enough(self, text: str, lang: str) -> bool:
+        if text.rstrip().endswith((":", "：")):
+            return False
+        if lang == "zh":
+            return sum("\u4e00" <= c <= "\u9fff" for c in text) >= 2 * self.min_second_title_words
+        return len(text.split()) >= self.min_second_title_words
