@@ -327,3 +327,26 @@ def test_keywords_lines_the_sections_stage_left_are_read_after_the_abstract(step
         "en": ["gestational diabetes mellitus", "gut microbiota", "blood glucose"],
         "zh": ["妊娠期糖尿病", "肠道菌群", "血糖"],
     }
+
+
+def test_mdpi_citation_line_and_a_one_comma_chinese_address_with_postcode(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Dietary fibre intake and constipation in adults: a randomised trial"),
+            ("paragraph", "（河北医科大学第二医院心内科，河北 石家庄 050000）"),
+            ("paragraph", "Nutrients 2021, 13(3), 812; https://doi.org/10.3390/nu13030812"),
+            ("paragraph", "We randomised 200 adults to fibre or placebo."),
+        ],
+        abstract_lines=(3,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert doc.fields["title"]["en"] == "Dietary fibre intake and constipation in adults: a randomised trial"
+    assert (meta["journal"], meta["year"], meta["volume"], meta["issue"], meta["pages"]) == (
+        "Nutrients",
+        2021,
+        "13",
+        "3",
+        "812",
+    )
+    assert meta["affiliations"] == ["河北医科大学第二医院心内科，河北 石家庄 050000"]

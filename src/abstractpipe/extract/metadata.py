@@ -91,6 +91,7 @@ class MetadataExtractor:
             else None
         )
         self.affiliation_max_chars = int(rules.get("affiliation_max_chars", 300))
+        self.affiliation_postcode = re.compile(rules.get("affiliation_postcode") or r"(?!)")
         self.affiliation_label = re.compile(rules.get("affiliation_label") or r"(?!)")
         self.affiliation_split = re.compile(rules.get("affiliation_split") or r"(?!)")
         self.affiliation_marker = re.compile(rules.get("affiliation_marker") or r"(?!)")
@@ -346,7 +347,11 @@ class MetadataExtractor:
     def is_affiliation(self, text: str) -> bool:
         # An address: comma-separated parts, ending like a sentence or with a place name.  The
         # cheap tests go first: most blocks fail them before the word search.
-        if len(text) > self.affiliation_max_chars or text.count(",") + text.count("，") < 2:
+        commas = text.count(",") + text.count("，")
+        if len(text) > self.affiliation_max_chars or commas < 1:
+            return False
+        # One comma is enough before a postcode ("（河北医科大学第二医院心内科，河北 石家庄 050000）").
+        if commas < 2 and not self.affiliation_postcode.search(text):
             return False
         if self._ascii_affiliation is not None and text.isascii():
             found = self._ascii_affiliation.search(text.lower()) is not None
