@@ -350,3 +350,21 @@ def test_mdpi_citation_line_and_a_one_comma_chinese_address_with_postcode(step: 
         "812",
     )
     assert meta["affiliations"] == ["河北医科大学第二医院心内科，河北 石家庄 050000"]
+
+
+def test_html_byline_under_the_h1_when_there_are_no_author_tags(step: ExtractStep) -> None:
+    doc = make_doc(
+        [
+            ("heading", "Remote ischaemic conditioning in acute stroke"),
+            ("paragraph", "Henrik Sørensen1,2, Aiko Tanaka3, Paul Mbeki1"),
+            ("paragraph", "Remote ischaemic conditioning may protect the brain during stroke."),
+        ]
+    )
+    doc.sections = [Section("en", "background", doc.blocks[2].start, doc.blocks[2].end)]
+    step.process(doc)
+    assert doc.fields["metadata"]["authors"] == ["Henrik Sørensen", "Aiko Tanaka", "Paul Mbeki"]
+
+
+def test_a_title_case_title_is_no_byline(step: ExtractStep) -> None:
+    assert step.metadata.author_names("Sleep Duration and Atrial Fibrillation") is None
+    assert step.metadata.author_names("Randomized Controlled Trial") is None

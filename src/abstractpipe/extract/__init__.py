@@ -19,6 +19,8 @@ from abstractpipe.extract.statistics import may_hold_statistics
 from abstractpipe.extract.title import DumpHeader, TitleFinder
 from abstractpipe.pipeline import Step, register_step
 
+# How many blocks after an HTML page's <h1> its byline is looked for in.
+BYLINE_REACH = 6
 METADATA_KEYS = ("journal", "year", "volume", "issue", "pages", "doi", "pmid", "published")
 
 
@@ -83,7 +85,12 @@ class ExtractStep(Step):
         title = self.titles.find(doc, meta.pop("title", None), header, limit)
 
         metadata: dict[str, Any] = {key: meta.get(key) for key in METADATA_KEYS}
-        metadata["authors"] = meta.get("authors") or self._dump_authors(doc, header) or []
+        metadata["authors"] = (
+            meta.get("authors")
+            or self._dump_authors(doc, header)
+            or self._byline_after_title(doc, abstract_start)
+            or []
+        )
         metadata["affiliations"] = meta.get("affiliations") or []
         metadata["keywords"] = self._keywords(doc, meta.get("keywords_raw"), limit)
 
@@ -150,6 +157,21 @@ class ExtractStep(Step):
     def _dump_authors(self, doc: Document, header: DumpHeader | None) -> list[str] | None:
         for index in header.indices(doc) if header else ():
             if names := self.metadata.author_names(doc.block_text(doc.blocks[index])):
+                return names
+        return None
+
+    def _byline_after_title(self, doc: Document, abstract_start: int | None) -> list[str] | None:
+        """An HTML page without author meta tags: the byline between its <h1> and its abstract
+        ("Henrik Sørensen<sup>1,2</sup>, Aiko Tanaka<sup>3</sup>")."""
+        if doc.source.format != "html" or abstract_start is None:
+            return None
+        first = next((i for i, b in enumerate(doc.blocks) if b.kind == "heading" and b.level == 1), None)
+        if first is None:
+            return None
+        for block in doc.blocks[first + 1 : first + 1 + BYLINE_REACH]:
+            if block.start >= abstract_start:
+                break
+            if names := self.metadata.author_names(doc.block_text(block)):
                 return names
         return None
 
