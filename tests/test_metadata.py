@@ -368,3 +368,31 @@ def test_html_byline_under_the_h1_when_there_are_no_author_tags(step: ExtractSte
 def test_a_title_case_title_is_no_byline(step: ExtractStep) -> None:
     assert step.metadata.author_names("Sleep Duration and Atrial Fibrillation") is None
     assert step.metadata.author_names("Randomized Controlled Trial") is None
+
+
+def test_a_published_line_dates_a_citation_line_that_gives_the_year_alone(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Dietary fibre intake and constipation in adults: a randomised trial"),
+            ("paragraph", "Nutrients 2021, 13(3), 812; https://doi.org/10.3390/nu13030812"),
+            (
+                "paragraph",
+                "Received: 1 February 2021 / Accepted: 24 February 2021 / Published: 28 February 2021",
+            ),
+            ("paragraph", "We randomised 200 adults to fibre or placebo."),
+        ],
+        abstract_lines=(3,),
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["published"] == "2021-02-28"
+    # A line of another year (online before print) does not replace the citation's date.
+    doc = text_dump(
+        [
+            ("paragraph", "Lancet. 2020 Jan;395(10219):100-110."),
+            ("paragraph", "Published online: 14 December 2019"),
+            ("paragraph", "We pooled 12 trials."),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["published"] == "2020-01"

@@ -78,6 +78,7 @@ class MetadataExtractor:
         self.citation_lines = [Rule(entry) for entry in rules.get("citation_lines") or []]
         self.doi = Rule(rules["doi"])
         self.pmid = Rule(rules["pmid"])
+        self.published_line = Rule(rules["published_line"]) if rules.get("published_line") else None
         words = rules.get("affiliation_words") or []
         self.affiliation = re.compile(
             grouped_alternation([(w, re.escape(w)) for w in words], ignore_case=True), re.IGNORECASE
@@ -259,6 +260,7 @@ class MetadataExtractor:
         from_text: dict[str, Any] = {}
         affiliations: list[str] = []
         citation_seen = False
+        published_line: str | None = None
         index = -1
         # Abstract text is no address, whatever words it has ("方法：在三家康复中心开展…，…").
         section_spans = [(s.start, s.end) for s in doc.sections]
@@ -281,6 +283,8 @@ class MetadataExtractor:
                 from_text["doi"] = normalise_doi(match["doi"])
             if "pmid" not in from_text and (match := self.pmid.search(text)):
                 from_text["pmid"] = match["pmid"]
+            if published_line is None and self.published_line and (match := self.published_line.search(text)):
+                published_line = self.iso_date(match["date"])
             # Addresses come before the citation line, or (PubMed's abstract format) after it,
             # numbered ("(1)Department…") or under "Author information:", up to the abstract.
             if (
@@ -305,6 +309,10 @@ class MetadataExtractor:
                 from_text["pmid"] = match["pmid"]
         if affiliations:
             from_text["affiliations"] = _unique(affiliations)
+        # A citation line often gives the year alone: a dated "Published" line of that year is fuller.
+        cited = str(from_text.get("published") or "")
+        if published_line and published_line.startswith(cited[:4]) and len(published_line) > len(cited):
+            from_text["published"] = published_line
         merged = {**{k: v for k, v in from_text.items() if v}, **meta}
         if "year" not in merged and merged.get("published"):
             merged["year"] = int(str(merged["published"])[:4])
