@@ -396,3 +396,27 @@ def test_a_published_line_dates_a_citation_line_that_gives_the_year_alone(step: 
     )
     step.process(doc)
     assert doc.fields["metadata"]["published"] == "2020-01"
+
+
+def test_jsonld_person_names_property_value_doi_issue_volume_pages_and_keywords(step: ExtractStep) -> None:
+    jsonld = (
+        '{"@type": "ScholarlyArticle", "headline": "Home-based cardiac rehabilitation",'
+        ' "keywords": ["cardiac rehabilitation", "telehealth"],'
+        ' "author": [{"@type": "Person", "givenName": "Clara", "familyName": "Nguyen"}, {"name": "Omar Haddad"}],'
+        ' "identifier": {"@type": "PropertyValue", "propertyID": "DOI", "value": "10.1136/heartjnl-2022-321234"},'
+        ' "isPartOf": {"@type": "PublicationIssue", "issueNumber": "18", "isPartOf": {"@type": "PublicationVolume",'
+        ' "volumeNumber": 108, "isPartOf": {"@type": "Periodical", "name": "Heart"}}},'
+        ' "pageStart": "1432", "pageEnd": "1440"}'
+    )
+    doc = make_doc([("paragraph", "Some text.")], {"jsonld": [jsonld]})
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert meta["authors"] == ["Clara Nguyen", "Omar Haddad"]
+    assert (meta["journal"], meta["volume"], meta["issue"], meta["pages"]) == (
+        "Heart",
+        "108",
+        "18",
+        "1432-1440",
+    )
+    assert meta["doi"] == "10.1136/heartjnl-2022-321234"
+    assert meta["keywords"]["en"] == ["cardiac rehabilitation", "telehealth"]

@@ -187,18 +187,31 @@ class MetadataExtractor:
             found["published"] = self.iso_date(item.get("datePublished"))
             authors = item.get("author") or []
             authors = authors if isinstance(authors, list) else [authors]
-            found["authors"] = [
-                a.get("name") if isinstance(a, dict) else str(a)
-                for a in authors
-                if (a.get("name") if isinstance(a, dict) else a)
-            ]
+            found["authors"] = [name for name in map(_jsonld_person, authors) if name]
             part = item.get("isPartOf")
             while isinstance(part, dict):
+                # The issue and volume sit on the way up to the periodical.
+                for key, field in (("issue", "issueNumber"), ("volume", "volumeNumber")):
+                    found[key] = found.get(key) or _jsonld_text(part.get(field))
                 if str(part.get("@type", "")).lower() == "periodical" or "isPartOf" not in part:
                     found["journal"] = part.get("name")
                     break
                 part = part.get("isPartOf")
-            found["doi"] = normalise_doi(str(item.get("doi") or item.get("sameAs") or "") or None)
+            found["doi"] = normalise_doi(
+                str(item.get("doi") or item.get("sameAs") or "") or None
+            ) or _jsonld_doi(item.get("identifier"))
+            first_page, last_page = _jsonld_text(item.get("pageStart")), _jsonld_text(item.get("pageEnd"))
+            if first_page:
+                found["pages"] = (
+                    f"{first_page}-{last_page}" if last_page and last_page != first_page else first_page
+                )
+            # Keywords of scholarly articles only: news and blog pages fill theirs with CMS tags
+            # ("channel_other", "type_news").
+            scholarly = any(isinstance(k, str) and "scholarly" in k.lower() for k in kinds)
+            keywords = item.get("keywords") if scholarly else None
+            if isinstance(keywords, list):
+                keywords = "; ".join(str(k).strip() for k in keywords if str(k).strip())
+            found["keywords_raw"] = keywords if isinstance(keywords, str) else None
             return {k: v for k, v in found.items() if v}
         return {}
 
@@ -431,6 +444,33 @@ def _jsonld_items(data: Any) -> list[dict[str, Any]]:
         if isinstance(data.get("@graph"), list):
             items.extend(_jsonld_items(data["@graph"]))
     return items
+
+
+def _jsonld_text(value: Any) -> str | None:
+    return str(value).strip() or None if isinstance(value, (str, int)) else None
+
+
+def _jsonld_person(author: Any) -> str | None:
+    """A JSON-LD author's name: "name", or "givenName familyName" when there is no name."""
+    if not isinstance(author, dict):
+        return str(author).strip() or None if author else None
+    if name := _jsonld_text(author.get("name")):
+        return name
+    parts = [_jsonld_text(author.get(key)) for key in ("givenName", "familyName")]
+    return " ".join(part for part in parts if part) or None
+
+
+def _jsonld_doi(identifier: Any) -> str | None:
+    """A DOI among JSON-LD identifiers: a string, or a PropertyValue named DOI."""
+    for entry in identifier if isinstance(identifier, list) else [identifier]:
+        if isinstance(entry, dict):
+            if str(entry.get("propertyID", "")).lower() == "doi" and (
+                doi := normalise_doi(_jsonld_text(entry.get("value")))
+            ):
+                return doi
+        elif isinstance(entry, str) and (doi := normalise_doi(entry)):
+            return doi
+    return None
 
 
 def _int(text: str | None) -> int | None:
