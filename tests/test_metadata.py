@@ -420,3 +420,24 @@ def test_jsonld_person_names_property_value_doi_issue_volume_pages_and_keywords(
     )
     assert meta["doi"] == "10.1136/heartjnl-2022-321234"
     assert meta["keywords"]["en"] == ["cardiac rehabilitation", "telehealth"]
+
+
+@pytest.mark.parametrize(
+    ("line", "published"),
+    [
+        ("J Clin Med. 2020 Jan-Feb;12(1):45-52.", "2020-01"),
+        ("Diabetes Care. 2020 Jul/Aug;43(7):1500-1510.", "2020-07"),
+        ("Ann Fam Med. 2019 Spring;17(1):10-17.", "2019"),
+    ],
+)
+def test_citation_line_with_a_two_month_or_season_issue_date(
+    step: ExtractStep, line: str, published: str
+) -> None:
+    found = step.metadata.citation(line)
+    assert found is not None
+    assert (found["year"], found["issue"], found["published"]) == (
+        int(published[:4]),
+        found["issue"],
+        published,
+    )
+    assert found["pages"] in ("45-52", "1500-1510", "10-17")
