@@ -441,3 +441,18 @@ def test_citation_line_with_a_two_month_or_season_issue_date(
         published,
     )
     assert found["pages"] in ("45-52", "1500-1510", "10-17")
+
+
+def test_doi_from_a_repeated_dc_identifier_tag(step: ExtractStep) -> None:
+    doc = make_doc(
+        [("paragraph", "Some text.")],
+        {
+            "dc.identifier": [
+                "ISSN 1234-5678",
+                "https://example.org/article/12",
+                "doi:10.1186/s12891-021-04123-7",
+            ]
+        },
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["doi"] == "10.1186/s12891-021-04123-7"

@@ -144,7 +144,16 @@ class MetadataExtractor:
 
         found: dict[str, Any] = {
             "journal": first("citation_journal_title", "dc.source", "prism.publicationname"),
-            "doi": normalise_doi(first("citation_doi", "dc.identifier", "prism.doi")),
+            # Every value is tried: dc.identifier is often repeated, an ISSN or URL before the DOI.
+            "doi": next(
+                (
+                    doi
+                    for key in ("citation_doi", "dc.identifier", "prism.doi")
+                    for value in meta.get(key) or []
+                    if (doi := normalise_doi(value))
+                ),
+                None,
+            ),
             "pmid": _pmid_digits(first("citation_pmid")),
             "volume": first("citation_volume", "prism.volume"),
             "issue": first("citation_issue", "prism.number"),
