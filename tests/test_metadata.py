@@ -456,3 +456,18 @@ def test_doi_from_a_repeated_dc_identifier_tag(step: ExtractStep) -> None:
     )
     step.process(doc)
     assert doc.fields["metadata"]["doi"] == "10.1186/s12891-021-04123-7"
+
+
+def test_summary_page_citation_line_with_commas_in_the_journal_and_a_day_first_date(
+    step: ExtractStep,
+) -> None:
+    found = step.metadata.citation(
+        "Brain, Behavior, and Immunity, 2020 · DOI: 10.1016/j.bbi.2020.01.002 · Published: 5 January 2020"
+    )
+    assert found is not None
+    assert (found["journal"], found["year"], found["doi"], found["published"]) == (
+        "Brain, Behavior, and Immunity",
+        2020,
+        "10.1016/j.bbi.2020.01.002",
+        "2020-01-05",
+    )
