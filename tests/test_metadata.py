@@ -471,3 +471,18 @@ def test_summary_page_citation_line_with_commas_in_the_journal_and_a_day_first_d
         "10.1016/j.bbi.2020.01.002",
         "2020-01-05",
     )
+
+
+def test_a_summary_page_post_date_gives_way_to_the_paper_date_of_its_source_line(step: ExtractStep) -> None:
+    jsonld = '{"@type": "Article", "headline": "Exoskeleton walking and bowel function", "datePublished": "2024-02-14"}'
+    source_line = "J Spinal Rehabil Res, 2023 · DOI: 10.5555/jsrr.2023.0117 · Published: November 3, 2023"
+    doc = make_doc(
+        [("heading", "Exoskeleton walking and bowel function"), ("paragraph", source_line)],
+        {"article:published_time": ["2024-02-14"], "jsonld": [jsonld]},
+    )
+    step.process(doc)
+    assert (doc.fields["metadata"]["published"], doc.fields["metadata"]["year"]) == ("2023-11-03", 2023)
+    # With no date of the paper, the page's date is still given.
+    doc = make_doc([("paragraph", "Some text.")], {"article:published_time": ["2024-02-14T09:00:00Z"]})
+    step.process(doc)
+    assert doc.fields["metadata"]["published"] == "2024-02-14"

@@ -157,9 +157,7 @@ class MetadataExtractor:
             "pmid": _pmid_digits(first("citation_pmid")),
             "volume": first("citation_volume", "prism.volume"),
             "issue": first("citation_issue", "prism.number"),
-            "published": self.iso_date(
-                first("citation_publication_date", "citation_date", "dc.date", "article:published_time")
-            ),
+            "published": self.iso_date(first("citation_publication_date", "citation_date", "dc.date")),
             "authors": [
                 a.strip() for a in meta.get("citation_author") or meta.get("dc.creator") or [] if a.strip()
             ],
@@ -180,6 +178,10 @@ class MetadataExtractor:
             for key, value in self.from_jsonld(raw).items():
                 if not found.get(key):
                     found[key] = value
+        # article:published_time is the web page's date (a summary site's post, a news item), not
+        # the paper's: it comes last, after a citation line's date (see extract).
+        if not found.get("published") and not found.get("page_published"):
+            found["page_published"] = self.iso_date(first("article:published_time"))
         return {k: v for k, v in found.items() if v}
 
     def from_jsonld(self, raw: str) -> dict[str, Any]:
@@ -193,7 +195,9 @@ class MetadataExtractor:
             if not any(isinstance(k, str) and k.lower() in _ARTICLE_TYPES for k in kinds):
                 continue
             found: dict[str, Any] = {"title": item.get("headline") or item.get("name")}
-            found["published"] = self.iso_date(item.get("datePublished"))
+            # Only a scholarly article's date is the paper's; an Article or NewsArticle is the page's.
+            scholarly = any(isinstance(k, str) and "scholarly" in k.lower() for k in kinds)
+            found["published" if scholarly else "page_published"] = self.iso_date(item.get("datePublished"))
             authors = item.get("author") or []
             authors = authors if isinstance(authors, list) else [authors]
             found["authors"] = [name for name in map(_jsonld_person, authors) if name]
@@ -216,7 +220,6 @@ class MetadataExtractor:
                 )
             # Keywords of scholarly articles only: news and blog pages fill theirs with CMS tags
             # ("channel_other", "type_news").
-            scholarly = any(isinstance(k, str) and "scholarly" in k.lower() for k in kinds)
             keywords = item.get("keywords") if scholarly else None
             if isinstance(keywords, list):
                 keywords = "; ".join(str(k).strip() for k in keywords if str(k).strip())
@@ -336,6 +339,9 @@ class MetadataExtractor:
         if published_line and published_line.startswith(cited[:4]) and len(published_line) > len(cited):
             from_text["published"] = published_line
         merged = {**{k: v for k, v in from_text.items() if v}, **meta}
+        page_published = merged.pop("page_published", None)
+        if not merged.get("published") and page_published:
+            merged["published"] = page_published
         if "year" not in merged and merged.get("published"):
             merged["year"] = int(str(merged["published"])[:4])
         return merged
