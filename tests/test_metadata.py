@@ -486,3 +486,29 @@ def test_a_summary_page_post_date_gives_way_to_the_paper_date_of_its_source_line
     doc = make_doc([("paragraph", "Some text.")], {"article:published_time": ["2024-02-14T09:00:00Z"]})
     step.process(doc)
     assert doc.fields["metadata"]["published"] == "2024-02-14"
+
+
+def test_a_list_under_an_affiliations_heading_before_the_abstract_is_addresses(step: ExtractStep) -> None:
+    doc = make_doc(
+        [
+            ("heading", "Transcutaneous spinal cord stimulation for upper-limb function"),
+            ("heading", "Affiliations"),
+            (
+                "list_item",
+                "1 Spinal Cord Injury Centre, Lakeside Rehabilitation Hospital, Zurich, Switzerland.",
+            ),
+            ("list_item", "2 Department of Rehabilitation, Harbourview University, Dublin, Ireland."),
+            ("paragraph", "Background: Recovery of hand function is a priority."),
+            ("heading", "Similar articles"),
+            ("list_item", "Smith J. Rehabilitation after injury. University Press, London, 2019."),
+        ]
+    )
+    doc.blocks[1].level = 3
+    doc.blocks[5].level = 2
+    abstract = doc.blocks[4]
+    doc.sections = [Section("en", "background", abstract.start + 12, abstract.end)]
+    step.process(doc)
+    assert doc.fields["metadata"]["affiliations"] == [
+        "Spinal Cord Injury Centre, Lakeside Rehabilitation Hospital, Zurich, Switzerland.",
+        "Department of Rehabilitation, Harbourview University, Dublin, Ireland.",
+    ]

@@ -93,6 +93,7 @@ class MetadataExtractor:
         )
         self.affiliation_max_chars = int(rules.get("affiliation_max_chars", 300))
         self.affiliation_postcode = re.compile(rules.get("affiliation_postcode") or r"(?!)")
+        self.affiliation_heading = re.compile(rules.get("affiliation_heading") or r"(?!)")
         self.affiliation_label = re.compile(rules.get("affiliation_label") or r"(?!)")
         self.affiliation_split = re.compile(rules.get("affiliation_split") or r"(?!)")
         self.affiliation_marker = re.compile(rules.get("affiliation_marker") or r"(?!)")
@@ -290,10 +291,22 @@ class MetadataExtractor:
         # Abstract text is no address, whatever words it has ("方法：在三家康复中心开展…，…").
         section_spans = [(s.start, s.end) for s in doc.sections]
         header_end = len(doc.text) if abstract_start is None else abstract_start
+        heading = ""  # the latest heading's text
         for index, block in enumerate(doc.blocks):
             if block.start >= limit:
                 break
+            if block.kind == "heading":
+                heading = doc.block_text(block).strip()
             if not self.may_hold_citation(doc, block, abstract_start):
+                # A list under an "Affiliations" heading before the abstract (PubMed's page) is
+                # the authors' addresses, not other people's citations.
+                if (
+                    block.kind == "list_item"
+                    and block.start < header_end
+                    and self.affiliation_heading.fullmatch(heading)
+                    and self.is_affiliation(text := doc.block_text(block))
+                ):
+                    affiliations.extend(self.affiliation_parts(text))
                 continue
             text = doc.block_text(block)
             if not citation_seen:
