@@ -512,3 +512,27 @@ def test_a_list_under_an_affiliations_heading_before_the_abstract_is_addresses(s
         "Spinal Cord Injury Centre, Lakeside Rehabilitation Hospital, Zurich, Switzerland.",
         "Department of Rehabilitation, Harbourview University, Dublin, Ireland.",
     ]
+
+
+def test_bilingual_dump_takes_each_title_from_over_its_own_abstract(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("heading", "妊娠期糖尿病孕妇肠道菌群特征及其与血糖的相关性"),
+            ("heading", "张晓梅1，王磊2"),
+            ("paragraph", "摘要：目的 分析妊娠期糖尿病孕妇肠道菌群的特征。"),
+            ("heading", "关键词：妊娠期糖尿病；肠道菌群"),
+            ("paragraph", "Characteristics of gut microbiota in women with gestational diabetes"),
+            ("heading", "ZHANG Xiaomei1, WANG Lei2"),
+            (
+                "paragraph",
+                "Abstract: Objective To analyse the gut microbiota of women with gestational diabetes.",
+            ),
+        ],
+        abstract_lines=(2, 6),
+    )
+    step.process(doc)
+    assert doc.fields["title"] == {
+        "en": "Characteristics of gut microbiota in women with gestational diabetes",
+        "zh": "妊娠期糖尿病孕妇肠道菌群特征及其与血糖的相关性",
+    }
+    assert step.metadata.author_names("ZHANG Xiaomei1, WANG Lei2") == ["ZHANG Xiaomei", "WANG Lei"]

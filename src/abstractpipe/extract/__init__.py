@@ -7,6 +7,7 @@ Fills ``doc.fields`` with keys exactly as in ``schema.Record``.  Rules live in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from abstractpipe.config import Config
@@ -18,6 +19,7 @@ from abstractpipe.extract.page_sections import PageSectionsExtractor
 from abstractpipe.extract.statistics import may_hold_statistics
 from abstractpipe.extract.title import DumpHeader, TitleFinder
 from abstractpipe.pipeline import Step, register_step
+from abstractpipe.sections import script_lang
 
 # How many blocks after an HTML page's <h1> its byline is looked for in.
 BYLINE_REACH = 6
@@ -83,6 +85,7 @@ class ExtractStep(Step):
         citation_block = self._citation_block(doc, limit, citations, abstract_start)
         header = self._dump_header(doc, citation_block, abstract_start)
         title = self.titles.find(doc, meta.pop("title", None), header, limit)
+        self._second_dump_title(doc, main, header, title)
 
         metadata: dict[str, Any] = {key: meta.get(key) for key in METADATA_KEYS}
         metadata["authors"] = (
@@ -150,6 +153,26 @@ class ExtractStep(Step):
         if first is None:
             return None
         return DumpHeader(first, abstract_start, self._is_byline, citation=False, **self.dump_title)
+
+    def _second_dump_title(
+        self, doc: Document, main: list[Section], header: DumpHeader | None, title: dict[str, str | None]
+    ) -> None:
+        """A bilingual dump gives each abstract its own title, byline and addresses ("妊娠期…" over
+        the Chinese abstract, "Characteristics of…" over the English one): a language still
+        without a title takes the title line before its own abstract."""
+        if header is None:
+            return
+        for lang in LANGS:
+            starts = [s.start for s in main if s.lang == lang]
+            if title.get(lang) or not starts:
+                continue
+            anchor = next((i for i, b in enumerate(doc.blocks) if b.end > min(starts)), None)
+            if anchor is None or anchor == header.anchor:
+                continue
+            own = DumpHeader(anchor, min(starts), self._is_byline, citation=False, **self.dump_title)
+            text = own.title(doc)
+            if text and script_lang(text) == lang:
+                title[lang] = re.sub(r"\s+", " ", text).strip()
 
     def _is_byline(self, text: str) -> bool:
         return self.metadata.author_names(text) is not None or self.metadata.is_affiliation(text)
