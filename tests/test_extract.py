@@ -346,12 +346,13 @@ def test_cue_labeller_keeps_canonical_order() -> None:
 
 def _metadata_rules(step: ExtractStep) -> list[Any]:
     metadata = step.metadata
-    return [*metadata.citation_lines, metadata.doi, metadata.pmid]
+    return [*metadata.citation_lines, metadata.doi, metadata.pmid, metadata.published_line]
 
 
 # Characters around the needs of the metadata rules, with case partners and look-alikes.
 _METADATA_SOUP = st.text(
-    alphabet="Pp Mm Ii Dd DOI: doi 10. / , ; · 2024 12345 J. ( ) 中华医学杂志学报 ，（）：-\u0130\u0131\u017f\u212a\n",
+    alphabet="Pp Mm Ii Dd DOI: doi 10. / , ; · 2024 12345 J. ( ) 中华医学杂志学报 ，（）：-\u0130\u0131\u017f\u212a\n"
+    "Published online 发布日期年月日 Jan",
     max_size=60,
 )
 

@@ -7,6 +7,7 @@ Fills ``doc.fields`` with keys exactly as in ``schema.Record``.  Rules live in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from abstractpipe.config import Config
@@ -16,9 +17,12 @@ from abstractpipe.extract.inferred import CueLabeller, infer_sections
 from abstractpipe.extract.metadata import MetadataExtractor
 from abstractpipe.extract.page_sections import PageSectionsExtractor
 from abstractpipe.extract.statistics import may_hold_statistics
-from abstractpipe.extract.title import TitleFinder
+from abstractpipe.extract.title import DumpHeader, TitleFinder
 from abstractpipe.pipeline import Step, register_step
+from abstractpipe.sections import script_lang
 
+# How many blocks after an HTML page's <h1> its byline is looked for in.
+BYLINE_REACH = 6
 METADATA_KEYS = ("journal", "year", "volume", "issue", "pages", "doi", "pmid", "published")
 
 
@@ -49,7 +53,15 @@ class ExtractStep(Step):
         rules = self.load_stage_rules(default="extract.yaml")
         self.metadata = MetadataExtractor(rules.get("metadata") or {})
         self.page_sections = PageSectionsExtractor(rules.get("page_sections") or {})
-        self.titles = TitleFinder((rules.get("title") or {}).get("site_suffix") or r"(?!)")
+        self.titles = TitleFinder(
+            (rules.get("title") or {}).get("site_suffix") or r"(?!)",
+            int((rules.get("title") or {}).get("second_title_min_words", 4)),
+        )
+        dump_title = (rules.get("title") or {}).get("dump_title") or {}
+        self.dump_title = {
+            "min_words": int(dump_title.get("min_words", 1)),
+            "min_cjk_chars": int(dump_title.get("min_cjk_chars", 1)),
+        }
         from abstractpipe.extract.statistics import StatisticsExtractor
 
         self.statistics: Any = StatisticsExtractor(
@@ -67,15 +79,23 @@ class ExtractStep(Step):
         # Text metadata only from before the end of the main abstract: what follows may be
         # other people's citations.
         limit = max((s.end for s in main), default=len(doc.text))
+        abstract_start = min((s.start for s in main), default=None)
         citations: dict[int, dict[str, Any] | None] = {}  # citation lines read by metadata.extract
-        meta = self.metadata.extract(doc, limit, citations)
-        citation_block = self._citation_block(doc, limit, citations)
-        title = self.titles.find(doc, meta.pop("title", None), citation_block, limit)
+        meta = self.metadata.extract(doc, limit, citations, abstract_start)
+        citation_block = self._citation_block(doc, limit, citations, abstract_start)
+        header = self._dump_header(doc, citation_block, abstract_start)
+        title = self.titles.find(doc, meta.pop("title", None), header, limit)
+        self._second_dump_title(doc, main, header, title)
 
         metadata: dict[str, Any] = {key: meta.get(key) for key in METADATA_KEYS}
-        metadata["authors"] = meta.get("authors") or []
+        metadata["authors"] = (
+            meta.get("authors")
+            or self._dump_authors(doc, header)
+            or self._byline_after_title(doc, abstract_start)
+            or []
+        )
         metadata["affiliations"] = meta.get("affiliations") or []
-        metadata["keywords"] = self._keywords(doc, meta.get("keywords_raw"))
+        metadata["keywords"] = self._keywords(doc, meta.get("keywords_raw"), limit)
 
         doc.fields["title"] = title
         doc.fields["metadata"] = metadata
@@ -117,24 +137,93 @@ class ExtractStep(Step):
                     "sections_inferred", f"{lang}: sections of a header-less abstract were labelled by model"
                 )
 
+    def _dump_header(
+        self, doc: Document, citation_block: int | None, abstract_start: int | None
+    ) -> DumpHeader | None:
+        """Where a text dump's title and byline are looked for: around its citation line, or
+        before its abstract when it has none (HTML pages say these things in markup)."""
+        if doc.source.format == "html":
+            return None
+        end = len(doc.text) if abstract_start is None else abstract_start
+        if citation_block is not None:
+            return DumpHeader(citation_block, end, self._is_byline, citation=True, **self.dump_title)
+        if abstract_start is None:
+            return None  # no abstract: nothing marks where a header would be
+        first = next((i for i, b in enumerate(doc.blocks) if b.end > abstract_start), None)
+        if first is None:
+            return None
+        return DumpHeader(first, abstract_start, self._is_byline, citation=False, **self.dump_title)
+
+    def _second_dump_title(
+        self, doc: Document, main: list[Section], header: DumpHeader | None, title: dict[str, str | None]
+    ) -> None:
+        """A bilingual dump gives each abstract its own title, byline and addresses ("妊娠期…" over
+        the Chinese abstract, "Characteristics of…" over the English one): a language still
+        without a title takes the title line before its own abstract."""
+        if header is None:
+            return
+        for lang in LANGS:
+            starts = [s.start for s in main if s.lang == lang]
+            if title.get(lang) or not starts:
+                continue
+            anchor = next((i for i, b in enumerate(doc.blocks) if b.end > min(starts)), None)
+            if anchor is None or anchor == header.anchor:
+                continue
+            own = DumpHeader(anchor, min(starts), self._is_byline, citation=False, **self.dump_title)
+            text = own.title(doc)
+            if text and script_lang(text) == lang:
+                title[lang] = re.sub(r"\s+", " ", text).strip()
+
+    def _is_byline(self, text: str) -> bool:
+        return self.metadata.author_names(text) is not None or self.metadata.is_affiliation(text)
+
+    def _dump_authors(self, doc: Document, header: DumpHeader | None) -> list[str] | None:
+        for index in header.indices(doc) if header else ():
+            if names := self.metadata.author_names(doc.block_text(doc.blocks[index])):
+                return names
+        return None
+
+    def _byline_after_title(self, doc: Document, abstract_start: int | None) -> list[str] | None:
+        """An HTML page without author meta tags: the byline between its <h1> and its abstract
+        ("Henrik Sørensen<sup>1,2</sup>, Aiko Tanaka<sup>3</sup>")."""
+        if doc.source.format != "html" or abstract_start is None:
+            return None
+        first = next((i for i, b in enumerate(doc.blocks) if b.kind == "heading" and b.level == 1), None)
+        if first is None:
+            return None
+        for block in doc.blocks[first + 1 : first + 1 + BYLINE_REACH]:
+            if block.start >= abstract_start:
+                break
+            if names := self.metadata.author_names(doc.block_text(block)):
+                return names
+        return None
+
     def _citation_block(
-        self, doc: Document, limit: int, citations: dict[int, dict[str, Any] | None]
+        self,
+        doc: Document,
+        limit: int,
+        citations: dict[int, dict[str, Any] | None],
+        abstract_start: int | None,
     ) -> int | None:
         for index, block in enumerate(doc.blocks):
             if block.start >= limit:
                 break
-            if block.kind == "list_item":
+            if block.kind == "list_item" and not self.metadata.may_hold_citation(doc, block, abstract_start):
                 continue
             found = citations[index] if index in citations else self.metadata.citation(doc.block_text(block))
             if found:
                 return index
         return None
 
-    def _keywords(self, doc: Document, meta_keywords: str | None) -> dict[str, list[str]]:
+    def _keywords(self, doc: Document, meta_keywords: str | None, limit: int) -> dict[str, list[str]]:
         keywords: dict[str, list[str]] = {lang: [] for lang in LANGS}
         for section in doc.sections:
             if section.key == "keywords" and section.lang in keywords and not keywords[section.lang]:
                 keywords[section.lang] = self.metadata.split_keywords(doc.span(section.start, section.end))
+        if not all(keywords.values()):
+            for lang, line in self.metadata.keyword_lines(doc, limit):
+                if lang in keywords and not keywords[lang]:
+                    keywords[lang] = self.metadata.split_keywords(line)
         if meta_keywords:
             from abstractpipe.sections import script_lang
 

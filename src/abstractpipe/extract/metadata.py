@@ -13,6 +13,7 @@ from typing import Any
 
 from abstractpipe.document import Document
 from abstractpipe.patterns import ascii_lowered_words, grouped_alternation
+from abstractpipe.sections import script_lang
 
 _ISO_RE = re.compile(r"^(?P<y>(?:19|20)\d\d)(?:[-/.](?P<m>\d{1,2})(?:[-/.](?P<d>\d{1,2}))?)?")
 _WORDY_DATE_RE = re.compile(
@@ -30,7 +31,13 @@ def normalise_doi(raw: str | None) -> str | None:
         return None
     text = raw.strip()
     text = re.sub(r"(?i)^(?:https?://(?:dx\.)?doi\.org/|doi\s*[:：]\s*)", "", text).strip()
-    text = text.rstrip(".,;:)]}>。，；").lower()
+    trimmed = text.rstrip(".,;:)]}>。，；")
+    removed = text[len(trimmed) :]
+    # A DOI may end with a parenthesis it opened ("10.1002/(sici)…(199801)"): put back the
+    # stripped closing ones it needs, and only those (a DOI written in brackets keeps none).
+    while trimmed.count("(") > trimmed.count(")") and removed.startswith(")"):
+        trimmed, removed = trimmed + ")", removed[1:]
+    text = trimmed.lower()
     return text if text.startswith("10.") and "/" in text else None
 
 
@@ -71,6 +78,7 @@ class MetadataExtractor:
         self.citation_lines = [Rule(entry) for entry in rules.get("citation_lines") or []]
         self.doi = Rule(rules["doi"])
         self.pmid = Rule(rules["pmid"])
+        self.published_line = Rule(rules["published_line"]) if rules.get("published_line") else None
         words = rules.get("affiliation_words") or []
         self.affiliation = re.compile(
             grouped_alternation([(w, re.escape(w)) for w in words], ignore_case=True), re.IGNORECASE
@@ -84,9 +92,26 @@ class MetadataExtractor:
             else None
         )
         self.affiliation_max_chars = int(rules.get("affiliation_max_chars", 300))
+        self.affiliation_postcode = re.compile(rules.get("affiliation_postcode") or r"(?!)")
+        self.affiliation_heading = re.compile(rules.get("affiliation_heading") or r"(?!)")
+        self.affiliation_label = re.compile(rules.get("affiliation_label") or r"(?!)")
+        self.affiliation_split = re.compile(rules.get("affiliation_split") or r"(?!)")
+        self.affiliation_marker = re.compile(rules.get("affiliation_marker") or r"(?!)")
         self.months: dict[str, int] = {str(k): int(v) for k, v in (rules.get("months") or {}).items()}
         self.keyword_separators = [re.compile(p) for p in rules.get("keyword_separators") or []]
+        # Bylines of text dumps ("Ramirez L(1), Okonkwo B(2).", "张晓梅1，王磊2"): the line splits
+        # at a separator into parts each of which is one name as an item pattern has it.
+        bylines = rules.get("author_lines") or {}
+        self.author_separator = re.compile(bylines.get("separator") or r"(?!)")
+        self.author_items = [re.compile(p) for p in bylines.get("items") or []]
+        self.author_marks = re.compile(bylines.get("marks") or r"(?!)")
+        # Blocks holding nothing but identifiers ("DOI: 10.1001/…", "PMID: 32484532"), which dumps
+        # put just after the abstract, and how many blocks after it they are looked for in.
+        self.identifier_line = re.compile(rules.get("identifier_line") or r"(?!)")
+        self.identifier_blocks_after = int(rules.get("identifier_blocks_after", 0))
         self.keyword_tail = re.compile(rules.get("keyword_tail") or r"(?!)")
+        self.keyword_line = re.compile(rules.get("keyword_line") or r"(?!)")
+        self.keyword_line_blocks_after = int(rules.get("keyword_line_blocks_after", 0))
 
     # -- dates ----------------------------------------------------------------------------------
 
@@ -120,30 +145,44 @@ class MetadataExtractor:
 
         found: dict[str, Any] = {
             "journal": first("citation_journal_title", "dc.source", "prism.publicationname"),
-            "doi": normalise_doi(first("citation_doi", "dc.identifier", "prism.doi")),
-            "pmid": first("citation_pmid"),
+            # Every value is tried: dc.identifier is often repeated, an ISSN or URL before the DOI.
+            "doi": next(
+                (
+                    doi
+                    for key in ("citation_doi", "dc.identifier", "prism.doi")
+                    for value in meta.get(key) or []
+                    if (doi := normalise_doi(value))
+                ),
+                None,
+            ),
+            "pmid": _pmid_digits(first("citation_pmid")),
             "volume": first("citation_volume", "prism.volume"),
             "issue": first("citation_issue", "prism.number"),
-            "published": self.iso_date(
-                first("citation_publication_date", "citation_date", "dc.date", "article:published_time")
-            ),
+            "published": self.iso_date(first("citation_publication_date", "citation_date", "dc.date")),
             "authors": [
                 a.strip() for a in meta.get("citation_author") or meta.get("dc.creator") or [] if a.strip()
             ],
             "affiliations": _unique(meta.get("citation_author_institution") or []),
         }
-        first_page, last_page = first("citation_firstpage"), first("citation_lastpage")
+        first_page = first("citation_firstpage", "prism.startingpage")
+        last_page = first("citation_lastpage", "prism.endingpage")
         if first_page:
             found["pages"] = (
                 f"{first_page}-{last_page}" if last_page and last_page != first_page else first_page
             )
-        keywords = first("citation_keywords", "keywords")
+        elif pages := first("citation_pages"):
+            found["pages"] = re.sub(r"\s*[-–~]\s*", "-", pages)
+        keywords = _keywords_meta(meta)
         if keywords:
             found["keywords_raw"] = keywords
         for raw in meta.get("jsonld") or []:
             for key, value in self.from_jsonld(raw).items():
                 if not found.get(key):
                     found[key] = value
+        # article:published_time is the web page's date (a summary site's post, a news item), not
+        # the paper's: it comes last, after a citation line's date (see extract).
+        if not found.get("published") and not found.get("page_published"):
+            found["page_published"] = self.iso_date(first("article:published_time"))
         return {k: v for k, v in found.items() if v}
 
     def from_jsonld(self, raw: str) -> dict[str, Any]:
@@ -157,21 +196,35 @@ class MetadataExtractor:
             if not any(isinstance(k, str) and k.lower() in _ARTICLE_TYPES for k in kinds):
                 continue
             found: dict[str, Any] = {"title": item.get("headline") or item.get("name")}
-            found["published"] = self.iso_date(item.get("datePublished"))
+            # Only a scholarly article's date is the paper's; an Article or NewsArticle is the page's.
+            scholarly = any(isinstance(k, str) and "scholarly" in k.lower() for k in kinds)
+            found["published" if scholarly else "page_published"] = self.iso_date(item.get("datePublished"))
             authors = item.get("author") or []
             authors = authors if isinstance(authors, list) else [authors]
-            found["authors"] = [
-                a.get("name") if isinstance(a, dict) else str(a)
-                for a in authors
-                if (a.get("name") if isinstance(a, dict) else a)
-            ]
+            found["authors"] = [name for name in map(_jsonld_person, authors) if name]
             part = item.get("isPartOf")
             while isinstance(part, dict):
+                # The issue and volume sit on the way up to the periodical.
+                for key, field in (("issue", "issueNumber"), ("volume", "volumeNumber")):
+                    found[key] = found.get(key) or _jsonld_text(part.get(field))
                 if str(part.get("@type", "")).lower() == "periodical" or "isPartOf" not in part:
                     found["journal"] = part.get("name")
                     break
                 part = part.get("isPartOf")
-            found["doi"] = normalise_doi(str(item.get("doi") or item.get("sameAs") or "") or None)
+            found["doi"] = normalise_doi(
+                str(item.get("doi") or item.get("sameAs") or "") or None
+            ) or _jsonld_doi(item.get("identifier"))
+            first_page, last_page = _jsonld_text(item.get("pageStart")), _jsonld_text(item.get("pageEnd"))
+            if first_page:
+                found["pages"] = (
+                    f"{first_page}-{last_page}" if last_page and last_page != first_page else first_page
+                )
+            # Keywords of scholarly articles only: news and blog pages fill theirs with CMS tags
+            # ("channel_other", "type_news").
+            keywords = item.get("keywords") if scholarly else None
+            if isinstance(keywords, list):
+                keywords = "; ".join(str(k).strip() for k in keywords if str(k).strip())
+            found["keywords_raw"] = keywords if isinstance(keywords, str) else None
             return {k: v for k, v in found.items() if v}
         return {}
 
@@ -198,22 +251,62 @@ class MetadataExtractor:
             return {k: v for k, v in found.items() if v}
         return None
 
+    def author_names(self, text: str) -> list[str] | None:
+        """The names of a byline ("Fischer H(1)(2), Morgan T(3)."), or None when it is not one."""
+        text = text.strip().rstrip(".。")
+        if not text or len(text) > 1000 or not self.author_items:
+            return None
+        names = [part.strip() for part in self.author_separator.split(text)]
+        if not all(names) or not all(
+            any(item.fullmatch(name) for item in self.author_items) for name in names
+        ):
+            return None
+        bare = [self.author_marks.sub("", name).strip() for name in names]
+        # One unmarked name is as likely a journal rubric or a place ("临床研究", "广州").
+        return bare if len(bare) > 1 or bare[0] != names[0] else None
+
+    def is_identifier_block(self, text: str) -> bool:
+        return self.identifier_line.fullmatch(text.strip()) is not None
+
     def extract(
-        self, doc: Document, limit: int, citations: dict[int, dict[str, Any] | None] | None = None
+        self,
+        doc: Document,
+        limit: int,
+        citations: dict[int, dict[str, Any] | None] | None = None,
+        abstract_start: int | None = None,
     ) -> dict[str, Any]:
         """Metadata of the page; text sources only before offset ``limit``.
 
         ``citations``, when given, receives ``citation()`` of each block read for one, by block
         index, so a caller looking for citation lines too need not read them again.
+        ``abstract_start`` (the main abstract's first offset, None without one) bounds the list
+        items of a text dump read for a citation line.
         """
         meta = self.from_page_meta(doc.page_meta)
         from_text: dict[str, Any] = {}
         affiliations: list[str] = []
         citation_seen = False
+        published_line: str | None = None
+        index = -1
+        # Abstract text is no address, whatever words it has ("方法：在三家康复中心开展…，…").
+        section_spans = [(s.start, s.end) for s in doc.sections]
+        header_end = len(doc.text) if abstract_start is None else abstract_start
+        heading = ""  # the latest heading's text
         for index, block in enumerate(doc.blocks):
             if block.start >= limit:
                 break
-            if block.kind in ("list_item", "table"):
+            if block.kind == "heading":
+                heading = doc.block_text(block).strip()
+            if not self.may_hold_citation(doc, block, abstract_start):
+                # A list under an "Affiliations" heading before the abstract (PubMed's page) is
+                # the authors' addresses, not other people's citations.
+                if (
+                    block.kind == "list_item"
+                    and block.start < header_end
+                    and self.affiliation_heading.fullmatch(heading)
+                    and self.is_affiliation(text := doc.block_text(block))
+                ):
+                    affiliations.extend(self.affiliation_parts(text))
                 continue
             text = doc.block_text(block)
             if not citation_seen:
@@ -228,25 +321,112 @@ class MetadataExtractor:
                 from_text["doi"] = normalise_doi(match["doi"])
             if "pmid" not in from_text and (match := self.pmid.search(text)):
                 from_text["pmid"] = match["pmid"]
-            if not citation_seen and self.is_affiliation(text):
-                affiliations.append(text.strip())
+            if published_line is None and self.published_line and (match := self.published_line.search(text)):
+                published_line = self.iso_date(match["date"])
+            # Addresses come before the citation line, or (PubMed's abstract format) after it,
+            # numbered ("(1)Department…") or under "Author information:", up to the abstract.
+            if (
+                (not citation_seen or (block.start < header_end and self.numbered_or_labelled(doc, index)))
+                and not any(start < block.end and block.start < end for start, end in section_spans)
+                and self.is_affiliation(text)
+            ):
+                affiliations.extend(self.affiliation_parts(text))
+        else:
+            index = len(doc.blocks)
+        # Dumps give the identifiers just after the abstract (PubMed's "DOI: …" and "PMID: …"
+        # lines): blocks of identifiers only, in the first few after it, before any heading or list.
+        for block in doc.blocks[index : index + self.identifier_blocks_after]:
+            if block.kind != "paragraph":
+                break
+            text = doc.block_text(block)
+            if not self.is_identifier_block(text):
+                continue
+            if "doi" not in from_text and (match := self.doi.search(text)):
+                from_text["doi"] = normalise_doi(match["doi"])
+            if "pmid" not in from_text and (match := self.pmid.search(text)):
+                from_text["pmid"] = match["pmid"]
         if affiliations:
             from_text["affiliations"] = _unique(affiliations)
+        # A citation line often gives the year alone: a dated "Published" line of that year is fuller.
+        cited = str(from_text.get("published") or "")
+        if published_line and published_line.startswith(cited[:4]) and len(published_line) > len(cited):
+            from_text["published"] = published_line
         merged = {**{k: v for k, v in from_text.items() if v}, **meta}
+        page_published = merged.pop("page_published", None)
+        if not merged.get("published") and page_published:
+            merged["published"] = page_published
         if "year" not in merged and merged.get("published"):
             merged["year"] = int(str(merged["published"])[:4])
         return merged
 
+    @staticmethod
+    def may_hold_citation(doc: Document, block: Any, abstract_start: int | None) -> bool:
+        """Whether a block is read for metadata: not a table, and a list item only in a text
+        dump before its abstract (PubMed numbers each record: "1. JAMA. 2020 Jun 2;…"), as
+        lists elsewhere (and on a page without an abstract) are other people's citations."""
+        if block.kind == "table":
+            return False
+        if block.kind == "list_item":
+            return doc.source.format != "html" and abstract_start is not None and block.start < abstract_start
+        return True
+
+    def numbered_or_labelled(self, doc: Document, index: int) -> bool:
+        """An address line that starts with its number, or follows an affiliations label line."""
+        if self.affiliation_marker.match(doc.block_text(doc.blocks[index]).strip()):
+            return True
+        previous = doc.block_text(doc.blocks[index - 1]).strip() if index > 0 else ""
+        return (
+            self.affiliation_label.match(previous) is not None
+            and self.affiliation_label.sub("", previous) == ""
+        )
+
+    def affiliation_parts(self, text: str) -> list[str]:
+        """The addresses of an affiliation line, without label, enclosing brackets or numbers."""
+        text = self.affiliation_label.sub("", text.strip()).strip()
+        if (text[:1], text[-1:]) == ("（", "）") or (
+            (text[:1], text[-1:]) == ("(", ")") and not self.affiliation_marker.match(text)
+        ):
+            text = text[1:-1].strip()
+        parts = [
+            self.affiliation_marker.sub("", part.strip()).strip()
+            for part in self.affiliation_split.split(text)
+        ]
+        return [part for part in parts if part]
+
     def is_affiliation(self, text: str) -> bool:
         # An address: comma-separated parts, ending like a sentence or with a place name.  The
         # cheap tests go first: most blocks fail them before the word search.
-        if len(text) > self.affiliation_max_chars or text.count(",") + text.count("，") < 2:
+        commas = text.count(",") + text.count("，")
+        if len(text) > self.affiliation_max_chars or commas < 1:
+            return False
+        # One comma is enough before a postcode ("（河北医科大学第二医院心内科，河北 石家庄 050000）").
+        if commas < 2 and not self.affiliation_postcode.search(text):
             return False
         if self._ascii_affiliation is not None and text.isascii():
             found = self._ascii_affiliation.search(text.lower()) is not None
         else:
             found = self.affiliation.search(text) is not None
         return found and not re.search(r"\d{4}\s*;", text)
+
+    def keyword_lines(self, doc: Document, limit: int) -> list[tuple[str, str]]:
+        """(language, list) of each labelled keywords line before ``limit`` or in the few blocks
+        after it (the line follows the abstract), list items and tables aside."""
+        found: list[tuple[str, str]] = []
+        after = 0
+        for block in doc.blocks:
+            if block.start >= limit:
+                after += 1
+                if after > self.keyword_line_blocks_after:
+                    break
+            if block.kind in ("list_item", "table"):
+                continue
+            text = doc.block_text(block)
+            if match := self.keyword_line.match(text):
+                rest = text[match.end() :].strip()
+                lang = script_lang(self.keyword_tail.sub("", rest))
+                if rest and lang in ("en", "zh"):
+                    found.append((lang, rest))
+        return found
 
     def split_keywords(self, text: str) -> list[str]:
         text = self.keyword_tail.sub("", text.strip()).strip().rstrip(".。;；")
@@ -260,6 +440,28 @@ class MetadataExtractor:
         return [text]
 
 
+def _keywords_meta(meta: dict[str, list[str]]) -> str | None:
+    """The keywords of the page's meta tags as one list line.
+
+    Many sites write one citation_keywords tag per keyword: those are joined with "; " (the
+    first separator split_keywords tries).  Tags that are lists themselves (a page repeating
+    its keywords tag, each a whole list) are not joined: the first is kept as written.
+    """
+    for key in ("citation_keywords", "keywords"):
+        values = _unique(meta.get(key) or [])
+        if len(values) > 1 and not any(re.search(r"[;；,，、]", value.rstrip(";；,，")) for value in values):
+            return "; ".join(value.rstrip(";；,，") for value in values)
+        if values:
+            return values[0]
+    return None
+
+
+def _pmid_digits(raw: str | None) -> str | None:
+    """ "PMID: 31776789" (some sites write the label into the tag) -> "31776789"."""
+    match = re.search(r"\d{1,9}", raw or "")
+    return match[0] if match else None
+
+
 def _jsonld_items(data: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     if isinstance(data, list):
@@ -270,6 +472,33 @@ def _jsonld_items(data: Any) -> list[dict[str, Any]]:
         if isinstance(data.get("@graph"), list):
             items.extend(_jsonld_items(data["@graph"]))
     return items
+
+
+def _jsonld_text(value: Any) -> str | None:
+    return str(value).strip() or None if isinstance(value, (str, int)) else None
+
+
+def _jsonld_person(author: Any) -> str | None:
+    """A JSON-LD author's name: "name", or "givenName familyName" when there is no name."""
+    if not isinstance(author, dict):
+        return str(author).strip() or None if author else None
+    if name := _jsonld_text(author.get("name")):
+        return name
+    parts = [_jsonld_text(author.get(key)) for key in ("givenName", "familyName")]
+    return " ".join(part for part in parts if part) or None
+
+
+def _jsonld_doi(identifier: Any) -> str | None:
+    """A DOI among JSON-LD identifiers: a string, or a PropertyValue named DOI."""
+    for entry in identifier if isinstance(identifier, list) else [identifier]:
+        if isinstance(entry, dict):
+            if str(entry.get("propertyID", "")).lower() == "doi" and (
+                doi := normalise_doi(_jsonld_text(entry.get("value")))
+            ):
+                return doi
+        elif isinstance(entry, str) and (doi := normalise_doi(entry)):
+            return doi
+    return None
 
 
 def _int(text: str | None) -> int | None:
