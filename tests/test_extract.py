@@ -290,6 +290,20 @@ def test_header_less_abstract_gets_labelled_sections_in_both_languages(tmp_path:
     assert [w["code"] for w in doc.warnings].count("sections_inferred") == 2
 
 
+def test_keywords_lines_a_dump_made_headings_are_the_keywords(tmp_path: Path) -> None:
+    """Short "关键词：…" / "Key words: …" lines without a final stop become headings in a text
+    dump; the sections stage still reads them as each abstract's keywords."""
+    page = Path(__file__).parent / "fixtures" / "extract" / "keywords_heading_lines.txt"
+    raw = tmp_path / "raw" / "site"
+    raw.mkdir(parents=True)
+    (raw / page.name).write_bytes(page.read_bytes())
+    (doc,) = run_in_memory(tmp_path / "raw")
+    assert doc.fields["metadata"]["keywords"] == {
+        "en": ["gestational diabetes mellitus", "gut microbiota", "blood glucose"],
+        "zh": ["妊娠期糖尿病", "肠道菌群", "血糖"],
+    }
+
+
 def test_header_less_computing_abstract_is_labelled_by_the_general_model(tmp_path: Path) -> None:
     page = Path(__file__).parent / "fixtures" / "extract" / "unlabelled_computing_abstract.txt"
     raw = tmp_path / "raw" / "site"

@@ -308,27 +308,6 @@ def test_bilingual_page_gives_its_english_title_in_a_second_level_heading(step: 
     assert doc.fields["title"]["en"] == "Effect of metformin combined with exercise on insulin resistance"
 
 
-def test_keywords_lines_the_sections_stage_left_are_read_after_the_abstract(step: ExtractStep) -> None:
-    doc = text_dump(
-        [
-            ("paragraph", "摘要：目的 分析妊娠期糖尿病孕妇肠道菌群的特征。"),
-            ("heading", "关键词：妊娠期糖尿病、肠道菌群、血糖"),
-            ("heading", "中图分类号：R714.256 文献标志码：A"),
-            (
-                "paragraph",
-                "Abstract: Objective To analyse the gut microbiota of women with gestational diabetes.",
-            ),
-            ("paragraph", "Key words: gestational diabetes mellitus; gut microbiota; blood glucose"),
-        ],
-        abstract_lines=(0, 3),
-    )
-    step.process(doc)
-    assert doc.fields["metadata"]["keywords"] == {
-        "en": ["gestational diabetes mellitus", "gut microbiota", "blood glucose"],
-        "zh": ["妊娠期糖尿病", "肠道菌群", "血糖"],
-    }
-
-
 def test_mdpi_citation_line_and_a_one_comma_chinese_address_with_postcode(step: ExtractStep) -> None:
     doc = text_dump(
         [

@@ -95,7 +95,7 @@ class ExtractStep(Step):
             or []
         )
         metadata["affiliations"] = meta.get("affiliations") or []
-        metadata["keywords"] = self._keywords(doc, meta.get("keywords_raw"), limit)
+        metadata["keywords"] = self._keywords(doc, meta.get("keywords_raw"))
 
         doc.fields["title"] = title
         doc.fields["metadata"] = metadata
@@ -215,15 +215,11 @@ class ExtractStep(Step):
                 return index
         return None
 
-    def _keywords(self, doc: Document, meta_keywords: str | None, limit: int) -> dict[str, list[str]]:
+    def _keywords(self, doc: Document, meta_keywords: str | None) -> dict[str, list[str]]:
         keywords: dict[str, list[str]] = {lang: [] for lang in LANGS}
         for section in doc.sections:
             if section.key == "keywords" and section.lang in keywords and not keywords[section.lang]:
                 keywords[section.lang] = self.metadata.split_keywords(doc.span(section.start, section.end))
-        if not all(keywords.values()):
-            for lang, line in self.metadata.keyword_lines(doc, limit):
-                if lang in keywords and not keywords[lang]:
-                    keywords[lang] = self.metadata.split_keywords(line)
         if meta_keywords:
             from abstractpipe.sections import script_lang
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from abstractpipe.document import Document
 from abstractpipe.patterns import ascii_lowered_words, grouped_alternation
-from abstractpipe.sections import script_lang
 
 _ISO_RE = re.compile(r"^(?P<y>(?:19|20)\d\d)(?:[-/.](?P<m>\d{1,2})(?:[-/.](?P<d>\d{1,2}))?)?")
 _WORDY_DATE_RE = re.compile(
@@ -110,8 +109,6 @@ class MetadataExtractor:
         self.identifier_line = re.compile(rules.get("identifier_line") or r"(?!)")
         self.identifier_blocks_after = int(rules.get("identifier_blocks_after", 0))
         self.keyword_tail = re.compile(rules.get("keyword_tail") or r"(?!)")
-        self.keyword_line = re.compile(rules.get("keyword_line") or r"(?!)")
-        self.keyword_line_blocks_after = int(rules.get("keyword_line_blocks_after", 0))
 
     # -- dates ----------------------------------------------------------------------------------
 
@@ -407,26 +404,6 @@ class MetadataExtractor:
         else:
             found = self.affiliation.search(text) is not None
         return found and not re.search(r"\d{4}\s*;", text)
-
-    def keyword_lines(self, doc: Document, limit: int) -> list[tuple[str, str]]:
-        """(language, list) of each labelled keywords line before ``limit`` or in the few blocks
-        after it (the line follows the abstract), list items and tables aside."""
-        found: list[tuple[str, str]] = []
-        after = 0
-        for block in doc.blocks:
-            if block.start >= limit:
-                after += 1
-                if after > self.keyword_line_blocks_after:
-                    break
-            if block.kind in ("list_item", "table"):
-                continue
-            text = doc.block_text(block)
-            if match := self.keyword_line.match(text):
-                rest = text[match.end() :].strip()
-                lang = script_lang(self.keyword_tail.sub("", rest))
-                if rest and lang in ("en", "zh"):
-                    found.append((lang, rest))
-        return found
 
     def split_keywords(self, text: str) -> list[str]:
         text = self.keyword_tail.sub("", text.strip()).strip().rstrip(".。;；")
