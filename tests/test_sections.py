@@ -441,3 +441,37 @@ def test_ascii_text_skips_the_chinese_patterns_only_when_they_cannot_match(finde
     texts = ["Methods: x", "[Objective] y", "abc", "", " : ", "1. Results A", "Key words: a; b"]
     for pattern in (finder.rules.zh_header, finder.rules.zh_marker, finder.rules.zh_keywords):
         assert not any(pattern.search(text) for text in texts)
+
+
+FIXTURES = REPO / "tests" / "fixtures" / "sections"
+
+
+def fixture_doc(name: str) -> Document:
+    return doc_from_lines((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def test_jama_combined_methods_header_is_one_label(finder: SectionFinder) -> None:
+    # "Design, Setting, and Participants" was split by the YAML flow list into three labels, so
+    # the block did not start with a header and the abstract ended after "Objective".
+    doc = fixture_doc("jama_style_colon_abstract.txt")
+    found = finder.find(doc)
+    en = by_key(doc, found, "en")
+    assert list(en) == ["background", "objective", "methods", "results", "conclusions"]
+    headers = [s.header for s in found if s.key == "methods"]
+    assert headers == ["Design, Setting, and Participants", "Interventions", "Main Outcomes and Measures"]
+    assert "and participants" not in finder.rules.label_key
+
+
+def test_colon_less_headers_of_one_key_at_block_starts_all_count(finder: SectionFinder) -> None:
+    # "Exposures …" and "Main Outcomes and Measures …" after "Design, Setting, and Participants …"
+    # are weak (no colon) but open their own blocks: their text belongs to the methods.
+    doc = fixture_doc("jama_style_abstract.txt")
+    found = finder.find(doc)
+    methods = [doc.text[s.start : s.end] for s in found if s.key == "methods" and s.abstract == 0]
+    assert len(methods) == 3
+    assert methods[1] == "Parent-reported daily screen time on weekdays and weekends."
+    assert methods[2] == "Incident myopia defined by cycloplegic refraction."
+    en = by_key(doc, found, "en")
+    assert list(en) == ["background", "objective", "methods", "results", "conclusions"]
+    # The key points box before the abstract is no abstract: "Findings" there is weak.
+    assert all(s.start > doc.text.index("Abstract") for s in found)

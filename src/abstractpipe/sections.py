@@ -143,6 +143,7 @@ class _Candidate:
     header: str = ""
     strength: int = WEAK
     own_line: bool = False
+    block_start: bool = False  # the first thing in its block (after bullets and heading marks)
 
 
 @dataclass
@@ -433,6 +434,8 @@ class _Walk:
         candidates = self.finder.scan(text, block.start)
         lead = block.start + _LEAD_RE.match(text).end()  # type: ignore[union-attr]
         starts_with_event = bool(candidates) and candidates[0].pos <= lead
+        if starts_with_event:
+            candidates[0].block_start = True
         current = self.current
         if current is not None and current.own_line:
             lang = block.lang if block.lang in ("en", "zh") else ""
@@ -521,7 +524,9 @@ class _Walk:
 
     def adds_to_key(self, cand: _Candidate) -> bool:
         """A further header of the current key ("Design" then "Setting" then "Participants")."""
-        if cand.strength == WEAK or self.run_ is None:
+        # A weak header inside running text is more often prose, but one opening its own block
+        # ("Exposures Parent-reported…" after "Design, Setting, and Participants …") is a header.
+        if self.run_ is None or (cand.strength == WEAK and not cand.block_start):
             return False
         written = {_norm_label(s.header) for s in self.run_.sections}
         if self.current is not None:
