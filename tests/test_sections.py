@@ -475,3 +475,16 @@ def test_colon_less_headers_of_one_key_at_block_starts_all_count(finder: Section
     assert list(en) == ["background", "objective", "methods", "results", "conclusions"]
     # The key points box before the abstract is no abstract: "Findings" there is weak.
     assert all(s.start > doc.text.index("Abstract") for s in found)
+
+
+def test_keywords_line_taken_for_a_heading_is_still_the_keywords(finder: SectionFinder) -> None:
+    # Short keywords lines of text dumps become heading blocks in the clean stage; they were
+    # dropped as "a heading that is not a header", losing the record's keywords.
+    doc = fixture_doc("keywords_line_as_heading.txt")
+    found = finder.find(doc)
+    keywords = {s.lang: doc.text[s.start : s.end] for s in found if s.key == "keywords"}
+    assert keywords == {"zh": "髋部骨折；谵妄；老年", "en": "hip fracture; delirium; older adults"}
+    assert list(by_key(doc, found, "zh")) == ["objective", "methods", "results", "conclusions", "keywords"]
+    assert list(by_key(doc, found, "en")) == ["objective", "methods", "results", "conclusions", "keywords"]
+    # The body after the keywords is not part of the abstract.
+    assert all(s.end < doc.text.index("Introduction") for s in found)

@@ -425,6 +425,10 @@ class _Walk:
             cand = _Candidate(kind, block.start, block.end, key, text.strip(" #:：\u3000"), MEDIUM, True)
             self.event(cand)
             return
+        if heading_like and self.opens_with_keywords(text, block.start):
+            # A short keywords line ("Keywords: a; b", "【关键词】…") that the clean stage took for
+            # a heading: read it as the keywords line it is.
+            heading_like = False
         if heading_like or block.kind in ("table", "caption"):
             self.finish(prev_end)
             self.close_run()
@@ -461,6 +465,11 @@ class _Walk:
             self.event(cand)
         if self.current is not None and not self.current.own_line:
             self.finish(block.end)
+
+    def opens_with_keywords(self, text: str, offset: int) -> bool:
+        candidates = self.finder.scan(text, offset)
+        lead = offset + _LEAD_RE.match(text).end()  # type: ignore[union-attr]
+        return bool(candidates) and candidates[0].kind == "keywords" and candidates[0].pos <= lead
 
     def resume(self, block: Block, text: str) -> bool:
         """Continue the last section over a break inside a sentence (PDF page or column break)."""
