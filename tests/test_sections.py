@@ -488,3 +488,22 @@ def test_keywords_line_taken_for_a_heading_is_still_the_keywords(finder: Section
     assert list(by_key(doc, found, "en")) == ["objective", "methods", "results", "conclusions", "keywords"]
     # The body after the keywords is not part of the abstract.
     assert all(s.end < doc.text.index("Introduction") for s in found)
+
+
+def test_dash_slash_and_combined_english_headers(finder: SectionFinder) -> None:
+    doc = fixture_doc("dash_and_slash_headers.txt")
+    found = finder.find(doc)
+    # "BACKGROUND — …": a dash after the label is as telling as a colon.
+    first = by_key(doc, found, "en", 0)
+    assert list(first) == ["background", "methods", "results", "conclusions"]
+    assert first["conclusions"] == "Home telemonitoring lowered blood pressure after stroke."
+    # "METHODOLOGY/PRINCIPAL FINDINGS:" is one header (its first part's key); before, "FINDINGS:"
+    # alone was read as results and "METHODOLOGY/" stayed at the end of the background.
+    second = by_key(doc, found, "en", 1)
+    assert second["background"] == "Net use in highland villages is rarely measured."
+    assert second["methods"].startswith("We surveyed 1,820 households")
+    assert second["conclusions"] == "Net use in the highlands is too low to stop transmission."
+    # "Methods and Results:" opens a section (it was no header, which ended the abstract).
+    third = by_key(doc, found, "en", 2)
+    assert list(third) == ["objective", "methods", "conclusions"]
+    assert third["methods"].startswith("We enrolled 260 patients")

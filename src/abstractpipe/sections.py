@@ -51,6 +51,8 @@ _HEADING_MARK_RE = re.compile(r"^\s*#{1,6}\s*")
 _BRACKET_RE = re.compile(r"[【\[〔［]\s*(?P<label>[^\]】〕］\n]{1,24}?)\s*[】\]〕］]\s*[:：]?\s*")
 # Inline maths of PDF conversions ("$P{<}0.05$") says nothing about the language.
 _MATH_RE = re.compile(r"\$[^$]{0,400}\$")
+# What may follow an English header in place of a colon: as telling as the colon itself.
+_COLON_OR_DASH = (":", "：", "—", "–", "-")
 _SPLIT_LABEL_RE = re.compile(r"\s*[/／、&]\s*|\s+and\s+|\s*[与及和]\s*")
 
 
@@ -205,10 +207,12 @@ class SectionRules:
         en_keywords = _alternation(rules["keywords_markers"].get("en") or [], ignore_case=True)
         zh_keywords = _alternation(rules["keywords_markers"].get("zh") or [], ignore_case=False)
         # Each English pattern is (?<![A-Za-z]) + label + tail: WordStartPattern scans them fast.
-        # tail: ":" | ". " before a capital | space before a capital | glued capital/digit
+        # tail: ":" | a dash ("BACKGROUND — …", "Methods - …") | ". " before a capital
+        # | space before a capital | glued capital/digit
         self.en_header = WordStartPattern(
-            rf"(?P<label>(?i:{en}))"
-            r"(?P<tail>\s*[:：]\s*|\.\s+(?=[A-Z0-9])|\s+(?=[A-Z0-9($])|(?=[A-Z0-9]))",
+            # Two labels joined by a slash ("METHODOLOGY/PRINCIPAL FINDINGS:") are one header.
+            rf"(?P<label>(?i:{en})(?:\s*[/／]\s*(?i:{en}))?)"
+            r"(?P<tail>\s*[:：]\s*|\s*[—–]\s*|\s+-\s+|\.\s+(?=[A-Z0-9])|\s+(?=[A-Z0-9($])|(?=[A-Z0-9]))",
             first_characters(labels["en"]),
         )
         self.zh_header = re.compile(
@@ -310,9 +314,12 @@ class SectionFinder:
         for match in en_header:
             label, tail = match["label"], match["tail"]
             key = self.rules.label_key.get(_norm_label(label))
+            if key is None and ("/" in label or "／" in label):
+                hit = self.rules.lookup(label)  # a slash pair: its first known part
+                key = hit[1] if hit is not None and hit[0] == "header" else None
             if key is None or not label[0].isupper():
                 continue
-            if ":" in tail or "：" in tail:
+            if any(mark in tail for mark in _COLON_OR_DASH):
                 strength = STRONG if label.isupper() and len(label) > 2 else MEDIUM
                 needs_boundary = strength != STRONG
             elif "." in tail:
