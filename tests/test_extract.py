@@ -423,3 +423,30 @@ def test_blocks_without_a_digit_are_skipped_exactly(
         with monkeypatch.context() as patched:
             patched.setattr(extract, "may_hold_statistics", lambda text, start=0, end=None: True)
             assert step._statistics(doc, sections) == found
+
+
+def run_fixture_page(tmp_path: Path, name: str) -> Document:
+    page = Path(__file__).parent / "fixtures" / "sections" / name
+    raw = tmp_path / "raw" / "site"
+    raw.mkdir(parents=True)
+    (raw / page.name).write_bytes(page.read_bytes())
+    (doc,) = run_in_memory(tmp_path / "raw")
+    assert doc.failure is None
+    return doc
+
+
+def test_bold_upper_case_run_in_headers_without_colons(tmp_path: Path) -> None:
+    # "<b>OBJECTIVES</b> To estimate…": the markup is gone after cleaning, and a colon-less
+    # upper-case label could not open an abstract, so the page had no sections at all.
+    doc = run_fixture_page(tmp_path, "run_in_upper_case_headers.html")
+    en = doc.fields["sections"]["en"]
+    assert list(en) == ["objective", "methods", "results", "conclusions"]
+    assert en["objective"].startswith("To estimate the association")
+    assert en["methods"].split("\n\n") == [
+        "Prospective cohort study.",
+        "Nurses working in 40 hospitals.",
+        "9,410 nurses without diabetes at baseline.",
+        "Incident type 2 diabetes.",
+    ]
+    assert en["conclusions"] == "Long-term night shift work was associated with type 2 diabetes."
+    assert not any(w["code"] == "sections_inferred" for w in doc.warnings)

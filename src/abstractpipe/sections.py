@@ -328,7 +328,10 @@ class SectionFinder:
                 # "DESIGNATED" is not "DESIGN" + "ATED": glued forms only for title-case labels.
                 if not tail and label.isupper():
                     continue
-                strength, needs_boundary = WEAK, True
+                # "OBJECTIVES To estimate…" (bold run-in headers of BMJ-style pages lose their
+                # markup): an upper-case label before a capital is as telling as "Objective. …".
+                strength = MEDIUM if tail and label.isupper() and len(label) > 2 else WEAK
+                needs_boundary = True
             cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
             found.append((cand, needs_boundary))
         for match in self.rules.zh_header.finditer(text) if not skip_zh else ():
