@@ -507,3 +507,18 @@ def test_dash_slash_and_combined_english_headers(finder: SectionFinder) -> None:
     third = by_key(doc, found, "en", 2)
     assert list(third) == ["objective", "methods", "conclusions"]
     assert third["methods"].startswith("We enrolled 260 patients")
+
+
+def test_copyright_sign_ends_the_last_section(finder: SectionFinder) -> None:
+    doc = fixture_doc("copyright_after_conclusions.txt")
+    found = finder.find(doc)
+    assert by_key(doc, found, "en")["conclusions"] == "Prenatal iron did not improve child development."
+    assert by_key(doc, found, "zh")["conclusions"] == "孕期补铁未能改善儿童发育。"
+
+
+def test_case_blind_screen_takes_caseless_symbols(finder: SectionFinder) -> None:
+    # "©" is a stop label: the screen must still be built (else every non-ASCII block runs the
+    # English patterns) and must find it.
+    screen = finder.rules.case_blind_screen
+    assert screen is not None
+    assert screen.search("结论：有效。©2021") is not None

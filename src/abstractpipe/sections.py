@@ -122,6 +122,11 @@ def _ascii_screen(words: list[str]) -> re.Pattern[str] | None:
     return re.compile(rf"[^a-z](?={_alternation(kept, ignore_case=False)})")
 
 
+def _caseless(char: str) -> bool:
+    """A symbol with no case ("©"): under (?i) it matches only itself, and lower() keeps it."""
+    return not char.isalpha() and char.lower() == char == char.upper() and char.casefold() == char
+
+
 def _case_blind_screen(words: list[str]) -> re.Pattern[str] | None:
     """A case-sensitive search, in ``case_blind(text)`` of any text, for one of ``words``.
 
@@ -131,7 +136,7 @@ def _case_blind_screen(words: list[str]) -> re.Pattern[str] | None:
     a text without a hit has no English label (the non-ASCII blocks, mostly Chinese, that
     ``_ascii_screen`` does not take).  None when a word holds any other character.
     """
-    if not all(char.isascii() or _CJK_RE.match(char) for word in words for char in word):
+    if not all(char.isascii() or _CJK_RE.match(char) or _caseless(char) for word in words for char in word):
         return None
     return re.compile(_alternation([word.lower() for word in words], ignore_case=False))
 
@@ -231,7 +236,9 @@ class SectionRules:
         stop_words = [w for ws in (rules.get("stop_labels") or {}).values() for w in ws]
         stops = _alternation(stop_words, ignore_case=True)
         self.stop = WordStartPattern(
-            rf"(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|$)", first_characters(stop_words)
+            # "©2024 Elsevier": a year may follow a stop label unspaced.
+            rf"(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|(?=\d)|$)",
+            first_characters(stop_words),
         )
         # The four scanned in one pass (scan reads them all on every block).
         self.english = WordStartPatterns([self.en_header, self.en_marker, self.en_keywords, self.stop])
