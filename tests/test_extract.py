@@ -450,3 +450,23 @@ def test_bold_upper_case_run_in_headers_without_colons(tmp_path: Path) -> None:
     ]
     assert en["conclusions"] == "Long-term night shift work was associated with type 2 diabetes."
     assert not any(w["code"] == "sections_inferred" for w in doc.warnings)
+
+
+def test_summary_page_with_definition_list_and_numbered_items(tmp_path: Path) -> None:
+    # "<dt>Study Duration</dt>" is a paragraph after cleaning, and "<li><span>1</span><p>…</p>"
+    # splits into a number and a paragraph: the facts were swallowed by the section before
+    # them and the findings became one string with the numbers in it.
+    pages = run_fixture_page(tmp_path, "summary_page_definition_list.html").fields["page_sections"]
+    assert pages["simple_explanation"].endswith("than those who kept their usual routine.")
+    assert pages["study_duration"] == "8 weeks of training and a 4-week follow-up"
+    assert pages["participants"] == "40 manual wheelchair users with shoulder pain"
+    assert pages["evidence_level"] == "Level 2: Randomized pilot trial"
+    assert pages["key_findings"] == [
+        "Shoulder pain scores fell by 12 points with hand cycling and by 3 points with usual care.",
+        "Nine in ten participants completed at least 80% of the sessions.",
+    ]
+    assert pages["study_limitations"] == [
+        "The trial was small and lasted only eight weeks.",
+        "Participants knew which group they were in.",
+    ]
+    assert "your_feedback" not in pages
