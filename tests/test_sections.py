@@ -522,3 +522,15 @@ def test_case_blind_screen_takes_caseless_symbols(finder: SectionFinder) -> None
     screen = finder.rules.case_blind_screen
     assert screen is not None
     assert screen.search("结论：有效。©2021") is not None
+
+
+def test_discussion_and_implications_close_an_abstract(finder: SectionFinder) -> None:
+    doc = fixture_doc("discussion_and_implications_headers.txt")
+    found = finder.find(doc)
+    first = by_key(doc, found, "en", 0)
+    assert list(first) == ["background", "objective", "methods", "results", "conclusions"]
+    assert first["conclusions"] == "A lower dose was as effective and caused less vomiting."
+    second = by_key(doc, found, "en", 1)
+    assert second["conclusions"] == "Activity trackers may help stroke survivors walk more."
+    # The "Discussion" heading after the abstract starts the body: not a conclusions header.
+    assert all(s.end < doc.text.index("Physical activity after stroke") for s in found)
