@@ -534,3 +534,24 @@ def test_discussion_and_implications_close_an_abstract(finder: SectionFinder) ->
     assert second["conclusions"] == "Activity trackers may help stroke survivors walk more."
     # The "Discussion" heading after the abstract starts the body: not a conclusions header.
     assert all(s.end < doc.text.index("Physical activity after stroke") for s in found)
+
+
+def test_impact_statement_after_the_conclusions_ends_the_abstract(finder: SectionFinder) -> None:
+    doc = fixture_doc("nursing_journal_labels.txt")
+    en = by_key(doc, finder.find(doc), "en")
+    assert en["conclusions"] == "Carers need practical support with medicines."
+
+
+def test_impact_without_a_colon_is_no_stop_label(finder: SectionFinder) -> None:
+    # "Impact" is a stop label only before a colon: as a sentence's first word it is prose.
+    candidates = finder.scan("RESULTS: Rates fell. Impact of age was small. CONCLUSION: It works.", 0)
+    assert [c.kind for c in candidates] == ["header", "header"]
+
+
+def test_chinese_design_label_opens_the_methods(finder: SectionFinder) -> None:
+    # "设计:" was no label, so the design sentence stayed at the end of the objective.
+    doc = fixture_doc("nursing_journal_labels.txt")
+    found = finder.find(doc)
+    assert by_key(doc, found, "zh")["objective"] == "描述家庭照护者在家中为痴呆患者管理药物的方式。"
+    methods = [doc.text[s.start : s.end] for s in found if s.lang == "zh" and s.key == "methods"]
+    assert methods == ["质性访谈研究。", "2022年从4家记忆门诊招募30名家庭照护者进行访谈。"]

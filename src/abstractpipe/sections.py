@@ -194,7 +194,11 @@ class SectionRules:
                     labels[lang].append(word)
         self.markers = {_norm_label(w) for ws in rules["abstract_markers"].values() for w in ws}
         self.keywords = {_norm_label(w) for ws in rules["keywords_markers"].values() for w in ws}
+        # Stop labels that are everyday words ("Impact"): they stop an abstract only before a colon.
+        colon_stop_words = [w for ws in (rules.get("colon_stop_labels") or {}).values() for w in ws]
+        self.colon_stops = {_norm_label(w) for w in colon_stop_words}
         self.stops = {_norm_label(w) for ws in (rules.get("stop_labels") or {}).values() for w in ws}
+        self.stops |= self.colon_stops
         body = rules.get("body_start") or {}
         self.body_numbered = re.compile(body.get("numbered") or r"(?!)")
         self.body_words = {_norm_label(w) for w in body.get("words") or []}
@@ -233,7 +237,7 @@ class SectionRules:
             first_characters(rules["keywords_markers"].get("en") or []),
         )
         self.zh_keywords = re.compile(rf"(?P<label>{zh_keywords})(?P<tail>\s*[:：·]\s*|[\s\u3000]+)")
-        stop_words = [w for ws in (rules.get("stop_labels") or {}).values() for w in ws]
+        stop_words = [w for ws in (rules.get("stop_labels") or {}).values() for w in ws] + colon_stop_words
         stops = _alternation(stop_words, ignore_case=True)
         self.stop = WordStartPattern(
             # "©2024 Elsevier": a year may follow a stop label unspaced.
@@ -365,6 +369,13 @@ class SectionFinder:
         ):
             for match in matches:
                 tail = match["tail"]
+                if (
+                    kind == "stop"
+                    and ":" not in tail
+                    and "：" not in tail
+                    and _norm_label(match["label"]) in self.rules.colon_stops
+                ):
+                    continue  # "Impact of obesity was…" is a sentence, "IMPACT: …" a label
                 has_colon = any(c in tail for c in ":：·") and kind != "stop"
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), kind, match["label"])
                 # "摘要：" / "Key words:" count anywhere; bare words only at a sentence start.
