@@ -555,3 +555,16 @@ def test_chinese_design_label_opens_the_methods(finder: SectionFinder) -> None:
     assert by_key(doc, found, "zh")["objective"] == "描述家庭照护者在家中为痴呆患者管理药物的方式。"
     methods = [doc.text[s.start : s.end] for s in found if s.lang == "zh" and s.key == "methods"]
     assert methods == ["质性访谈研究。", "2022年从4家记忆门诊招募30名家庭照护者进行访谈。"]
+
+
+def test_chinese_labels_spread_out_by_spaces(finder: SectionFinder) -> None:
+    # PDF conversions write "目 的：" / "结 论：": the labels were not found, and the whole
+    # abstract went to the cue labeller with the labels in its text.
+    doc = fixture_doc("spaced_chinese_labels.txt")
+    zh = by_key(doc, finder.find(doc), "zh")
+    assert list(zh) == ["objective", "methods", "results", "conclusions", "keywords"]
+    assert zh["objective"] == "探讨经皮冠状动脉介入治疗后患者运动康复的效果。"
+    assert zh["conclusions"] == "运动康复可改善患者运动耐量。"
+    # A text spaced out throughout has no colon-less labels in it.
+    spaced = "结 论：有 效。结 果 显 示 改 善 明 显。"
+    assert [c.header for c in finder.scan(spaced, 0)] == ["结 论"]

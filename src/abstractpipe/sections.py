@@ -100,10 +100,30 @@ def _norm_label(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").split())
 
 
+# Spaces between two Han characters: PDF conversions spread labels out ("目 的：", "结 论").
+_CJK_SPACES_RE = re.compile(
+    r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[\s\u3000]+(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
+)
+
+
+def _label_form(text: str) -> str:
+    """A label as the lexicon is keyed: normalised, with no spaces between Han characters."""
+    norm = _norm_label(text)
+    return norm if norm.isascii() else _CJK_SPACES_RE.sub("", norm)
+
+
+def _label_regex(label: str) -> str:
+    parts = label.split()
+    if len(parts) == 1 and len(label) > 1 and all(_CJK_RE.match(char) for char in label):
+        # "目的" also as "目 的" / "目\u3000的"
+        return r"[ \u3000]?".join(re.escape(char) for char in label)
+    return r"\s*".join(re.escape(part) for part in parts)
+
+
 def _alternation(labels: list[str], *, ignore_case: bool) -> str:
     # Longest first so "materials and methods" wins over "methods".
     ordered = sorted(set(labels), key=lambda s: (-len(s), s))
-    branches = [(label.lstrip(), r"\s*".join(re.escape(part) for part in label.split())) for label in ordered]
+    branches = [(label.lstrip(), _label_regex(label)) for label in ordered]
     return grouped_alternation(branches, ignore_case=ignore_case)
 
 
@@ -190,18 +210,18 @@ class SectionRules:
                 if key not in self.order:
                     raise ConfigError(f"sections rules: unknown key {key!r}")
                 for word in words:
-                    self.label_key[_norm_label(word)] = key
+                    self.label_key[_label_form(word)] = key
                     labels[lang].append(word)
-        self.markers = {_norm_label(w) for ws in rules["abstract_markers"].values() for w in ws}
-        self.keywords = {_norm_label(w) for ws in rules["keywords_markers"].values() for w in ws}
+        self.markers = {_label_form(w) for ws in rules["abstract_markers"].values() for w in ws}
+        self.keywords = {_label_form(w) for ws in rules["keywords_markers"].values() for w in ws}
         # Stop labels that are everyday words ("Impact"): they stop an abstract only before a colon.
         colon_stop_words = [w for ws in (rules.get("colon_stop_labels") or {}).values() for w in ws]
-        self.colon_stops = {_norm_label(w) for w in colon_stop_words}
-        self.stops = {_norm_label(w) for ws in (rules.get("stop_labels") or {}).values() for w in ws}
+        self.colon_stops = {_label_form(w) for w in colon_stop_words}
+        self.stops = {_label_form(w) for ws in (rules.get("stop_labels") or {}).values() for w in ws}
         self.stops |= self.colon_stops
         body = rules.get("body_start") or {}
         self.body_numbered = re.compile(body.get("numbered") or r"(?!)")
-        self.body_words = {_norm_label(w) for w in body.get("words") or []}
+        self.body_words = {_label_form(w) for w in body.get("words") or []}
         self.sentence_end = set(rules.get("sentence_end") or "。.;；")
         self.own_line_max_blocks = int(rules.get("own_line_max_blocks", 6))
         self.tentative_min_sections = int(rules.get("tentative_min_sections", 2))
@@ -260,7 +280,7 @@ class SectionRules:
 
     def lookup(self, label: str) -> tuple[str, str] | None:
         """(kind, key) of a label as written: header, marker or keywords."""
-        norm = _norm_label(label)
+        norm = _label_form(label)
         if norm in self.markers:
             return "marker", "abstract"
         if norm in self.keywords:
@@ -298,7 +318,7 @@ class SectionFinder:
         core = _HEADING_MARK_RE.sub("", text).strip()
         if self.rules.body_numbered.match(core):
             return True
-        return _norm_label(core.strip(" :：.。")) in self.rules.body_words
+        return _label_form(core.strip(" :：.。")) in self.rules.body_words
 
     def scan(self, text: str, offset: int) -> list[_Candidate]:
         """Header, marker and keywords candidates in one block, in text order, no overlaps."""
@@ -324,7 +344,7 @@ class SectionFinder:
             en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
         for match in en_header:
             label, tail = match["label"], match["tail"]
-            key = self.rules.label_key.get(_norm_label(label))
+            key = self.rules.label_key.get(_label_form(label))
             if key is None and ("/" in label or "／" in label):
                 hit = self.rules.lookup(label)  # a slash pair: its first known part
                 key = hit[1] if hit is not None and hit[0] == "header" else None
@@ -347,9 +367,11 @@ class SectionFinder:
             found.append((cand, needs_boundary))
         for match in self.rules.zh_header.finditer(text) if not skip_zh else ():
             label, tail = match["label"], match["tail"]
-            key = self.rules.label_key.get(_norm_label(label))
+            key = self.rules.label_key.get(_label_form(label))
             if key is None:
                 continue
+            if not (":" in tail or "：" in tail) and len(label) > len(_label_form(label)):
+                continue  # "结 果 显 示…" of a text spaced out throughout: only "结 果：" is a label
             if ":" in tail or "：" in tail:
                 strength = STRONG
             elif tail and not tail.strip():
@@ -373,7 +395,7 @@ class SectionFinder:
                     kind == "stop"
                     and ":" not in tail
                     and "：" not in tail
-                    and _norm_label(match["label"]) in self.rules.colon_stops
+                    and _label_form(match["label"]) in self.rules.colon_stops
                 ):
                     continue  # "Impact of obesity was…" is a sentence, "IMPACT: …" a label
                 has_colon = any(c in tail for c in ":：·") and kind != "stop"
