@@ -568,3 +568,15 @@ def test_chinese_labels_spread_out_by_spaces(finder: SectionFinder) -> None:
     # A text spaced out throughout has no colon-less labels in it.
     spaced = "结 论：有 效。结 果 显 示 改 善 明 显。"
     assert [c.header for c in finder.scan(spaced, 0)] == ["结 论"]
+
+
+def test_title_case_run_in_headers_open_an_abstract_without_a_marker(finder: SectionFinder) -> None:
+    # Lancet-style "Background Antenatal…" with the "Summary" heading lost: colon-less title-case
+    # labels were weak and could not open an abstract.
+    doc = fixture_doc("run_in_title_case_headers.txt")
+    found = finder.find(doc)
+    en = by_key(doc, found, "en")
+    assert list(en) == ["background", "methods", "results", "conclusions"]
+    assert en["conclusions"] == "Antenatal dexamethasone reduced neonatal death in low-resource countries."
+    # One paragraph starting with a label word is no abstract.
+    assert all(s.end < doc.text.index("Results of earlier trials") for s in found)

@@ -342,6 +342,7 @@ class SectionFinder:
             en_header = en_marker = en_keywords = stop = []  # most blocks: no English label at all
         else:
             en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
+        lead_in_text = _LEAD_RE.match(text).end()  # type: ignore[union-attr]
         for match in en_header:
             label, tail = match["label"], match["tail"]
             key = self.rules.label_key.get(_label_form(label))
@@ -361,7 +362,11 @@ class SectionFinder:
                     continue
                 # "OBJECTIVES To estimate…" (bold run-in headers of BMJ-style pages lose their
                 # markup): an upper-case label before a capital is as telling as "Objective. …".
-                strength = MEDIUM if tail and label.isupper() and len(label) > 2 else WEAK
+                # So is a title-case label opening its block ("Background Antenatal steroids…",
+                # "<strong>Methods</strong> We did…"): it may open a tentative abstract, which
+                # is kept only with several sections.
+                telling = (label.isupper() and len(label) > 2) or match.start() <= lead_in_text
+                strength = MEDIUM if tail and telling else WEAK
                 needs_boundary = True
             cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
             found.append((cand, needs_boundary))
