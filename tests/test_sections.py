@@ -580,3 +580,16 @@ def test_title_case_run_in_headers_open_an_abstract_without_a_marker(finder: Sec
     assert en["conclusions"] == "Antenatal dexamethasone reduced neonatal death in low-resource countries."
     # One paragraph starting with a label word is no abstract.
     assert all(s.end < doc.text.index("Results of earlier trials") for s in found)
+
+
+def test_labels_joined_by_an_ampersand_are_one_header(finder: SectionFinder) -> None:
+    # "BACKGROUND & AIMS:" (gastroenterology journals): before, "AIMS:" alone opened the
+    # abstract as its objective and "BACKGROUND &" was lost.
+    doc = doc_from_lines(
+        "BACKGROUND & AIMS: Fatty liver disease is common in adults with obesity. METHODS: We "
+        "followed 1,200 adults for 5 years. RESULTS: Weight loss of 10% reversed steatosis in half. "
+        "CONCLUSIONS: Weight loss reverses fatty liver disease."
+    )
+    en = by_key(doc, finder.find(doc), "en")
+    assert list(en) == ["background", "methods", "results", "conclusions"]
+    assert en["background"] == "Fatty liver disease is common in adults with obesity."

@@ -239,8 +239,9 @@ class SectionRules:
         # tail: ":" | a dash ("BACKGROUND — …", "Methods - …") | ". " before a capital
         # | space before a capital | glued capital/digit
         self.en_header = WordStartPattern(
-            # Two labels joined by a slash ("METHODOLOGY/PRINCIPAL FINDINGS:") are one header.
-            rf"(?P<label>(?i:{en})(?:\s*[/／]\s*(?i:{en}))?)"
+            # Two labels joined by a slash or "&" ("METHODOLOGY/PRINCIPAL FINDINGS:",
+            # "Background & Aims:") are one header.
+            rf"(?P<label>(?i:{en})(?:\s*[/／&]\s*(?i:{en}))?)"
             r"(?P<tail>\s*[:：]\s*|\s*[—–]\s*|\s+-\s+|\.\s+(?=[A-Z0-9])|\s+(?=[A-Z0-9($])|(?=[A-Z0-9]))",
             first_characters(labels["en"]),
         )
@@ -346,8 +347,8 @@ class SectionFinder:
         for match in en_header:
             label, tail = match["label"], match["tail"]
             key = self.rules.label_key.get(_label_form(label))
-            if key is None and ("/" in label or "／" in label):
-                hit = self.rules.lookup(label)  # a slash pair: its first known part
+            if key is None and any(joiner in label for joiner in "/／&"):
+                hit = self.rules.lookup(label)  # a joined pair: its first known part
                 key = hit[1] if hit is not None and hit[0] == "header" else None
             if key is None or not label[0].isupper():
                 continue
