@@ -593,3 +593,17 @@ def test_labels_joined_by_an_ampersand_are_one_header(finder: SectionFinder) -> 
     en = by_key(doc, finder.find(doc), "en")
     assert list(en) == ["background", "methods", "results", "conclusions"]
     assert en["background"] == "Fatty liver disease is common in adults with obesity."
+
+
+def test_joined_chinese_labels_are_one_header(finder: SectionFinder) -> None:
+    # "目的/意义：" and "背景与目的：": before, only the first part was seen, glued (weak), so the
+    # body began with "/意义：" or the abstract was not opened at all.
+    doc = fixture_doc("joined_chinese_labels.txt")
+    found = finder.find(doc)
+    first = by_key(doc, found, "zh", 0)
+    assert first["objective"] == "梳理公共图书馆开展健康信息服务的现状。"
+    assert first["methods"] == "调查全国120家公共图书馆的网站与服务记录。"
+    assert first["results"].startswith("提供健康信息服务的图书馆占43.3%")
+    second = by_key(doc, found, "zh", 1)
+    assert list(second) == ["background", "methods", "results", "conclusions"]
+    assert second["background"] == "老年人跌倒常见且后果严重。"

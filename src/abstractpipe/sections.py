@@ -246,7 +246,12 @@ class SectionRules:
             first_characters(labels["en"]),
         )
         self.zh_header = re.compile(
-            rf"(?P<label>{zh})(?P<tail>\s*[:：]\s*|[\s\u3000]+|(?=[^\s:：，,。、；;）)\]】]))"
+            # A second part joined on before a colon ("目的/意义：", "方法/过程：", "背景与目的：")
+            # belongs to the header; the first part gives the key.
+            rf"(?P<label>{zh})"
+            rf"(?P<joined>[ \u3000]*[/／][ \u3000]*[\u4e00-\u9fff]{{1,6}}(?=[ \u3000]*[:：])"
+            rf"|[与及和、](?:{zh})(?=[ \u3000]*[:：]))?"
+            r"(?P<tail>\s*[:：]\s*|[\s\u3000]+|(?=[^\s:：，,。、；;）)\]】]))"
         )
         self.en_marker = WordStartPattern(
             rf"(?P<label>(?i:{en_markers}))(?P<tail>\s*[:：.]\s*|\s+(?=[A-Z\[【])|\s*$)",
@@ -386,7 +391,8 @@ class SectionFinder:
                 strength = MEDIUM
             else:
                 strength = WEAK  # glued: "结果显示…" is more often prose than a header
-            cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
+            header = label + (match["joined"] or "")
+            cand = _Candidate("header", offset + match.start(), offset + match.end(), key, header, strength)
             found.append((cand, True))
         for matches, kind in (
             (en_marker, "marker"),
