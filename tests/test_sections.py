@@ -607,3 +607,20 @@ def test_joined_chinese_labels_are_one_header(finder: SectionFinder) -> None:
     second = by_key(doc, found, "zh", 1)
     assert list(second) == ["background", "methods", "results", "conclusions"]
     assert second["background"] == "老年人跌倒常见且后果严重。"
+
+
+def test_review_and_critical_care_labels(finder: SectionFinder) -> None:
+    # "Evidence acquisition/synthesis" (urology reviews) and "Measurements and Main Results"
+    # (critical care): unknown labels did not open a section, so their text was lost or ran on.
+    doc = fixture_doc("review_and_critical_care_labels.txt")
+    found = finder.find(doc)
+    review = by_key(doc, found, "en", 0)
+    assert list(review) == ["background", "objective", "methods", "results", "conclusions"]
+    assert review["methods"] == "We searched three databases for cohort studies published up to 2023."
+    assert review["results"].startswith("Twenty-six cohorts")
+    trial = by_key(doc, found, "en", 1)
+    assert trial["results"].startswith("Function at discharge was better")
+    assert trial["methods"] == "We randomised 220 ventilated adults to early mobilisation or usual care."
+    # "Patient summary:" ends the abstract; it is not an abstract marker opening a second one.
+    assert [s.abstract for s in found if s.key != "keywords"] == [0] * 5 + [1] * 5
+    assert "Men with low-risk prostate cancer" not in "".join(doc.text[s.start : s.end] for s in found)
