@@ -470,3 +470,12 @@ def test_summary_page_with_definition_list_and_numbered_items(tmp_path: Path) ->
         "Participants knew which group they were in.",
     ]
     assert "your_feedback" not in pages
+
+
+def test_identifier_line_after_a_header_less_abstract_is_not_in_it(tmp_path: Path) -> None:
+    # The section under the "Abstract" heading ran on over the next paragraph, a block in no
+    # language, so "PMID: 37000001" ended up in the inferred conclusions.
+    doc = run_fixture_page(tmp_path, "headerless_abstract_then_pmid.txt")
+    en = doc.fields["sections"]["en"]
+    assert en["conclusions"].endswith("a modifiable risk factor for memory decline.")
+    assert not any("PMID" in text for text in en.values())

@@ -506,6 +506,9 @@ class _Walk:
         if current is not None and current.own_line:
             lang = block.lang if block.lang in ("en", "zh") else ""
             same_lang = not (current.block_lang and lang and lang != current.block_lang)
+            # A block in neither language after the body has begun ("PMID: 37000001", an
+            # identifier line) is page furniture: the section under the heading ends there.
+            same_lang = same_lang and not (current.start is not None and not lang)
             if (
                 not starts_with_event
                 and same_lang
