@@ -624,3 +624,20 @@ def test_review_and_critical_care_labels(finder: SectionFinder) -> None:
     # "Patient summary:" ends the abstract; it is not an abstract marker opening a second one.
     assert [s.abstract for s in found if s.key != "keywords"] == [0] * 5 + [1] * 5
     assert "Men with low-risk prostate cancer" not in "".join(doc.text[s.start : s.end] for s in found)
+
+
+def test_summary_after_recent_findings_is_the_conclusions(finder: SectionFinder) -> None:
+    # Review journals: "Purpose of review", "Recent findings", "Summary". The labels were
+    # unknown, and "Summary" (an abstract marker) opened a second, unlabelled abstract.
+    doc = fixture_doc("review_purpose_findings_summary.txt")
+    found = finder.find(doc)
+    for index, conclusions in enumerate(
+        [
+            "These drugs should be offered to most patients with heart failure.",
+            "Drug treatment of obesity is becoming part of routine care.",
+        ]
+    ):
+        en = by_key(doc, found, "en", index)
+        assert list(en) == ["objective", "results", "conclusions"] + (["keywords"] if index == 0 else [])
+        assert en["conclusions"] == conclusions
+    assert not any(s.key == "other" for s in found)

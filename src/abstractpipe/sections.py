@@ -214,6 +214,7 @@ class SectionRules:
                     labels[lang].append(word)
         self.markers = {_label_form(w) for ws in rules["abstract_markers"].values() for w in ws}
         self.keywords = {_label_form(w) for ws in rules["keywords_markers"].values() for w in ws}
+        self.closing_markers = {_label_form(w) for w in rules.get("closing_markers") or []}
         # Stop labels that are everyday words ("Impact"): they stop an abstract only before a colon.
         colon_stop_words = [w for ws in (rules.get("colon_stop_labels") or {}).values() for w in ws]
         self.colon_stops = {_label_form(w) for w in colon_stop_words}
@@ -555,6 +556,12 @@ class _Walk:
         return True
 
     def event(self, cand: _Candidate) -> None:
+        if cand.kind == "marker" and self.closes_run(cand):
+            # "Purpose of review … Recent findings … Summary …": a closing marker after the
+            # results is the abstract's last section, not a second abstract.
+            cand = _Candidate(
+                "header", cand.pos, cand.body, "conclusions", cand.header, MEDIUM, cand.own_line
+            )
         if cand.kind == "marker":
             self.finish(cand.pos)
             self.close_run()
@@ -595,6 +602,14 @@ class _Walk:
         run.keys.add(cand.key)
         run.last_order = order
         run.strong = run.strong or cand.strength == STRONG
+
+    def closes_run(self, cand: _Candidate) -> bool:
+        run = self.run_
+        if run is None or _label_form(cand.header.strip(" 【】[]〔〕")) not in self.rules.closing_markers:
+            return False
+        return run.last_order == self.rules.order.index("results") and (
+            bool(run.sections) or self.current is not None
+        )
 
     def adds_to_key(self, cand: _Candidate) -> bool:
         """A further header of the current key ("Design" then "Setting" then "Participants")."""
