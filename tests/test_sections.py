@@ -641,3 +641,16 @@ def test_summary_after_recent_findings_is_the_conclusions(finder: SectionFinder)
         assert list(en) == ["objective", "results", "conclusions"] + (["keywords"] if index == 0 else [])
         assert en["conclusions"] == conclusions
     assert not any(s.key == "other" for s in found)
+
+
+def test_marker_glued_to_a_header_or_followed_by_a_dash(finder: SectionFinder) -> None:
+    # "摘要目的：" (a text dump that lost the space) and "Abstract—Background:" (IEEE): the
+    # marker was not seen, and the first header, not at a sentence start, was dropped with its text.
+    doc = fixture_doc("glued_and_dashed_markers.txt")
+    found = finder.find(doc)
+    zh = by_key(doc, found, "zh")
+    assert list(zh) == ["objective", "methods", "results", "conclusions"]
+    assert zh["objective"] == "探讨社区老年人衰弱的患病情况。"
+    en = by_key(doc, found, "en")
+    assert list(en) == ["background", "methods", "results", "conclusions"]
+    assert en["background"] == "Frailty is common among older adults living in the community."

@@ -255,10 +255,14 @@ class SectionRules:
             r"(?P<tail>\s*[:：]\s*|[\s\u3000]+|(?=[^\s:：，,。、；;）)\]】]))"
         )
         self.en_marker = WordStartPattern(
-            rf"(?P<label>(?i:{en_markers}))(?P<tail>\s*[:：.]\s*|\s+(?=[A-Z\[【])|\s*$)",
+            # "Abstract—Background: …" (IEEE): a dash after the marker, as after a header
+            rf"(?P<label>(?i:{en_markers}))(?P<tail>\s*[:：.]\s*|\s*[—–]\s*|\s+(?=[A-Z\[【])|\s*$)",
             first_characters(rules["abstract_markers"].get("en") or []),
         )
-        self.zh_marker = re.compile(rf"(?P<label>{zh_markers})(?P<tail>\s*[:：]\s*|[\s\u3000]+|\s*$)")
+        # "摘要目的：…": a marker glued to the first header (text dumps that lost the space)
+        self.zh_marker = re.compile(
+            rf"(?P<label>{zh_markers})(?P<tail>\s*[:：]\s*|[\s\u3000]+|\s*$|(?=(?:{zh})))"
+        )
         self.en_keywords = WordStartPattern(
             rf"(?P<label>(?i:{en_keywords}))(?P<tail>\s*[:：·]\s*|\s+(?=\S))",
             first_characters(rules["keywords_markers"].get("en") or []),
