@@ -654,3 +654,17 @@ def test_marker_glued_to_a_header_or_followed_by_a_dash(finder: SectionFinder) -
     en = by_key(doc, found, "en")
     assert list(en) == ["background", "methods", "results", "conclusions"]
     assert en["background"] == "Frailty is common among older adults living in the community."
+
+
+def test_plural_in_brackets_and_singular_method_labels(finder: SectionFinder) -> None:
+    # "CONCLUSION(S):" and "MATERIAL AND METHOD:" were not labels: the first was lost with its
+    # text, the second left "MATERIAL AND" at the end of the objective.
+    doc = fixture_doc("plural_s_and_singular_method_labels.txt")
+    found = finder.find(doc)
+    first = by_key(doc, found, "en", 0)
+    assert list(first) == ["background", "objective", "methods", "results", "conclusions"]
+    assert first["objective"] == "To test a splint for thumb-base osteoarthritis."
+    assert first["conclusions"] == "A splint eases thumb-base pain."
+    second = by_key(doc, found, "en", 1)
+    assert list(second) == ["objective", "methods", "results", "conclusions"]
+    assert second["conclusions"] == "Shift-working nurses sleep too little."

@@ -242,7 +242,8 @@ class SectionRules:
         self.en_header = WordStartPattern(
             # Two labels joined by a slash or "&" ("METHODOLOGY/PRINCIPAL FINDINGS:",
             # "Background & Aims:") are one header.
-            rf"(?P<label>(?i:{en})(?:\s*[/／&]\s*(?i:{en}))?)"
+            # A plural written "(s)" ("Conclusion(s):", "Objective(s):") belongs to the label.
+            rf"(?P<label>(?i:{en})(?:\([sS]\))?(?:\s*[/／&]\s*(?i:{en})(?:\([sS]\))?)?)"
             r"(?P<tail>\s*[:：]\s*|\s*[—–]\s*|\s+-\s+|\.\s+(?=[A-Z0-9])|\s+(?=[A-Z0-9($])|(?=[A-Z0-9]))",
             first_characters(labels["en"]),
         )
@@ -356,9 +357,10 @@ class SectionFinder:
         lead_in_text = _LEAD_RE.match(text).end()  # type: ignore[union-attr]
         for match in en_header:
             label, tail = match["label"], match["tail"]
-            key = self.rules.label_key.get(_label_form(label))
-            if key is None and any(joiner in label for joiner in "/／&"):
-                hit = self.rules.lookup(label)  # a joined pair: its first known part
+            bare = label.replace("(s)", "").replace("(S)", "")
+            key = self.rules.label_key.get(_label_form(bare))
+            if key is None and any(joiner in bare for joiner in "/／&"):
+                hit = self.rules.lookup(bare)  # a joined pair: its first known part
                 key = hit[1] if hit is not None and hit[0] == "header" else None
             if key is None or not label[0].isupper():
                 continue
