@@ -668,3 +668,12 @@ def test_plural_in_brackets_and_singular_method_labels(finder: SectionFinder) ->
     second = by_key(doc, found, "en", 1)
     assert list(second) == ["objective", "methods", "results", "conclusions"]
     assert second["conclusions"] == "Shift-working nurses sleep too little."
+
+
+def test_chinese_label_joined_to_an_unlisted_word(finder: SectionFinder) -> None:
+    # "结论与讨论：": "讨论" is no label, so only "结论" was seen, glued (weak, not at a boundary).
+    text = "目的：评价某疗法。方法：纳入患者60例。结果：有效率为80%。结论与讨论：该疗法有效。"
+    candidates = finder.scan(text, 0)
+    assert [(c.key, c.header) for c in candidates][-1] == ("conclusions", "结论与讨论")
+    # Without a colon right after it, a joined word is prose.
+    assert [c.header for c in finder.scan("结果与对照组相比显著。", 0)] == ["结果"]

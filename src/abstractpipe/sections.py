@@ -248,11 +248,11 @@ class SectionRules:
             first_characters(labels["en"]),
         )
         self.zh_header = re.compile(
-            # A second part joined on before a colon ("目的/意义：", "方法/过程：", "背景与目的：")
+            # A second part joined on before a colon ("目的/意义：", "方法/过程：", "结论与讨论：")
             # belongs to the header; the first part gives the key.
             rf"(?P<label>{zh})"
             rf"(?P<joined>[ \u3000]*[/／][ \u3000]*[\u4e00-\u9fff]{{1,6}}(?=[ \u3000]*[:：])"
-            rf"|[与及和、](?:{zh})(?=[ \u3000]*[:：]))?"
+            rf"|[与及和、][\u4e00-\u9fff]{{1,4}}(?=[ \u3000]*[:：]))?"
             r"(?P<tail>\s*[:：]\s*|[\s\u3000]+|(?=[^\s:：，,。、；;）)\]】]))"
         )
         self.en_marker = WordStartPattern(
