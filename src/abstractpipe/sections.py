@@ -1,8 +1,9 @@
 """Find the abstracts on a page and their labelled sections.
 
-Headers come in many forms: "BACKGROUND: …", "Objective. …", "Objective To
-investigate…" (PDF-converted journals), "目的：…", "【目的】…", "目的 探讨…",
-"方法选取…" glued after "。", or a heading on its own line followed by
+Headers come in many forms: "BACKGROUND: …", "BACKGROUND — …", "Objective. …",
+"Objective To investigate…" (PDF-converted journals), "METHODOLOGY/PRINCIPAL FINDINGS:",
+"Background & Aims:", "Conclusion(s):", "目的：…", "目 的：…", "【目的】…", "目的 探讨…",
+"目的/意义：…", "方法选取…" glued after "。", or a heading on its own line followed by
 paragraphs.  Each block is scanned for candidate headers, abstract markers
 ("Abstract", "摘要") and keywords markers; a small state machine then walks
 the candidates in text order and decides which ones really open a section.
