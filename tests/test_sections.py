@@ -677,3 +677,12 @@ def test_chinese_label_joined_to_an_unlisted_word(finder: SectionFinder) -> None
     assert [(c.key, c.header) for c in candidates][-1] == ("conclusions", "结论与讨论")
     # Without a colon right after it, a joined word is prose.
     assert [c.header for c in finder.scan("结果与对照组相比显著。", 0)] == ["结果"]
+
+
+def test_spaced_out_abstract_heading_is_a_marker(finder: SectionFinder) -> None:
+    # Elsevier PDF conversions write "A B S T R A C T": the header-less abstract after it was
+    # not found, so it got no sections at all.
+    doc = fixture_doc("spaced_out_abstract_heading.txt")
+    found = finder.find(doc)
+    assert [(s.key, doc.text[s.start : s.end][:10]) for s in found] == [("other", "Loneliness")]
+    assert found[0].end < doc.text.index("Introduction")
