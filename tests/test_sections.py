@@ -686,3 +686,10 @@ def test_spaced_out_abstract_heading_is_a_marker(finder: SectionFinder) -> None:
     found = finder.find(doc)
     assert [(s.key, doc.text[s.start : s.end][:10]) for s in found] == [("other", "Loneliness")]
     assert found[0].end < doc.text.index("Introduction")
+
+
+def test_headings_of_one_key_do_not_make_a_tentative_abstract(finder: SectionFinder) -> None:
+    # "Discussion" and "Conclusions" headings of a paper body are both conclusions labels: two
+    # sections of one key are no structured abstract.
+    doc = fixture_doc("body_discussion_and_conclusions.txt")
+    assert finder.find(doc) == []

@@ -665,7 +665,9 @@ class _Walk:
             return
         if not (run.marker or run.strong):
             labelled = [s for s in run.sections if s.key != "other"]
-            if len(labelled) < self.rules.tentative_min_sections:
+            # Distinct keys: "Discussion" then "Conclusions" headings of a paper body are two
+            # sections of one key, not a structured abstract.
+            if len({s.key for s in labelled}) < self.rules.tentative_min_sections:
                 return
             if any(s.end - s.start > self.rules.tentative_max_chars for s in labelled):
                 return
