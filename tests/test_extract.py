@@ -438,3 +438,59 @@ def test_blocks_without_a_digit_are_skipped_exactly(
         with monkeypatch.context() as patched:
             patched.setattr(extract, "may_hold_statistics", lambda text, start=0, end=None: True)
             assert step._statistics(doc, sections) == found
+
+
+def run_fixture_page(tmp_path: Path, name: str) -> Document:
+    page = Path(__file__).parent / "fixtures" / "sections" / name
+    raw = tmp_path / "raw" / "site"
+    raw.mkdir(parents=True)
+    (raw / page.name).write_bytes(page.read_bytes())
+    (doc,) = run_in_memory(tmp_path / "raw")
+    assert doc.failure is None
+    return doc
+
+
+def test_bold_upper_case_run_in_headers_without_colons(tmp_path: Path) -> None:
+    # "<b>OBJECTIVES</b> To estimate…": the markup is gone after cleaning, and a colon-less
+    # upper-case label could not open an abstract, so the page had no sections at all.
+    doc = run_fixture_page(tmp_path, "run_in_upper_case_headers.html")
+    en = doc.fields["sections"]["en"]
+    assert list(en) == ["objective", "methods", "results", "conclusions"]
+    assert en["objective"].startswith("To estimate the association")
+    assert en["methods"].split("\n\n") == [
+        "Prospective cohort study.",
+        "Nurses working in 40 hospitals.",
+        "9,410 nurses without diabetes at baseline.",
+        "Incident type 2 diabetes.",
+    ]
+    assert en["conclusions"] == "Long-term night shift work was associated with type 2 diabetes."
+    assert not any(w["code"] == "sections_inferred" for w in doc.warnings)
+
+
+def test_summary_page_with_definition_list_and_numbered_items(tmp_path: Path) -> None:
+    # "<dt>Study Duration</dt>" is a paragraph after cleaning, and "<li><span>1</span><p>…</p>"
+    # splits into a number and a paragraph: the facts were swallowed by the section before
+    # them and the findings became one string with the numbers in it.
+    pages = run_fixture_page(tmp_path, "summary_page_definition_list.html").fields["page_sections"]
+    assert pages["simple_explanation"].endswith("than those who kept their usual routine.")
+    assert pages["study_duration"] == "8 weeks of training and a 4-week follow-up"
+    assert pages["participants"] == "40 manual wheelchair users with shoulder pain"
+    assert pages["evidence_level"] == "Level 2: Randomized pilot trial"
+    assert pages["key_findings"] == [
+        "Shoulder pain scores fell by 12 points with hand cycling and by 3 points with usual care.",
+        "Nine in ten participants completed at least 80% of the sessions.",
+    ]
+    assert pages["study_limitations"] == [
+        "The trial was small and lasted only eight weeks.",
+        "Participants knew which group they were in.",
+    ]
+    assert "your_feedback" not in pages
+
+
+def test_identifier_line_after_a_header_less_abstract_is_not_in_it(tmp_path: Path) -> None:
+    # The section under the "Abstract" heading ran on over the next paragraph, a block in no
+    # language, so "PMID: 37000001" ended up in the inferred conclusions.
+    doc = run_fixture_page(tmp_path, "headerless_abstract_then_pmid.txt")
+    en = doc.fields["sections"]["en"]
+    assert en["conclusions"].endswith("a modifiable risk factor for memory decline.")
+    assert not any("PMID" in text for text in en.values())

@@ -441,3 +441,255 @@ def test_ascii_text_skips_the_chinese_patterns_only_when_they_cannot_match(finde
     texts = ["Methods: x", "[Objective] y", "abc", "", " : ", "1. Results A", "Key words: a; b"]
     for pattern in (finder.rules.zh_header, finder.rules.zh_marker, finder.rules.zh_keywords):
         assert not any(pattern.search(text) for text in texts)
+
+
+FIXTURES = REPO / "tests" / "fixtures" / "sections"
+
+
+def fixture_doc(name: str) -> Document:
+    return doc_from_lines((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def test_jama_combined_methods_header_is_one_label(finder: SectionFinder) -> None:
+    # "Design, Setting, and Participants" was split by the YAML flow list into three labels, so
+    # the block did not start with a header and the abstract ended after "Objective".
+    doc = fixture_doc("jama_style_colon_abstract.txt")
+    found = finder.find(doc)
+    en = by_key(doc, found, "en")
+    assert list(en) == ["background", "objective", "methods", "results", "conclusions"]
+    headers = [s.header for s in found if s.key == "methods"]
+    assert headers == ["Design, Setting, and Participants", "Interventions", "Main Outcomes and Measures"]
+    assert "and participants" not in finder.rules.label_key
+
+
+def test_colon_less_headers_of_one_key_at_block_starts_all_count(finder: SectionFinder) -> None:
+    # "Exposures …" and "Main Outcomes and Measures …" after "Design, Setting, and Participants …"
+    # are weak (no colon) but open their own blocks: their text belongs to the methods.
+    doc = fixture_doc("jama_style_abstract.txt")
+    found = finder.find(doc)
+    methods = [doc.text[s.start : s.end] for s in found if s.key == "methods" and s.abstract == 0]
+    assert len(methods) == 3
+    assert methods[1] == "Parent-reported daily screen time on weekdays and weekends."
+    assert methods[2] == "Incident myopia defined by cycloplegic refraction."
+    en = by_key(doc, found, "en")
+    assert list(en) == ["background", "objective", "methods", "results", "conclusions"]
+    # The key points box before the abstract is no abstract: "Findings" there is weak.
+    assert all(s.start > doc.text.index("Abstract") for s in found)
+
+
+def test_keywords_line_taken_for_a_heading_is_still_the_keywords(finder: SectionFinder) -> None:
+    # Short keywords lines of text dumps become heading blocks in the clean stage; they were
+    # dropped as "a heading that is not a header", losing the record's keywords.
+    doc = fixture_doc("keywords_line_as_heading.txt")
+    found = finder.find(doc)
+    keywords = {s.lang: doc.text[s.start : s.end] for s in found if s.key == "keywords"}
+    assert keywords == {"zh": "髋部骨折；谵妄；老年", "en": "hip fracture; delirium; older adults"}
+    assert list(by_key(doc, found, "zh")) == ["objective", "methods", "results", "conclusions", "keywords"]
+    assert list(by_key(doc, found, "en")) == ["objective", "methods", "results", "conclusions", "keywords"]
+    # The body after the keywords is not part of the abstract.
+    assert all(s.end < doc.text.index("Introduction") for s in found)
+
+
+def test_dash_slash_and_combined_english_headers(finder: SectionFinder) -> None:
+    doc = fixture_doc("dash_and_slash_headers.txt")
+    found = finder.find(doc)
+    # "BACKGROUND — …": a dash after the label is as telling as a colon.
+    first = by_key(doc, found, "en", 0)
+    assert list(first) == ["background", "methods", "results", "conclusions"]
+    assert first["conclusions"] == "Home telemonitoring lowered blood pressure after stroke."
+    # "METHODOLOGY/PRINCIPAL FINDINGS:" is one header (its first part's key); before, "FINDINGS:"
+    # alone was read as results and "METHODOLOGY/" stayed at the end of the background.
+    second = by_key(doc, found, "en", 1)
+    assert second["background"] == "Net use in highland villages is rarely measured."
+    assert second["methods"].startswith("We surveyed 1,820 households")
+    assert second["conclusions"] == "Net use in the highlands is too low to stop transmission."
+    # "Methods and Results:" opens a section (it was no header, which ended the abstract).
+    third = by_key(doc, found, "en", 2)
+    assert list(third) == ["objective", "methods", "conclusions"]
+    assert third["methods"].startswith("We enrolled 260 patients")
+
+
+def test_copyright_sign_ends_the_last_section(finder: SectionFinder) -> None:
+    doc = fixture_doc("copyright_after_conclusions.txt")
+    found = finder.find(doc)
+    assert by_key(doc, found, "en")["conclusions"] == "Prenatal iron did not improve child development."
+    assert by_key(doc, found, "zh")["conclusions"] == "孕期补铁未能改善儿童发育。"
+
+
+def test_case_blind_screen_takes_caseless_symbols(finder: SectionFinder) -> None:
+    # "©" is a stop label: the screen must still be built (else every non-ASCII block runs the
+    # English patterns) and must find it.
+    screen = finder.rules.case_blind_screen
+    assert screen is not None
+    assert screen.search("结论：有效。©2021") is not None
+
+
+def test_discussion_and_implications_close_an_abstract(finder: SectionFinder) -> None:
+    doc = fixture_doc("discussion_and_implications_headers.txt")
+    found = finder.find(doc)
+    first = by_key(doc, found, "en", 0)
+    assert list(first) == ["background", "objective", "methods", "results", "conclusions"]
+    assert first["conclusions"] == "A lower dose was as effective and caused less vomiting."
+    second = by_key(doc, found, "en", 1)
+    assert second["conclusions"] == "Activity trackers may help stroke survivors walk more."
+    # The "Discussion" heading after the abstract starts the body: not a conclusions header.
+    assert all(s.end < doc.text.index("Physical activity after stroke") for s in found)
+
+
+def test_impact_statement_after_the_conclusions_ends_the_abstract(finder: SectionFinder) -> None:
+    doc = fixture_doc("nursing_journal_labels.txt")
+    en = by_key(doc, finder.find(doc), "en")
+    assert en["conclusions"] == "Carers need practical support with medicines."
+
+
+def test_impact_without_a_colon_is_no_stop_label(finder: SectionFinder) -> None:
+    # "Impact" is a stop label only before a colon: as a sentence's first word it is prose.
+    candidates = finder.scan("RESULTS: Rates fell. Impact of age was small. CONCLUSION: It works.", 0)
+    assert [c.kind for c in candidates] == ["header", "header"]
+
+
+def test_chinese_design_label_opens_the_methods(finder: SectionFinder) -> None:
+    # "设计:" was no label, so the design sentence stayed at the end of the objective.
+    doc = fixture_doc("nursing_journal_labels.txt")
+    found = finder.find(doc)
+    assert by_key(doc, found, "zh")["objective"] == "描述家庭照护者在家中为痴呆患者管理药物的方式。"
+    methods = [doc.text[s.start : s.end] for s in found if s.lang == "zh" and s.key == "methods"]
+    assert methods == ["质性访谈研究。", "2022年从4家记忆门诊招募30名家庭照护者进行访谈。"]
+
+
+def test_chinese_labels_spread_out_by_spaces(finder: SectionFinder) -> None:
+    # PDF conversions write "目 的：" / "结 论：": the labels were not found, and the whole
+    # abstract went to the cue labeller with the labels in its text.
+    doc = fixture_doc("spaced_chinese_labels.txt")
+    zh = by_key(doc, finder.find(doc), "zh")
+    assert list(zh) == ["objective", "methods", "results", "conclusions", "keywords"]
+    assert zh["objective"] == "探讨经皮冠状动脉介入治疗后患者运动康复的效果。"
+    assert zh["conclusions"] == "运动康复可改善患者运动耐量。"
+    # A text spaced out throughout has no colon-less labels in it.
+    spaced = "结 论：有 效。结 果 显 示 改 善 明 显。"
+    assert [c.header for c in finder.scan(spaced, 0)] == ["结 论"]
+
+
+def test_title_case_run_in_headers_open_an_abstract_without_a_marker(finder: SectionFinder) -> None:
+    # Lancet-style "Background Antenatal…" with the "Summary" heading lost: colon-less title-case
+    # labels were weak and could not open an abstract.
+    doc = fixture_doc("run_in_title_case_headers.txt")
+    found = finder.find(doc)
+    en = by_key(doc, found, "en")
+    assert list(en) == ["background", "methods", "results", "conclusions"]
+    assert en["conclusions"] == "Antenatal dexamethasone reduced neonatal death in low-resource countries."
+    # One paragraph starting with a label word is no abstract.
+    assert all(s.end < doc.text.index("Results of earlier trials") for s in found)
+
+
+def test_labels_joined_by_an_ampersand_are_one_header(finder: SectionFinder) -> None:
+    # "BACKGROUND & AIMS:" (gastroenterology journals): before, "AIMS:" alone opened the
+    # abstract as its objective and "BACKGROUND &" was lost.
+    doc = doc_from_lines(
+        "BACKGROUND & AIMS: Fatty liver disease is common in adults with obesity. METHODS: We "
+        "followed 1,200 adults for 5 years. RESULTS: Weight loss of 10% reversed steatosis in half. "
+        "CONCLUSIONS: Weight loss reverses fatty liver disease."
+    )
+    en = by_key(doc, finder.find(doc), "en")
+    assert list(en) == ["background", "methods", "results", "conclusions"]
+    assert en["background"] == "Fatty liver disease is common in adults with obesity."
+
+
+def test_joined_chinese_labels_are_one_header(finder: SectionFinder) -> None:
+    # "目的/意义：" and "背景与目的：": before, only the first part was seen, glued (weak), so the
+    # body began with "/意义：" or the abstract was not opened at all.
+    doc = fixture_doc("joined_chinese_labels.txt")
+    found = finder.find(doc)
+    first = by_key(doc, found, "zh", 0)
+    assert first["objective"] == "梳理公共图书馆开展健康信息服务的现状。"
+    assert first["methods"] == "调查全国120家公共图书馆的网站与服务记录。"
+    assert first["results"].startswith("提供健康信息服务的图书馆占43.3%")
+    second = by_key(doc, found, "zh", 1)
+    assert list(second) == ["background", "methods", "results", "conclusions"]
+    assert second["background"] == "老年人跌倒常见且后果严重。"
+
+
+def test_review_and_critical_care_labels(finder: SectionFinder) -> None:
+    # "Evidence acquisition/synthesis" (urology reviews) and "Measurements and Main Results"
+    # (critical care): unknown labels did not open a section, so their text was lost or ran on.
+    doc = fixture_doc("review_and_critical_care_labels.txt")
+    found = finder.find(doc)
+    review = by_key(doc, found, "en", 0)
+    assert list(review) == ["background", "objective", "methods", "results", "conclusions"]
+    assert review["methods"] == "We searched three databases for cohort studies published up to 2023."
+    assert review["results"].startswith("Twenty-six cohorts")
+    trial = by_key(doc, found, "en", 1)
+    assert trial["results"].startswith("Function at discharge was better")
+    assert trial["methods"] == "We randomised 220 ventilated adults to early mobilisation or usual care."
+    # "Patient summary:" ends the abstract; it is not an abstract marker opening a second one.
+    assert [s.abstract for s in found if s.key != "keywords"] == [0] * 5 + [1] * 5
+    assert "Men with low-risk prostate cancer" not in "".join(doc.text[s.start : s.end] for s in found)
+
+
+def test_summary_after_recent_findings_is_the_conclusions(finder: SectionFinder) -> None:
+    # Review journals: "Purpose of review", "Recent findings", "Summary". The labels were
+    # unknown, and "Summary" (an abstract marker) opened a second, unlabelled abstract.
+    doc = fixture_doc("review_purpose_findings_summary.txt")
+    found = finder.find(doc)
+    for index, conclusions in enumerate(
+        [
+            "These drugs should be offered to most patients with heart failure.",
+            "Drug treatment of obesity is becoming part of routine care.",
+        ]
+    ):
+        en = by_key(doc, found, "en", index)
+        assert list(en) == ["objective", "results", "conclusions"] + (["keywords"] if index == 0 else [])
+        assert en["conclusions"] == conclusions
+    assert not any(s.key == "other" for s in found)
+
+
+def test_marker_glued_to_a_header_or_followed_by_a_dash(finder: SectionFinder) -> None:
+    # "摘要目的：" (a text dump that lost the space) and "Abstract—Background:" (IEEE): the
+    # marker was not seen, and the first header, not at a sentence start, was dropped with its text.
+    doc = fixture_doc("glued_and_dashed_markers.txt")
+    found = finder.find(doc)
+    zh = by_key(doc, found, "zh")
+    assert list(zh) == ["objective", "methods", "results", "conclusions"]
+    assert zh["objective"] == "探讨社区老年人衰弱的患病情况。"
+    en = by_key(doc, found, "en")
+    assert list(en) == ["background", "methods", "results", "conclusions"]
+    assert en["background"] == "Frailty is common among older adults living in the community."
+
+
+def test_plural_in_brackets_and_singular_method_labels(finder: SectionFinder) -> None:
+    # "CONCLUSION(S):" and "MATERIAL AND METHOD:" were not labels: the first was lost with its
+    # text, the second left "MATERIAL AND" at the end of the objective.
+    doc = fixture_doc("plural_s_and_singular_method_labels.txt")
+    found = finder.find(doc)
+    first = by_key(doc, found, "en", 0)
+    assert list(first) == ["background", "objective", "methods", "results", "conclusions"]
+    assert first["objective"] == "To test a splint for thumb-base osteoarthritis."
+    assert first["conclusions"] == "A splint eases thumb-base pain."
+    second = by_key(doc, found, "en", 1)
+    assert list(second) == ["objective", "methods", "results", "conclusions"]
+    assert second["conclusions"] == "Shift-working nurses sleep too little."
+
+
+def test_chinese_label_joined_to_an_unlisted_word(finder: SectionFinder) -> None:
+    # "结论与讨论：": "讨论" is no label, so only "结论" was seen, glued (weak, not at a boundary).
+    text = "目的：评价某疗法。方法：纳入患者60例。结果：有效率为80%。结论与讨论：该疗法有效。"
+    candidates = finder.scan(text, 0)
+    assert [(c.key, c.header) for c in candidates][-1] == ("conclusions", "结论与讨论")
+    # Without a colon right after it, a joined word is prose.
+    assert [c.header for c in finder.scan("结果与对照组相比显著。", 0)] == ["结果"]
+
+
+def test_spaced_out_abstract_heading_is_a_marker(finder: SectionFinder) -> None:
+    # Elsevier PDF conversions write "A B S T R A C T": the header-less abstract after it was
+    # not found, so it got no sections at all.
+    doc = fixture_doc("spaced_out_abstract_heading.txt")
+    found = finder.find(doc)
+    assert [(s.key, doc.text[s.start : s.end][:10]) for s in found] == [("other", "Loneliness")]
+    assert found[0].end < doc.text.index("Introduction")
+
+
+def test_headings_of_one_key_do_not_make_a_tentative_abstract(finder: SectionFinder) -> None:
+    # "Discussion" and "Conclusions" headings of a paper body are both conclusions labels: two
+    # sections of one key are no structured abstract.
+    doc = fixture_doc("body_discussion_and_conclusions.txt")
+    assert finder.find(doc) == []

@@ -1,8 +1,9 @@
 """Find the abstracts on a page and their labelled sections.
 
-Headers come in many forms: "BACKGROUND: …", "Objective. …", "Objective To
-investigate…" (PDF-converted journals), "目的：…", "【目的】…", "目的 探讨…",
-"方法选取…" glued after "。", or a heading on its own line followed by
+Headers come in many forms: "BACKGROUND: …", "BACKGROUND — …", "Objective. …",
+"Objective To investigate…" (PDF-converted journals), "METHODOLOGY/PRINCIPAL FINDINGS:",
+"Background & Aims:", "Conclusion(s):", "目的：…", "目 的：…", "【目的】…", "目的 探讨…",
+"目的/意义：…", "方法选取…" glued after "。", or a heading on its own line followed by
 paragraphs.  Each block is scanned for candidate headers, abstract markers
 ("Abstract", "摘要") and keywords markers; a small state machine then walks
 the candidates in text order and decides which ones really open a section.
@@ -51,6 +52,8 @@ _HEADING_MARK_RE = re.compile(r"^\s*#{1,6}\s*")
 _BRACKET_RE = re.compile(r"[【\[〔［]\s*(?P<label>[^\]】〕］\n]{1,24}?)\s*[】\]〕］]\s*[:：]?\s*")
 # Inline maths of PDF conversions ("$P{<}0.05$") says nothing about the language.
 _MATH_RE = re.compile(r"\$[^$]{0,400}\$")
+# What may follow an English header in place of a colon: as telling as the colon itself.
+_COLON_OR_DASH = (":", "：", "—", "–", "-")
 _SPLIT_LABEL_RE = re.compile(r"\s*[/／、&]\s*|\s+and\s+|\s*[与及和]\s*")
 
 
@@ -98,10 +101,30 @@ def _norm_label(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").split())
 
 
+# Spaces between two Han characters: PDF conversions spread labels out ("目 的：", "结 论").
+_CJK_SPACES_RE = re.compile(
+    r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[\s\u3000]+(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
+)
+
+
+def _label_form(text: str) -> str:
+    """A label as the lexicon is keyed: normalised, with no spaces between Han characters."""
+    norm = _norm_label(text)
+    return norm if norm.isascii() else _CJK_SPACES_RE.sub("", norm)
+
+
+def _label_regex(label: str) -> str:
+    parts = label.split()
+    if len(parts) == 1 and len(label) > 1 and all(_CJK_RE.match(char) for char in label):
+        # "目的" also as "目 的" / "目\u3000的"
+        return r"[ \u3000]?".join(re.escape(char) for char in label)
+    return r"\s*".join(re.escape(part) for part in parts)
+
+
 def _alternation(labels: list[str], *, ignore_case: bool) -> str:
     # Longest first so "materials and methods" wins over "methods".
     ordered = sorted(set(labels), key=lambda s: (-len(s), s))
-    branches = [(label.lstrip(), r"\s*".join(re.escape(part) for part in label.split())) for label in ordered]
+    branches = [(label.lstrip(), _label_regex(label)) for label in ordered]
     return grouped_alternation(branches, ignore_case=ignore_case)
 
 
@@ -120,6 +143,11 @@ def _ascii_screen(words: list[str]) -> re.Pattern[str] | None:
     return re.compile(rf"[^a-z](?={_alternation(kept, ignore_case=False)})")
 
 
+def _caseless(char: str) -> bool:
+    """A symbol with no case ("©"): under (?i) it matches only itself, and lower() keeps it."""
+    return not char.isalpha() and char.lower() == char == char.upper() and char.casefold() == char
+
+
 def _case_blind_screen(words: list[str]) -> re.Pattern[str] | None:
     """A case-sensitive search, in ``case_blind(text)`` of any text, for one of ``words``.
 
@@ -129,7 +157,7 @@ def _case_blind_screen(words: list[str]) -> re.Pattern[str] | None:
     a text without a hit has no English label (the non-ASCII blocks, mostly Chinese, that
     ``_ascii_screen`` does not take).  None when a word holds any other character.
     """
-    if not all(char.isascii() or _CJK_RE.match(char) for word in words for char in word):
+    if not all(char.isascii() or _CJK_RE.match(char) or _caseless(char) for word in words for char in word):
         return None
     return re.compile(_alternation([word.lower() for word in words], ignore_case=False))
 
@@ -143,6 +171,7 @@ class _Candidate:
     header: str = ""
     strength: int = WEAK
     own_line: bool = False
+    block_start: bool = False  # the first thing in its block (after bullets and heading marks)
 
 
 @dataclass
@@ -182,14 +211,19 @@ class SectionRules:
                 if key not in self.order:
                     raise ConfigError(f"sections rules: unknown key {key!r}")
                 for word in words:
-                    self.label_key[_norm_label(word)] = key
+                    self.label_key[_label_form(word)] = key
                     labels[lang].append(word)
-        self.markers = {_norm_label(w) for ws in rules["abstract_markers"].values() for w in ws}
-        self.keywords = {_norm_label(w) for ws in rules["keywords_markers"].values() for w in ws}
-        self.stops = {_norm_label(w) for ws in (rules.get("stop_labels") or {}).values() for w in ws}
+        self.markers = {_label_form(w) for ws in rules["abstract_markers"].values() for w in ws}
+        self.keywords = {_label_form(w) for ws in rules["keywords_markers"].values() for w in ws}
+        self.closing_markers = {_label_form(w) for w in rules.get("closing_markers") or []}
+        # Stop labels that are everyday words ("Impact"): they stop an abstract only before a colon.
+        colon_stop_words = [w for ws in (rules.get("colon_stop_labels") or {}).values() for w in ws]
+        self.colon_stops = {_label_form(w) for w in colon_stop_words}
+        self.stops = {_label_form(w) for ws in (rules.get("stop_labels") or {}).values() for w in ws}
+        self.stops |= self.colon_stops
         body = rules.get("body_start") or {}
         self.body_numbered = re.compile(body.get("numbered") or r"(?!)")
-        self.body_words = {_norm_label(w) for w in body.get("words") or []}
+        self.body_words = {_label_form(w) for w in body.get("words") or []}
         self.sentence_end = set(rules.get("sentence_end") or "。.;；")
         self.own_line_max_blocks = int(rules.get("own_line_max_blocks", 6))
         self.tentative_min_sections = int(rules.get("tentative_min_sections", 2))
@@ -204,29 +238,44 @@ class SectionRules:
         en_keywords = _alternation(rules["keywords_markers"].get("en") or [], ignore_case=True)
         zh_keywords = _alternation(rules["keywords_markers"].get("zh") or [], ignore_case=False)
         # Each English pattern is (?<![A-Za-z]) + label + tail: WordStartPattern scans them fast.
-        # tail: ":" | ". " before a capital | space before a capital | glued capital/digit
+        # tail: ":" | a dash ("BACKGROUND — …", "Methods - …") | ". " before a capital
+        # | space before a capital | glued capital/digit
         self.en_header = WordStartPattern(
-            rf"(?P<label>(?i:{en}))"
-            r"(?P<tail>\s*[:：]\s*|\.\s+(?=[A-Z0-9])|\s+(?=[A-Z0-9($])|(?=[A-Z0-9]))",
+            # Two labels joined by a slash or "&" ("METHODOLOGY/PRINCIPAL FINDINGS:",
+            # "Background & Aims:") are one header.
+            # A plural written "(s)" ("Conclusion(s):", "Objective(s):") belongs to the label.
+            rf"(?P<label>(?i:{en})(?:\([sS]\))?(?:\s*[/／&]\s*(?i:{en})(?:\([sS]\))?)?)"
+            r"(?P<tail>\s*[:：]\s*|\s*[—–]\s*|\s+-\s+|\.\s+(?=[A-Z0-9])|\s+(?=[A-Z0-9($])|(?=[A-Z0-9]))",
             first_characters(labels["en"]),
         )
         self.zh_header = re.compile(
-            rf"(?P<label>{zh})(?P<tail>\s*[:：]\s*|[\s\u3000]+|(?=[^\s:：，,。、；;）)\]】]))"
+            # A second part joined on before a colon ("目的/意义：", "方法/过程：", "结论与讨论：")
+            # belongs to the header; the first part gives the key.
+            rf"(?P<label>{zh})"
+            rf"(?P<joined>[ \u3000]*[/／][ \u3000]*[\u4e00-\u9fff]{{1,6}}(?=[ \u3000]*[:：])"
+            rf"|[与及和、][\u4e00-\u9fff]{{1,4}}(?=[ \u3000]*[:：]))?"
+            r"(?P<tail>\s*[:：]\s*|[\s\u3000]+|(?=[^\s:：，,。、；;）)\]】]))"
         )
         self.en_marker = WordStartPattern(
-            rf"(?P<label>(?i:{en_markers}))(?P<tail>\s*[:：.]\s*|\s+(?=[A-Z\[【])|\s*$)",
+            # "Abstract—Background: …" (IEEE): a dash after the marker, as after a header
+            rf"(?P<label>(?i:{en_markers}))(?P<tail>\s*[:：.]\s*|\s*[—–]\s*|\s+(?=[A-Z\[【])|\s*$)",
             first_characters(rules["abstract_markers"].get("en") or []),
         )
-        self.zh_marker = re.compile(rf"(?P<label>{zh_markers})(?P<tail>\s*[:：]\s*|[\s\u3000]+|\s*$)")
+        # "摘要目的：…": a marker glued to the first header (text dumps that lost the space)
+        self.zh_marker = re.compile(
+            rf"(?P<label>{zh_markers})(?P<tail>\s*[:：]\s*|[\s\u3000]+|\s*$|(?=(?:{zh})))"
+        )
         self.en_keywords = WordStartPattern(
             rf"(?P<label>(?i:{en_keywords}))(?P<tail>\s*[:：·]\s*|\s+(?=\S))",
             first_characters(rules["keywords_markers"].get("en") or []),
         )
         self.zh_keywords = re.compile(rf"(?P<label>{zh_keywords})(?P<tail>\s*[:：·]\s*|[\s\u3000]+)")
-        stop_words = [w for ws in (rules.get("stop_labels") or {}).values() for w in ws]
+        stop_words = [w for ws in (rules.get("stop_labels") or {}).values() for w in ws] + colon_stop_words
         stops = _alternation(stop_words, ignore_case=True)
         self.stop = WordStartPattern(
-            rf"(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|$)", first_characters(stop_words)
+            # "©2024 Elsevier": a year may follow a stop label unspaced.
+            rf"(?P<label>(?i:{stops}))(?P<tail>\s*[:：]\s*|\s+|(?=\d)|$)",
+            first_characters(stop_words),
         )
         # The four scanned in one pass (scan reads them all on every block).
         self.english = WordStartPatterns([self.en_header, self.en_marker, self.en_keywords, self.stop])
@@ -244,7 +293,7 @@ class SectionRules:
 
     def lookup(self, label: str) -> tuple[str, str] | None:
         """(kind, key) of a label as written: header, marker or keywords."""
-        norm = _norm_label(label)
+        norm = _label_form(label)
         if norm in self.markers:
             return "marker", "abstract"
         if norm in self.keywords:
@@ -286,7 +335,7 @@ class SectionFinder:
         core = _HEADING_MARK_RE.sub("", text).strip()
         if self.rules.body_numbered.match(core):
             return True
-        return _norm_label(core.strip(" :：.。")) in self.rules.body_words
+        return _label_form(core.strip(" :：.。")) in self.rules.body_words
 
     def scan(self, text: str, offset: int) -> list[_Candidate]:
         """Header, marker and keywords candidates in one block, in text order, no overlaps."""
@@ -310,12 +359,17 @@ class SectionFinder:
             en_header = en_marker = en_keywords = stop = []  # most blocks: no English label at all
         else:
             en_header, en_marker, en_keywords, stop = self.rules.english.finditer_each(text)
+        lead_in_text = _LEAD_RE.match(text).end()  # type: ignore[union-attr]
         for match in en_header:
             label, tail = match["label"], match["tail"]
-            key = self.rules.label_key.get(_norm_label(label))
+            bare = label.replace("(s)", "").replace("(S)", "")
+            key = self.rules.label_key.get(_label_form(bare))
+            if key is None and any(joiner in bare for joiner in "/／&"):
+                hit = self.rules.lookup(bare)  # a joined pair: its first known part
+                key = hit[1] if hit is not None and hit[0] == "header" else None
             if key is None or not label[0].isupper():
                 continue
-            if ":" in tail or "：" in tail:
+            if any(mark in tail for mark in _COLON_OR_DASH):
                 strength = STRONG if label.isupper() and len(label) > 2 else MEDIUM
                 needs_boundary = strength != STRONG
             elif "." in tail:
@@ -324,14 +378,23 @@ class SectionFinder:
                 # "DESIGNATED" is not "DESIGN" + "ATED": glued forms only for title-case labels.
                 if not tail and label.isupper():
                     continue
-                strength, needs_boundary = WEAK, True
+                # "OBJECTIVES To estimate…" (bold run-in headers of BMJ-style pages lose their
+                # markup): an upper-case label before a capital is as telling as "Objective. …".
+                # So is a title-case label opening its block ("Background Antenatal steroids…",
+                # "<strong>Methods</strong> We did…"): it may open a tentative abstract, which
+                # is kept only with several sections.
+                telling = (label.isupper() and len(label) > 2) or match.start() <= lead_in_text
+                strength = MEDIUM if tail and telling else WEAK
+                needs_boundary = True
             cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
             found.append((cand, needs_boundary))
         for match in self.rules.zh_header.finditer(text) if not skip_zh else ():
             label, tail = match["label"], match["tail"]
-            key = self.rules.label_key.get(_norm_label(label))
+            key = self.rules.label_key.get(_label_form(label))
             if key is None:
                 continue
+            if not (":" in tail or "：" in tail) and len(label) > len(_label_form(label)):
+                continue  # "结 果 显 示…" of a text spaced out throughout: only "结 果：" is a label
             if ":" in tail or "：" in tail:
                 strength = STRONG
             elif tail and not tail.strip():
@@ -340,7 +403,8 @@ class SectionFinder:
                 strength = MEDIUM
             else:
                 strength = WEAK  # glued: "结果显示…" is more often prose than a header
-            cand = _Candidate("header", offset + match.start(), offset + match.end(), key, label, strength)
+            header = label + (match["joined"] or "")
+            cand = _Candidate("header", offset + match.start(), offset + match.end(), key, header, strength)
             found.append((cand, True))
         for matches, kind in (
             (en_marker, "marker"),
@@ -351,6 +415,13 @@ class SectionFinder:
         ):
             for match in matches:
                 tail = match["tail"]
+                if (
+                    kind == "stop"
+                    and ":" not in tail
+                    and "：" not in tail
+                    and _label_form(match["label"]) in self.rules.colon_stops
+                ):
+                    continue  # "Impact of obesity was…" is a sentence, "IMPACT: …" a label
                 has_colon = any(c in tail for c in ":：·") and kind != "stop"
                 cand = _Candidate(kind, offset + match.start(), offset + match.end(), kind, match["label"])
                 # "摘要：" / "Key words:" count anywhere; bare words only at a sentence start.
@@ -428,10 +499,11 @@ class _Walk:
             cand = _Candidate(kind, block.start, block.end, key, text.strip(" #:：\u3000"), MEDIUM, True)
             self.event(cand)
             return
-        if (heading_like and not self._opens_with_keywords(text, block.start)) or block.kind in (
-            "table",
-            "caption",
-        ):
+        if heading_like and self._opens_with_keywords(text, block.start):
+            # A short keywords line ("Keywords: a; b", "【关键词】…") that the clean stage took for
+            # a heading: read it as the keywords line it is.
+            heading_like = False
+        if heading_like or block.kind in ("table", "caption"):
             self.finish(prev_end)
             self.close_run()
             if heading_like and self.committed and self.finder.is_body_start(text):
@@ -440,10 +512,15 @@ class _Walk:
         candidates = self.finder.scan(text, block.start)
         lead = block.start + _LEAD_RE.match(text).end()  # type: ignore[union-attr]
         starts_with_event = bool(candidates) and candidates[0].pos <= lead
+        if starts_with_event:
+            candidates[0].block_start = True
         current = self.current
         if current is not None and current.own_line:
             lang = block.lang if block.lang in ("en", "zh") else ""
             same_lang = not (current.block_lang and lang and lang != current.block_lang)
+            # A block in neither language after the body has begun ("PMID: 37000001", an
+            # identifier line) is page furniture: the section under the heading ends there.
+            same_lang = same_lang and not (current.start is not None and not lang)
             if (
                 not starts_with_event
                 and same_lang
@@ -492,6 +569,12 @@ class _Walk:
         return True
 
     def event(self, cand: _Candidate) -> None:
+        if cand.kind == "marker" and self.closes_run(cand):
+            # "Purpose of review … Recent findings … Summary …": a closing marker after the
+            # results is the abstract's last section, not a second abstract.
+            cand = _Candidate(
+                "header", cand.pos, cand.body, "conclusions", cand.header, MEDIUM, cand.own_line
+            )
         if cand.kind == "marker":
             self.finish(cand.pos)
             self.close_run()
@@ -533,9 +616,19 @@ class _Walk:
         run.last_order = order
         run.strong = run.strong or cand.strength == STRONG
 
+    def closes_run(self, cand: _Candidate) -> bool:
+        run = self.run_
+        if run is None or _label_form(cand.header.strip(" 【】[]〔〕")) not in self.rules.closing_markers:
+            return False
+        return run.last_order == self.rules.order.index("results") and (
+            bool(run.sections) or self.current is not None
+        )
+
     def adds_to_key(self, cand: _Candidate) -> bool:
         """A further header of the current key ("Design" then "Setting" then "Participants")."""
-        if cand.strength == WEAK or self.run_ is None:
+        # A weak header inside running text is more often prose, but one opening its own block
+        # ("Exposures Parent-reported…" after "Design, Setting, and Participants …") is a header.
+        if self.run_ is None or (cand.strength == WEAK and not cand.block_start):
             return False
         written = {_norm_label(s.header) for s in self.run_.sections}
         if self.current is not None:
@@ -578,7 +671,9 @@ class _Walk:
             return
         if not (run.marker or run.strong):
             labelled = [s for s in run.sections if s.key != "other"]
-            if len(labelled) < self.rules.tentative_min_sections:
+            # Distinct keys: "Discussion" then "Conclusions" headings of a paper body are two
+            # sections of one key, not a structured abstract.
+            if len({s.key for s in labelled}) < self.rules.tentative_min_sections:
                 return
             if any(s.end - s.start > self.rules.tentative_max_chars for s in labelled):
                 return

@@ -29,6 +29,12 @@ class PageSectionsExtractor:
         self.with_subheadings = set(rules.get("with_subheadings") or [])
         self.stop = {_norm(w) for w in rules.get("stop_headings") or []}
         self.min_known = int(rules.get("min_known_headings", 2))
+        self.list_marker = re.compile(str(rules.get("list_marker") or r"(?!)"))
+
+    def is_heading(self, doc: Document, block: Block) -> bool:
+        # A known heading written as a term of a definition list ("<dt>Study Duration</dt>") is
+        # a paragraph after cleaning, but the block is only the heading.
+        return block.kind == "heading" or _norm(doc.block_text(block)) in self.headings
 
     def extract(self, doc: Document) -> dict[str, str | list[str]]:
         blocks = doc.blocks
@@ -49,13 +55,13 @@ class PageSectionsExtractor:
                 if sub_items:
                     result.setdefault(key, list(sub_items))
                 return
-            value = _value(doc, items)
+            value = _value(doc, items, self.list_marker)
             if value:
                 result.setdefault(key, value)
 
         for block in blocks[known[0] :]:
             text = doc.block_text(block).strip()
-            if block.kind == "heading":
+            if self.is_heading(doc, block):
                 norm = _norm(text)
                 if norm in self.stop:
                     break
@@ -83,11 +89,25 @@ class PageSectionsExtractor:
         return {k: v for k, v in result.items() if k}
 
 
-def _value(doc: Document, blocks: list[Block]) -> str | list[str]:
-    texts = [doc.block_text(b).strip() for b in blocks if doc.block_text(b).strip()]
+def _value(doc: Document, blocks: list[Block], list_marker: re.Pattern[str]) -> str | list[str]:
+    texts: list[str] = []
+    all_items = True
+    after_marker = False
+    for block in blocks:
+        text = doc.block_text(block).strip()
+        if not text:
+            continue
+        if block.kind == "list_item" and list_marker.fullmatch(text):
+            # "<li><span>1</span><p>text</p></li>": the number is its own block, the item's
+            # text the paragraph after it.
+            after_marker = True
+            continue
+        all_items = all_items and (block.kind == "list_item" or after_marker)
+        after_marker = False
+        texts.append(text)
     if not texts:
         return ""
-    if all(b.kind == "list_item" for b in blocks):
+    if all_items:
         return texts
     return "\n\n".join(texts)
 
