@@ -276,3 +276,15 @@ def test_lists_are_matched_by_content_not_position() -> None:
         "statistics.ci_low": 1,
     }
     assert "config: run.json missing on one side, not compared" in result.summary_lines()
+
+
+def test_config_lines_say_when_the_code_changed() -> None:
+    info = {"package_version": "0.1.0", "schema_version": "1.0.0", "config": {"a": 1}, "config_sha256": "c"}
+    old = Run("old", {}, {**info, "code_sha256": "1" * 64})
+    same = Run("same", {}, {**info, "code_sha256": "1" * 64})
+    new = Run("new", {}, {**info, "code_sha256": "2" * 64})
+    assert diff_runs(old, same).config_lines() == ["config: same (config_sha256 equal)"]
+    assert diff_runs(old, new).config_lines() == [
+        "config changes (run.json):",
+        "  code changed (code_sha256 differs: the package's files)",
+    ]

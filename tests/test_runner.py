@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abstractpipe import runner as runner_module
 from abstractpipe.cli import main
 from abstractpipe.config import load_config
 from abstractpipe.document import Document
@@ -241,6 +242,47 @@ def test_a_changed_config_redoes_everything_and_says_so(corpus, tmp_path: Path, 
     ).read_bytes()
 
 
+def test_changed_code_redoes_everything_and_says_so(corpus, tmp_path: Path, capsys, monkeypatch) -> None:
+    raw, clean = corpus
+    out = tmp_path / "out"
+    shutil.copytree(clean, out)
+    code = json.loads((clean / "run.json").read_text(encoding="utf-8"))["code_sha256"]
+    assert code == runner_module.code_digest() and len(code) == 64
+    monkeypatch.setattr(runner_module, "code_digest", lambda: "f" * 64)  # as after an edit or upgrade
+    assert run(raw, out, "--workers", "1") == 0
+    captured = capsys.readouterr()
+    assert "code changed since the last run" in captured.out
+    assert f"(code {code[:12]} -> ffffffffffff)" in captured.out
+    assert f"{SHARDS} run, 0 unchanged" in captured.out
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["code_sha256"] == "f" * 64
+    assert output_bytes(out) != output_bytes(clean)  # run.json says which code wrote them
+    assert (out / "records").joinpath("part-00000.jsonl").read_bytes() == (
+        clean / "records" / "part-00000.jsonl"
+    ).read_bytes()
+
+
+def test_code_digest_covers_the_package_files(tmp_path: Path, monkeypatch) -> None:
+    package = tmp_path / "abstractpipe"
+    (package / "data").mkdir(parents=True)
+    (package / "__pycache__").mkdir()
+    (package / "runner.py").write_text("x = 1\n")
+    (package / "data" / "model.json").write_text("{}")
+    (package / "__pycache__" / "runner.cpython-311.pyc").write_bytes(b"compiled")
+
+    def digest() -> str:
+        monkeypatch.setattr(runner_module, "__file__", str(package / "runner.py"))
+        return runner_module.code_digest.__wrapped__()
+
+    first = digest()
+    (package / "__pycache__" / "runner.cpython-311.pyc").write_bytes(b"recompiled")
+    assert digest() == first  # byte code is not code
+    (package / "data" / "model.json").write_text('{"w": 1}')
+    second = digest()
+    assert second != first  # a shipped model is
+    (package / "runner.py").write_text("x = 2\n")
+    assert digest() != second
+
+
 def test_gzip_parts_hold_the_same_records_and_replace_plain_ones(corpus, tmp_path: Path) -> None:
     raw, clean = corpus
     out = tmp_path / "out"
@@ -305,7 +347,6 @@ def test_pages_over_a_limit_are_quarantined_with_the_reason(tmp_path: Path) -> N
 
 
 def test_each_page_depth_is_estimated_once_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import abstractpipe.runner as runner_module
 
     raw = tmp_path / "raw"
     shutil.copytree(REPO / "raw", raw)

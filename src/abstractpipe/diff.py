@@ -169,6 +169,8 @@ class DiffResult:
             lines.append(f"  {change.path}: {_short(change.old)} -> {_short(change.new)}")
         if not self.config_changes and old_info.get("config_sha256") != new_info.get("config_sha256"):
             lines.append("  rule file contents changed (config_sha256 differs)")
+        if old_info.get("code_sha256") != new_info.get("code_sha256"):
+            lines.append("  code changed (code_sha256 differs: the package's files)")
         if not lines:
             return ["config: same (config_sha256 equal)"]
         return ["config changes (run.json):", *lines]

@@ -411,6 +411,24 @@ def _combined_digest(parts: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(parts).encode("ascii")).hexdigest()
 
 
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of the package's own files: its code, shipped models and packaged configs.
+
+    Records depend on the code as much as on the config, so a run after the code changed
+    (an upgrade, a developer's edit under the same version number) redoes every shard
+    instead of keeping records the old code wrote.  A few milliseconds, once per process.
+    """
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo") or not path.is_file():
+            continue
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def _run_tasks(
     executor: Executor,
     tasks: list[ShardTask],
@@ -527,20 +545,30 @@ def run_pipeline(
     # files, and inputs steps declare (the curation overlay).
     fingerprints = [f"{step.name}:{step.input_fingerprint()}" for step in steps if step.input_fingerprint()]
     config_digest = _combined_digest([config.digest(), *fingerprints]) if fingerprints else config.digest()
+    code = code_digest()
     notices: list[str] = []
 
     state = State(out_dir)
     manifest = state.load_manifest()
     if options.force:
         state.reset()
-    elif manifest and manifest.get("config_sha256") != config_digest:
-        notice = (
-            f"config or corrections changed since the last run into {out_dir} "
-            f"({str(manifest.get('config_sha256'))[:12]} -> {config_digest[:12]}): every shard is redone"
-        )
-        log.warning(notice)
-        notices.append(notice)
-        state.reset()
+    elif manifest:
+        changed = [
+            (what, f"{key[:-7]} {str(manifest.get(key))[:12]} -> {now[:12]}")
+            for what, key, now in (
+                ("config or corrections", "config_sha256", config_digest),
+                ("code", "code_sha256", code),
+            )
+            if manifest.get(key) != now
+        ]
+        if changed:
+            notice = (
+                f"{' and '.join(what for what, _ in changed)} changed since the last run into {out_dir} "
+                f"({'; '.join(digests for _, digests in changed)}): every shard is redone"
+            )
+            log.warning(notice)
+            notices.append(notice)
+            state.reset()
     _STEPS.clear()
     _LOADED.clear()
     _STEPS[config_digest] = steps
@@ -564,7 +592,7 @@ def run_pipeline(
             executor.start()
         state.clear_work()
         plans = plan_shards_into_state(
-            raw_dir, shards, {"config_sha256": config_digest, "shards": shards}, state
+            raw_dir, shards, {"config_sha256": config_digest, "code_sha256": code, "shards": shards}, state
         )
     except BaseException:
         executor.abort()
@@ -700,6 +728,7 @@ def run_pipeline(
             "schema_version": SCHEMA_VERSION,
             "config": config.data,
             "config_sha256": config_digest,
+            "code_sha256": code,
             "rule_files": sorted(config.rules),
             "input_count": pages,
         },
