@@ -274,12 +274,7 @@ def test_dates_and_keyword_splitting() -> None:
 
 
 def test_header_less_abstract_gets_labelled_sections_in_both_languages(tmp_path: Path) -> None:
-    page = Path(__file__).parent / "fixtures" / "extract" / "unlabelled_bilingual_abstract.txt"
-    raw = tmp_path / "raw" / "site"
-    raw.mkdir(parents=True)
-    (raw / page.name).write_bytes(page.read_bytes())
-    (doc,) = run_in_memory(tmp_path / "raw")
-    assert doc.failure is None
+    doc = run_fixture_page(tmp_path, "unlabelled_bilingual_abstract.txt", "extract")
     en, zh = doc.fields["sections"]["en"], doc.fields["sections"]["zh"]
     assert en["methods"].startswith("We randomly assigned 320 adults")
     assert en["results"].startswith("Yoga was non-inferior") and "21%" in en["results"]
@@ -293,11 +288,7 @@ def test_header_less_abstract_gets_labelled_sections_in_both_languages(tmp_path:
 def test_keywords_lines_a_dump_made_headings_are_the_keywords(tmp_path: Path) -> None:
     """Short "关键词：…" / "Key words: …" lines without a final stop become headings in a text
     dump; the sections stage still reads them as each abstract's keywords."""
-    page = Path(__file__).parent / "fixtures" / "extract" / "keywords_heading_lines.txt"
-    raw = tmp_path / "raw" / "site"
-    raw.mkdir(parents=True)
-    (raw / page.name).write_bytes(page.read_bytes())
-    (doc,) = run_in_memory(tmp_path / "raw")
+    doc = run_fixture_page(tmp_path, "keywords_heading_lines.txt", "extract")
     assert doc.fields["metadata"]["keywords"] == {
         "en": ["gestational diabetes mellitus", "gut microbiota", "blood glucose"],
         "zh": ["妊娠期糖尿病", "肠道菌群", "血糖"],
@@ -305,12 +296,7 @@ def test_keywords_lines_a_dump_made_headings_are_the_keywords(tmp_path: Path) ->
 
 
 def test_header_less_computing_abstract_is_labelled_by_the_general_model(tmp_path: Path) -> None:
-    page = Path(__file__).parent / "fixtures" / "extract" / "unlabelled_computing_abstract.txt"
-    raw = tmp_path / "raw" / "site"
-    raw.mkdir(parents=True)
-    (raw / page.name).write_bytes(page.read_bytes())
-    (doc,) = run_in_memory(tmp_path / "raw")
-    assert doc.failure is None
+    doc = run_fixture_page(tmp_path, "unlabelled_computing_abstract.txt", "extract")
     en = doc.fields["sections"]["en"]
     assert en["background"].startswith("Graph neural networks") and "scales poorly" in en["background"]
     assert (
@@ -324,11 +310,7 @@ def test_header_less_computing_abstract_is_labelled_by_the_general_model(tmp_pat
 
 
 def test_chinese_only_header_less_abstract_is_labelled_by_cues_and_position(tmp_path: Path) -> None:
-    page = Path(__file__).parent / "fixtures" / "extract" / "unlabelled_chinese_abstract.txt"
-    raw = tmp_path / "raw" / "site"
-    raw.mkdir(parents=True)
-    (raw / page.name).write_bytes(page.read_bytes())
-    (doc,) = run_in_memory(tmp_path / "raw")
+    doc = run_fixture_page(tmp_path, "unlabelled_chinese_abstract.txt", "extract")
     zh = doc.fields["sections"]["zh"]
     assert zh["background"].startswith("近年来，2型糖尿病患者")
     assert zh["objective"] == "本研究旨在探讨血清尿酸水平与糖尿病肾病的关系。"
@@ -440,8 +422,9 @@ def test_blocks_without_a_digit_are_skipped_exactly(
             assert step._statistics(doc, sections) == found
 
 
-def run_fixture_page(tmp_path: Path, name: str) -> Document:
-    page = Path(__file__).parent / "fixtures" / "sections" / name
+def run_fixture_page(tmp_path: Path, name: str, folder: str = "sections") -> Document:
+    """The one page ``tests/fixtures/<folder>/<name>`` run through the pipeline in memory."""
+    page = Path(__file__).parent / "fixtures" / folder / name
     raw = tmp_path / "raw" / "site"
     raw.mkdir(parents=True)
     (raw / page.name).write_bytes(page.read_bytes())
