@@ -515,3 +515,71 @@ def test_bilingual_dump_takes_each_title_from_over_its_own_abstract(step: Extrac
         "zh": "妊娠期糖尿病孕妇肠道菌群特征及其与血糖的相关性",
     }
     assert step.metadata.author_names("ZHANG Xiaomei1, WANG Lei2") == ["ZHANG Xiaomei", "WANG Lei"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("中国实用内科杂志 2021年第41卷第3期", ("中国实用内科杂志", 2021, "41", "3", None, "2021")),
+        (
+            "中华心血管病杂志 2019年11月 第47卷 第11期",
+            ("中华心血管病杂志", 2019, "47", "11", None, "2019-11"),
+        ),
+        (
+            "中华儿科杂志 2018年第56卷第7期 页码：512-516",
+            ("中华儿科杂志", 2018, "56", "7", "512-516", "2018"),
+        ),
+    ],
+)
+def test_a_chinese_journal_masthead_line_gives_journal_volume_and_issue(
+    step: ExtractStep, line: str, expected: tuple[object, ...]
+) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", line),
+            ("paragraph", "老年2型糖尿病患者衰弱状况及其影响因素分析"),
+            ("paragraph", "目的 探讨老年2型糖尿病患者衰弱的发生情况。"),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    found = tuple(meta.get(key) for key in ("journal", "year", "volume", "issue", "pages", "published"))
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # A journal name in no listed word, no issue: still a GB/T 7714 citation.
+        (
+            "引用本文：钱一, 孙二. 肺康复效果观察[J]. 临床荟萃, 2019, 34: 12-15. DOI: 10.3969/j.issn.1.2019.01.003.",
+            ("临床荟萃", 2019, "34", None, "12-15"),
+        ),
+        # An issue without a volume.
+        ("中国药房, 2020(5): 321-325.", ("中国药房", 2020, None, "5", "321-325")),
+        # A Chinese journal's citation written in English.
+        (
+            "Chin J Endocrinol Metab, 2020, 36(5): 321-325",
+            ("Chin J Endocrinol Metab", 2020, "36", "5", "321-325"),
+        ),
+        (
+            "Wang M, Zhao L. Serum lipids in hypothyroidism[J]. Chin J Intern Med, 2018, 57(2): 101-104.",
+            ("Chin J Intern Med", 2018, "57", "2", "101-104"),
+        ),
+    ],
+)
+def test_chinese_journal_citations_beyond_the_listed_name_endings(
+    step: ExtractStep, line: str, expected: tuple[object, ...]
+) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", line),
+            ("paragraph", "肺康复效果观察研究报告"),
+            ("paragraph", "目的 观察肺康复的效果。"),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert tuple(meta.get(key) for key in ("journal", "year", "volume", "issue", "pages")) == expected
