@@ -7,7 +7,7 @@ import pytest
 from abstractpipe.config import load_config
 from abstractpipe.document import Document, Section
 from abstractpipe.extract import ExtractStep
-from abstractpipe.extract.metadata import normalise_doi
+from abstractpipe.extract.metadata import normalise_doi, page_range
 from tests.conftest import REPO
 from tests.test_extract import make_doc
 
@@ -583,3 +583,37 @@ def test_chinese_journal_citations_beyond_the_listed_name_endings(
     step.process(doc)
     meta = doc.fields["metadata"]
     assert tuple(meta.get(key) for key in ("journal", "year", "volume", "issue", "pages")) == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        ("957-80", None, "957-980"),
+        ("211 – 19", None, "211-219"),
+        ("1234", "45", "1234-1245"),
+        ("e123-e25", None, "e123-e125"),
+        ("98-102", None, "98-102"),
+        ("1299-05", None, "1299-05"),  # no later page to fill in: left as written
+        ("e250418", None, "e250418"),
+    ],
+)
+def test_shortened_page_ranges_are_written_in_full(first: str, last: str | None, expected: str) -> None:
+    assert page_range(first, last) == expected
+
+
+def test_a_citation_line_and_meta_tags_give_full_page_ranges(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "N Engl J Med. 2021 Mar 4;384(9):957-80. doi: 10.1056/NEJMoa2030000."),
+            ("paragraph", "Statins for primary prevention in older adults."),
+            ("paragraph", "We randomised 2000 adults."),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["pages"] == "957-980"
+    doc = make_doc(
+        [("paragraph", "Some text.")], {"citation_firstpage": ["1234"], "citation_lastpage": ["45"]}
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["pages"] == "1234-1245"

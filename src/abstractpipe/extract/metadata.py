@@ -40,6 +40,29 @@ def normalise_doi(raw: str | None) -> str | None:
     return text if text.startswith("10.") and "/" in text else None
 
 
+_PAGE_RANGE_RE = re.compile(
+    r"(?P<prefix>[A-Za-z]?)(?P<first>\d+)\s*[-–~]\s*(?P<last_prefix>[A-Za-z]?)(?P<last>\d+)"
+)
+
+
+def page_range(first: str, last: str | None = None) -> str:
+    """ "957-80", ("1234", "45") -> "957-980", "1234-1245": the pages a reader means.
+
+    Journals shorten a range's last page to the digits that change; the record writes it in
+    full, whatever the source, so one paper's pages read the same from every page about it.
+    """
+    text = f"{first.strip()}-{last.strip()}" if last and last.strip() != first.strip() else first.strip()
+    match = _PAGE_RANGE_RE.fullmatch(text)
+    if not match or match["last_prefix"] not in ("", match["prefix"]):
+        return re.sub(r"\s*[-–~]\s*", "-", text)
+    prefix, start, end = match["prefix"], match["first"], match["last"]
+    if len(end) < len(start):
+        full = start[: len(start) - len(end)] + end
+        # Only when the filled-in page comes after the first: "1299-05" is no range to guess.
+        end = full if int(full) > int(start) else end
+    return f"{prefix}{start}-{match['last_prefix']}{end}"
+
+
 class Rule:
     """A pattern of the metadata rules, and the strings one of which it needs (() for none).
 
@@ -164,11 +187,9 @@ class MetadataExtractor:
         first_page = first("citation_firstpage", "prism.startingpage")
         last_page = first("citation_lastpage", "prism.endingpage")
         if first_page:
-            found["pages"] = (
-                f"{first_page}-{last_page}" if last_page and last_page != first_page else first_page
-            )
+            found["pages"] = page_range(first_page, last_page)
         elif pages := first("citation_pages"):
-            found["pages"] = re.sub(r"\s*[-–~]\s*", "-", pages)
+            found["pages"] = page_range(pages)
         keywords = _keywords_meta(meta)
         if keywords:
             found["keywords_raw"] = keywords
@@ -213,9 +234,7 @@ class MetadataExtractor:
             ) or _jsonld_doi(item.get("identifier"))
             first_page, last_page = _jsonld_text(item.get("pageStart")), _jsonld_text(item.get("pageEnd"))
             if first_page:
-                found["pages"] = (
-                    f"{first_page}-{last_page}" if last_page and last_page != first_page else first_page
-                )
+                found["pages"] = page_range(first_page, last_page)
             # Keywords of scholarly articles only: news and blog pages fill theirs with CMS tags
             # ("channel_other", "type_news").
             keywords = item.get("keywords") if scholarly else None
@@ -239,7 +258,7 @@ class MetadataExtractor:
                 if key in groups:
                     found[key] = groups[key]
             if "pages" in groups:
-                found["pages"] = re.sub(r"\s*[-–~]\s*", "-", groups["pages"])
+                found["pages"] = page_range(groups["pages"])
             found["published"] = self.iso_date(groups.get("date")) or (
                 str(found["year"]) if "year" in found else None
             )
