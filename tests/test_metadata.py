@@ -617,3 +617,20 @@ def test_a_citation_line_and_meta_tags_give_full_page_ranges(step: ExtractStep) 
     )
     step.process(doc)
     assert doc.fields["metadata"]["pages"] == "1234-1245"
+
+
+def test_pubmed_identifiers_after_the_abstract_with_a_tag_and_a_doi_line_taken_for_a_heading(
+    step: ExtractStep,
+) -> None:
+    doc = text_dump(
+        [
+            ("list_item", "Lancet. 2019 Oct 12;394(10206):1365-75. doi: 10.1016/S0140-6736(19)31786-6."),
+            ("paragraph", "Effect of blood pressure lowering on stroke outcomes: a randomised trial."),
+            ("paragraph", "We randomised 1000 patients."),
+            ("heading", "DOI: 10.1016/S0140-6736(19)31786-6"),
+            ("paragraph", "PMID: 31524532 [Indexed for MEDLINE]"),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["pmid"] == "31524532"

@@ -352,10 +352,12 @@ class MetadataExtractor:
         # Dumps give the identifiers just after the abstract (PubMed's "DOI: …" and "PMID: …"
         # lines): blocks of identifiers only, in the first few after it, before any heading or list.
         for block in doc.blocks[index : index + self.identifier_blocks_after]:
-            if block.kind != "paragraph":
-                break
             text = doc.block_text(block)
+            # (The text cleaner may call a short identifier line a heading: "DOI: 10.1016/…"
+            # over "PMID: 31524532 [Indexed for MEDLINE]"; it is read like a paragraph.)
             if not self.is_identifier_block(text):
+                if block.kind != "paragraph":
+                    break
                 continue
             if "doi" not in from_text and (match := self.doi.search(text)):
                 from_text["doi"] = normalise_doi(match["doi"])
