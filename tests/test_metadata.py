@@ -634,3 +634,22 @@ def test_pubmed_identifiers_after_the_abstract_with_a_tag_and_a_doi_line_taken_f
     )
     step.process(doc)
     assert doc.fields["metadata"]["pmid"] == "31524532"
+
+
+def test_a_bilingual_header_after_a_citation_line_gives_both_titles(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Chin J Endocrinol Metab, 2020, 36(5): 321-325"),
+            ("paragraph", "甲状腺功能减退症患者血脂水平分析"),
+            ("paragraph", "Analysis of serum lipids in patients with hypothyroidism"),
+            ("paragraph", "王明，赵亮"),
+            ("paragraph", "目的 分析甲状腺功能减退症患者的血脂水平。"),
+            ("paragraph", "Objective To analyse serum lipids in hypothyroidism."),
+        ],
+        abstract_lines=(4, 5),
+    )
+    step.process(doc)
+    assert doc.fields["title"] == {
+        "zh": "甲状腺功能减退症患者血脂水平分析",
+        "en": "Analysis of serum lipids in patients with hypothyroidism",
+    }

@@ -57,10 +57,11 @@ class DumpHeader:
             return sum("\u4e00" <= c <= "\u9fff" for c in text) >= self.min_cjk_chars
         return len(text.split()) >= self.min_words
 
-    def title(self, doc: Document) -> str | None:
+    def title(self, doc: Document, lang: str | None = None) -> str | None:
         """The first title-like block going back from the anchor, then (after a citation line)
         going forward, over bylines and label lines; a title after the citation line may end
-        with a full stop as PubMed writes it, which is dropped."""
+        with a full stop as PubMed writes it, which is dropped.  With ``lang``, titles in the
+        other language are passed over (a bilingual header: "甲状腺…分析" / "Analysis of …")."""
         for indices, final_stop in ((self.before(doc), False), (self.after(doc), True)):
             for index in indices:
                 block = doc.blocks[index]
@@ -79,7 +80,9 @@ class DumpHeader:
                     and "@" not in text
                     and not _LABEL_RE.match(text)
                 ):
-                    return text
+                    if lang is None or script_lang(text) == lang:
+                        return text
+                    continue
                 break
         return None
 
@@ -159,6 +162,10 @@ class TitleFinder:
         # Text dumps: the title line near the citation line (or before the abstract).
         if header is not None:
             offer(header.title(doc))
+            # A bilingual header gives the other language's title too, the next title line.
+            for lang in titles:
+                if not titles[lang]:
+                    offer(header.title(doc, lang))
         # Bilingual papers with one title in an <h1> give the other language's in a heading of
         # level 2 ("<h2 class=en_title>"): the longest one before the abstracts, if long enough.
         if doc.source.format == "html" and sum(1 for t in titles.values() if t) == 1:
