@@ -653,3 +653,41 @@ def test_a_bilingual_header_after_a_citation_line_gives_both_titles(step: Extrac
         "zh": "甲状腺功能减退症患者血脂水平分析",
         "en": "Analysis of serum lipids in patients with hypothyroidism",
     }
+
+
+def test_an_english_masthead_over_a_chinese_one_is_a_citation_line_and_no_title(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Chinese Journal of Practical Internal Medicine, Mar. 2021, Vol. 41, No. 3"),
+            ("paragraph", "中国实用内科杂志 2021年3月第41卷第3期"),
+            ("paragraph", "老年慢性心力衰竭患者营养状况评估"),
+            ("paragraph", "赵一，钱二"),
+            ("paragraph", "目的 评估老年慢性心力衰竭患者营养状况。"),
+        ],
+        abstract_lines=(4,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert (meta["journal"], meta["year"], meta["volume"], meta["issue"]) == (
+        "Chinese Journal of Practical Internal Medicine",
+        2021,
+        "41",
+        "3",
+    )
+    assert doc.fields["title"] == {"en": None, "zh": "老年慢性心力衰竭患者营养状况评估"}
+
+
+def test_stacked_masthead_lines_are_no_second_language_title(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Chinese Journal of Practical Internal Medicine"),
+            ("paragraph", "Vol. 41 No. 3"),
+            ("paragraph", "Mar. 2021"),
+            ("paragraph", "慢性肾脏病患者贫血治疗现状"),
+            ("paragraph", "孙三，李四"),
+            ("paragraph", "目的 了解慢性肾脏病患者贫血治疗现状。"),
+        ],
+        abstract_lines=(5,),
+    )
+    step.process(doc)
+    assert doc.fields["title"] == {"en": None, "zh": "慢性肾脏病患者贫血治疗现状"}
