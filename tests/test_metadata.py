@@ -691,3 +691,40 @@ def test_stacked_masthead_lines_are_no_second_language_title(step: ExtractStep) 
     )
     step.process(doc)
     assert doc.fields["title"] == {"en": None, "zh": "慢性肾脏病患者贫血治疗现状"}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "Cite this article: Garcia M, Patel R. Early mobilisation after hip fracture surgery. "
+            "BMC Med. 2020;18:123. doi:10.1186/s12916-020-01580-5",
+            ("BMC Med", 2020, "18", None, "123"),
+        ),
+        (
+            "Citation: Smith A, Jones B, Lee C (2021) Mindfulness training for back pain. "
+            "PLoS ONE 16(3): e0248123. https://doi.org/10.1371/journal.pone.0248123",
+            ("PLoS ONE", 2021, "16", "3", "e0248123"),
+        ),
+        (
+            "Citation: Nguyen T and Brown K (2022) Telehealth follow-up after cardiac surgery. "
+            "Front. Cardiovasc. Med. 9:845612. doi: 10.3389/fcvm.2022.845612",
+            ("Front. Cardiovasc. Med.", 2022, "9", None, "845612"),
+        ),
+    ],
+)
+def test_labelled_reference_lines_give_the_journal_after_authors_and_title(
+    step: ExtractStep, line: str, expected: tuple[object, ...]
+) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Mindfulness training for chronic low back pain"),
+            ("paragraph", line),
+            ("paragraph", "We randomised 300 adults with chronic low back pain."),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert tuple(meta.get(key) for key in ("journal", "year", "volume", "issue", "pages")) == expected
+    assert doc.fields["title"]["en"] == "Mindfulness training for chronic low back pain"
