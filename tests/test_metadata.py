@@ -728,3 +728,37 @@ def test_labelled_reference_lines_give_the_journal_after_authors_and_title(
     meta = doc.fields["metadata"]
     assert tuple(meta.get(key) for key in ("journal", "year", "volume", "issue", "pages")) == expected
     assert doc.fields["title"]["en"] == "Mindfulness training for chronic low back pain"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("中国老年学杂志, 2021, 41(6): 1201-1204", ("中国老年学杂志", 2021, "41", "6", "1201-1204")),
+        (
+            "Journal of Integrative Medicine, Vol 18, Iss 2, Pp 101-109 (2020)",
+            ("Journal of Integrative Medicine", 2020, "18", "2", "101-109"),
+        ),
+        (
+            "Journal of Integrative Medicine, 18, 2",
+            ("Journal of Integrative Medicine", None, None, None, None),
+        ),
+    ],
+)
+def test_a_dc_source_tag_holding_a_citation_gives_the_journal_name(
+    step: ExtractStep, source: str, expected: tuple[object, ...]
+) -> None:
+    doc = make_doc([("paragraph", "Some text.")], {"dc.source": [source]})
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert tuple(meta.get(key) for key in ("journal", "year", "volume", "issue", "pages")) == expected
+
+
+def test_a_month_and_year_citation_date_and_one_citation_authors_tag(step: ExtractStep) -> None:
+    doc = make_doc(
+        [("paragraph", "Some text.")],
+        {"citation_date": ["March 2020"], "citation_authors": ["Rossi, Marco; Bianchi, Laura"]},
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert (meta["published"], meta["year"]) == ("2020-03", 2020)
+    assert meta["authors"] == ["Rossi, Marco", "Bianchi, Laura"]

@@ -20,6 +20,8 @@ _WORDY_DATE_RE = re.compile(
     r"|(?:(?P<d2>\d{1,2})\s+(?P<mon2>[A-Za-z]{3,9})\.?\s+(?P<y2>\d{4}))"
     r"|(?:(?P<y3>\d{4})\s+(?P<mon3>[A-Za-z]{3,9})(?:\s+(?P<d3>\d{1,2}))?)"
     r"|(?:(?P<y4>\d{4})\s*年\s*(?P<m4>\d{1,2})\s*月(?:\s*(?P<d4>\d{1,2})\s*日)?)"
+    # A month and year without a day: "March 2020", "Mar. 2021" (citation_date, mastheads).
+    r"|(?:(?P<mon5>[A-Za-z]{3,9})\.?\s+(?P<y5>\d{4}))"
 )
 _ARTICLE_TYPES = {"scholarlyarticle", "article", "medicalscholarlyarticle", "newsarticle", "report"}
 
@@ -144,10 +146,11 @@ class MetadataExtractor:
         if (match := _ISO_RE.match(text)) and not re.search(r"[A-Za-z年]", text[: match.end() + 4]):
             return _iso(int(match["y"]), _int(match["m"]), _int(match["d"]))
         if match := _WORDY_DATE_RE.search(text):
-            for n in "123":
+            for n in "1235":
                 if match[f"y{n}"]:
                     month = self.months.get((match[f"mon{n}"] or "")[:3].lower())
-                    return _iso(int(match[f"y{n}"]), month, _int(match[f"d{n}"]) if month else None)
+                    day = match.groupdict().get(f"d{n}")  # (none after a month alone)
+                    return _iso(int(match[f"y{n}"]), month, _int(day) if month else None)
             return _iso(int(match["y4"]), _int(match["m4"]), _int(match["d4"]))
         if match := _ISO_RE.match(text):
             return _iso(int(match["y"]), _int(match["m"]), _int(match["d"]))
@@ -179,11 +182,30 @@ class MetadataExtractor:
             "volume": first("citation_volume", "prism.volume"),
             "issue": first("citation_issue", "prism.number"),
             "published": self.iso_date(first("citation_publication_date", "citation_date", "dc.date")),
+            # Older Highwire tags give all authors in one: citation_authors "Rossi, Marco; Bianchi, Laura".
             "authors": [
-                a.strip() for a in meta.get("citation_author") or meta.get("dc.creator") or [] if a.strip()
+                a.strip()
+                for a in meta.get("citation_author")
+                or meta.get("dc.creator")
+                or [
+                    name
+                    for value in meta.get("citation_authors") or []
+                    for name in re.split(r"\s*[;；]\s*", value)
+                ]
+                if a.strip()
             ],
             "affiliations": _unique(meta.get("citation_author_institution") or []),
         }
+        # dc.source often holds the whole citation ("中国老年学杂志, 2021, 41(6): 1201-1204",
+        # DOAJ's "Journal of X, Vol 18, Iss 2, Pp 101-109 (2020)"): the journal is its name.
+        if found["journal"] and not meta.get("citation_journal_title"):
+            source = self.citation(found["journal"])
+            if source and source.get("journal"):
+                for key in ("journal", "volume", "issue", "pages", "year"):
+                    if source.get(key) and (key == "journal" or not found.get(key)):
+                        found[key] = source[key]
+            else:
+                found["journal"] = re.split(r"\s*[,，]\s*(?=Vol\b|\d)", found["journal"])[0]
         first_page = first("citation_firstpage", "prism.startingpage")
         last_page = first("citation_lastpage", "prism.endingpage")
         if first_page:
