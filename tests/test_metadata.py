@@ -529,6 +529,7 @@ def test_bilingual_dump_takes_each_title_from_over_its_own_abstract(step: Extrac
             "中华儿科杂志 2018年第56卷第7期 页码：512-516",
             ("中华儿科杂志", 2018, "56", "7", "512-516", "2018"),
         ),
+        ("中华医学杂志 2020年2月4日第100卷第5期", ("中华医学杂志", 2020, "100", "5", None, "2020-02-04")),
     ],
 )
 def test_a_chinese_journal_masthead_line_gives_journal_volume_and_issue(
@@ -762,3 +763,18 @@ def test_a_month_and_year_citation_date_and_one_citation_authors_tag(step: Extra
     meta = doc.fields["metadata"]
     assert (meta["published"], meta["year"]) == ("2020-03", 2020)
     assert meta["authors"] == ["Rossi, Marco", "Bianchi, Laura"]
+
+
+def test_a_labelled_byline_is_passed_over_for_the_title_and_gives_the_authors(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Effects of vitamin C on sepsis mortality"),
+            ("paragraph", "Authors: Adams J, Baker K, Clark L"),
+            ("paragraph", "Journal of Critical Care. 2021;61:12-18."),
+            ("paragraph", "We randomised 400 patients with sepsis."),
+        ],
+        abstract_lines=(3,),
+    )
+    step.process(doc)
+    assert doc.fields["title"]["en"] == "Effects of vitamin C on sepsis mortality"
+    assert doc.fields["metadata"]["authors"] == ["Adams J", "Baker K", "Clark L"]

@@ -129,6 +129,7 @@ class MetadataExtractor:
         self.author_separator = re.compile(bylines.get("separator") or r"(?!)")
         self.author_items = [re.compile(p) for p in bylines.get("items") or []]
         self.author_marks = re.compile(bylines.get("marks") or r"(?!)")
+        self.author_label = re.compile(bylines.get("label") or r"(?!)")
         # Blocks holding nothing but identifiers ("DOI: 10.1001/…", "PMID: 32484532"), which dumps
         # put just after the abstract, and how many blocks after it they are looked for in.
         self.identifier_line = re.compile(rules.get("identifier_line") or r"(?!)")
@@ -292,6 +293,10 @@ class MetadataExtractor:
     def author_names(self, text: str) -> list[str] | None:
         """The names of a byline ("Fischer H(1)(2), Morgan T(3)."), or None when it is not one."""
         text = text.strip().rstrip(".。")
+        # A labelled byline ("Authors: Adams J, Baker K", "作者：张三，李四") is one for certain.
+        labelled = self.author_label.match(text)
+        if labelled:
+            text = text[labelled.end() :].strip()
         if not text or len(text) > 1000 or not self.author_items:
             return None
         names = [part.strip() for part in self.author_separator.split(text)]
@@ -301,7 +306,7 @@ class MetadataExtractor:
             return None
         bare = [self.author_marks.sub("", name).strip() for name in names]
         # One unmarked name is as likely a journal rubric or a place ("临床研究", "广州").
-        return bare if len(bare) > 1 or bare[0] != names[0] else None
+        return bare if labelled or len(bare) > 1 or bare[0] != names[0] else None
 
     def is_identifier_block(self, text: str) -> bool:
         return self.identifier_line.fullmatch(text.strip()) is not None
