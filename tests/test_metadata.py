@@ -678,6 +678,28 @@ def test_an_english_masthead_over_a_chinese_one_is_a_citation_line_and_no_title(
     assert doc.fields["title"] == {"en": None, "zh": "老年慢性心力衰竭患者营养状况评估"}
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Chin J Pract Intern Med, Mar. 2021, Vol. 41, No. 3",
+        "Chin J Pract Intern Med, Vol. 41, No. 3, Mar. 2021",
+    ],
+)
+def test_english_masthead_with_the_date_before_or_after_the_volume(step: ExtractStep, line: str) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", line),
+            ("paragraph", "老年慢性心力衰竭患者营养状况评估"),
+            ("paragraph", "目的 评估营养状况。"),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    found = (meta["journal"], meta["year"], meta["volume"], meta["issue"], meta["published"])
+    assert found == ("Chin J Pract Intern Med", 2021, "41", "3", "2021-03")
+
+
 def test_stacked_masthead_lines_are_no_second_language_title(step: ExtractStep) -> None:
     doc = text_dump(
         [
