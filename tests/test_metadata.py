@@ -7,7 +7,7 @@ import pytest
 from abstractpipe.config import load_config
 from abstractpipe.document import Document, Section
 from abstractpipe.extract import ExtractStep
-from abstractpipe.extract.metadata import normalise_doi
+from abstractpipe.extract.metadata import normalise_doi, page_range
 from tests.conftest import REPO
 from tests.test_extract import make_doc
 
@@ -515,3 +515,288 @@ def test_bilingual_dump_takes_each_title_from_over_its_own_abstract(step: Extrac
         "zh": "妊娠期糖尿病孕妇肠道菌群特征及其与血糖的相关性",
     }
     assert step.metadata.author_names("ZHANG Xiaomei1, WANG Lei2") == ["ZHANG Xiaomei", "WANG Lei"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("中国实用内科杂志 2021年第41卷第3期", ("中国实用内科杂志", 2021, "41", "3", None, "2021")),
+        (
+            "中华心血管病杂志 2019年11月 第47卷 第11期",
+            ("中华心血管病杂志", 2019, "47", "11", None, "2019-11"),
+        ),
+        (
+            "中华儿科杂志 2018年第56卷第7期 页码：512-516",
+            ("中华儿科杂志", 2018, "56", "7", "512-516", "2018"),
+        ),
+        ("中华医学杂志 2020年2月4日第100卷第5期", ("中华医学杂志", 2020, "100", "5", None, "2020-02-04")),
+    ],
+)
+def test_a_chinese_journal_masthead_line_gives_journal_volume_and_issue(
+    step: ExtractStep, line: str, expected: tuple[object, ...]
+) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", line),
+            ("paragraph", "老年2型糖尿病患者衰弱状况及其影响因素分析"),
+            ("paragraph", "目的 探讨老年2型糖尿病患者衰弱的发生情况。"),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    found = tuple(meta.get(key) for key in ("journal", "year", "volume", "issue", "pages", "published"))
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # A journal name in no listed word, no issue: still a GB/T 7714 citation.
+        (
+            "引用本文：钱一, 孙二. 肺康复效果观察[J]. 临床荟萃, 2019, 34: 12-15. DOI: 10.3969/j.issn.1.2019.01.003.",
+            ("临床荟萃", 2019, "34", None, "12-15"),
+        ),
+        # An issue without a volume.
+        ("中国药房, 2020(5): 321-325.", ("中国药房", 2020, None, "5", "321-325")),
+        # A Chinese journal's citation written in English.
+        (
+            "Chin J Endocrinol Metab, 2020, 36(5): 321-325",
+            ("Chin J Endocrinol Metab", 2020, "36", "5", "321-325"),
+        ),
+        (
+            "Wang M, Zhao L. Serum lipids in hypothyroidism[J]. Chin J Intern Med, 2018, 57(2): 101-104.",
+            ("Chin J Intern Med", 2018, "57", "2", "101-104"),
+        ),
+    ],
+)
+def test_chinese_journal_citations_beyond_the_listed_name_endings(
+    step: ExtractStep, line: str, expected: tuple[object, ...]
+) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", line),
+            ("paragraph", "肺康复效果观察研究报告"),
+            ("paragraph", "目的 观察肺康复的效果。"),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert tuple(meta.get(key) for key in ("journal", "year", "volume", "issue", "pages")) == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected"),
+    [
+        ("957-80", None, "957-980"),
+        ("211 – 19", None, "211-219"),
+        ("1234", "45", "1234-1245"),
+        ("e123-e25", None, "e123-e125"),
+        ("98-102", None, "98-102"),
+        ("1299-05", None, "1299-05"),  # no later page to fill in: left as written
+        ("e250418", None, "e250418"),
+    ],
+)
+def test_shortened_page_ranges_are_written_in_full(first: str, last: str | None, expected: str) -> None:
+    assert page_range(first, last) == expected
+
+
+def test_a_citation_line_and_meta_tags_give_full_page_ranges(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "N Engl J Med. 2021 Mar 4;384(9):957-80. doi: 10.1056/NEJMoa2030000."),
+            ("paragraph", "Statins for primary prevention in older adults."),
+            ("paragraph", "We randomised 2000 adults."),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["pages"] == "957-980"
+    doc = make_doc(
+        [("paragraph", "Some text.")], {"citation_firstpage": ["1234"], "citation_lastpage": ["45"]}
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["pages"] == "1234-1245"
+
+
+def test_pubmed_identifiers_after_the_abstract_with_a_tag_and_a_doi_line_taken_for_a_heading(
+    step: ExtractStep,
+) -> None:
+    doc = text_dump(
+        [
+            ("list_item", "Lancet. 2019 Oct 12;394(10206):1365-75. doi: 10.1016/S0140-6736(19)31786-6."),
+            ("paragraph", "Effect of blood pressure lowering on stroke outcomes: a randomised trial."),
+            ("paragraph", "We randomised 1000 patients."),
+            ("heading", "DOI: 10.1016/S0140-6736(19)31786-6"),
+            ("paragraph", "PMID: 31524532 [Indexed for MEDLINE]"),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    assert doc.fields["metadata"]["pmid"] == "31524532"
+
+
+def test_a_bilingual_header_after_a_citation_line_gives_both_titles(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Chin J Endocrinol Metab, 2020, 36(5): 321-325"),
+            ("paragraph", "甲状腺功能减退症患者血脂水平分析"),
+            ("paragraph", "Analysis of serum lipids in patients with hypothyroidism"),
+            ("paragraph", "王明，赵亮"),
+            ("paragraph", "目的 分析甲状腺功能减退症患者的血脂水平。"),
+            ("paragraph", "Objective To analyse serum lipids in hypothyroidism."),
+        ],
+        abstract_lines=(4, 5),
+    )
+    step.process(doc)
+    assert doc.fields["title"] == {
+        "zh": "甲状腺功能减退症患者血脂水平分析",
+        "en": "Analysis of serum lipids in patients with hypothyroidism",
+    }
+
+
+def test_an_english_masthead_over_a_chinese_one_is_a_citation_line_and_no_title(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Chinese Journal of Practical Internal Medicine, Mar. 2021, Vol. 41, No. 3"),
+            ("paragraph", "中国实用内科杂志 2021年3月第41卷第3期"),
+            ("paragraph", "老年慢性心力衰竭患者营养状况评估"),
+            ("paragraph", "赵一，钱二"),
+            ("paragraph", "目的 评估老年慢性心力衰竭患者营养状况。"),
+        ],
+        abstract_lines=(4,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert (meta["journal"], meta["year"], meta["volume"], meta["issue"]) == (
+        "Chinese Journal of Practical Internal Medicine",
+        2021,
+        "41",
+        "3",
+    )
+    assert doc.fields["title"] == {"en": None, "zh": "老年慢性心力衰竭患者营养状况评估"}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Chin J Pract Intern Med, Mar. 2021, Vol. 41, No. 3",
+        "Chin J Pract Intern Med, Vol. 41, No. 3, Mar. 2021",
+    ],
+)
+def test_english_masthead_with_the_date_before_or_after_the_volume(step: ExtractStep, line: str) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", line),
+            ("paragraph", "老年慢性心力衰竭患者营养状况评估"),
+            ("paragraph", "目的 评估营养状况。"),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    found = (meta["journal"], meta["year"], meta["volume"], meta["issue"], meta["published"])
+    assert found == ("Chin J Pract Intern Med", 2021, "41", "3", "2021-03")
+
+
+def test_stacked_masthead_lines_are_no_second_language_title(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Chinese Journal of Practical Internal Medicine"),
+            ("paragraph", "Vol. 41 No. 3"),
+            ("paragraph", "Mar. 2021"),
+            ("paragraph", "慢性肾脏病患者贫血治疗现状"),
+            ("paragraph", "孙三，李四"),
+            ("paragraph", "目的 了解慢性肾脏病患者贫血治疗现状。"),
+        ],
+        abstract_lines=(5,),
+    )
+    step.process(doc)
+    assert doc.fields["title"] == {"en": None, "zh": "慢性肾脏病患者贫血治疗现状"}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "Cite this article: Garcia M, Patel R. Early mobilisation after hip fracture surgery. "
+            "BMC Med. 2020;18:123. doi:10.1186/s12916-020-01580-5",
+            ("BMC Med", 2020, "18", None, "123"),
+        ),
+        (
+            "Citation: Smith A, Jones B, Lee C (2021) Mindfulness training for back pain. "
+            "PLoS ONE 16(3): e0248123. https://doi.org/10.1371/journal.pone.0248123",
+            ("PLoS ONE", 2021, "16", "3", "e0248123"),
+        ),
+        (
+            "Citation: Nguyen T and Brown K (2022) Telehealth follow-up after cardiac surgery. "
+            "Front. Cardiovasc. Med. 9:845612. doi: 10.3389/fcvm.2022.845612",
+            ("Front. Cardiovasc. Med.", 2022, "9", None, "845612"),
+        ),
+    ],
+)
+def test_labelled_reference_lines_give_the_journal_after_authors_and_title(
+    step: ExtractStep, line: str, expected: tuple[object, ...]
+) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Mindfulness training for chronic low back pain"),
+            ("paragraph", line),
+            ("paragraph", "We randomised 300 adults with chronic low back pain."),
+        ],
+        abstract_lines=(2,),
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert tuple(meta.get(key) for key in ("journal", "year", "volume", "issue", "pages")) == expected
+    assert doc.fields["title"]["en"] == "Mindfulness training for chronic low back pain"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("中国老年学杂志, 2021, 41(6): 1201-1204", ("中国老年学杂志", 2021, "41", "6", "1201-1204")),
+        (
+            "Journal of Integrative Medicine, Vol 18, Iss 2, Pp 101-109 (2020)",
+            ("Journal of Integrative Medicine", 2020, "18", "2", "101-109"),
+        ),
+        (
+            "Journal of Integrative Medicine, 18, 2",
+            ("Journal of Integrative Medicine", None, None, None, None),
+        ),
+    ],
+)
+def test_a_dc_source_tag_holding_a_citation_gives_the_journal_name(
+    step: ExtractStep, source: str, expected: tuple[object, ...]
+) -> None:
+    doc = make_doc([("paragraph", "Some text.")], {"dc.source": [source]})
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert tuple(meta.get(key) for key in ("journal", "year", "volume", "issue", "pages")) == expected
+
+
+def test_a_month_and_year_citation_date_and_one_citation_authors_tag(step: ExtractStep) -> None:
+    doc = make_doc(
+        [("paragraph", "Some text.")],
+        {"citation_date": ["March 2020"], "citation_authors": ["Rossi, Marco; Bianchi, Laura"]},
+    )
+    step.process(doc)
+    meta = doc.fields["metadata"]
+    assert (meta["published"], meta["year"]) == ("2020-03", 2020)
+    assert meta["authors"] == ["Rossi, Marco", "Bianchi, Laura"]
+
+
+def test_a_labelled_byline_is_passed_over_for_the_title_and_gives_the_authors(step: ExtractStep) -> None:
+    doc = text_dump(
+        [
+            ("paragraph", "Effects of vitamin C on sepsis mortality"),
+            ("paragraph", "Authors: Adams J, Baker K, Clark L"),
+            ("paragraph", "Journal of Critical Care. 2021;61:12-18."),
+            ("paragraph", "We randomised 400 patients with sepsis."),
+        ],
+        abstract_lines=(3,),
+    )
+    step.process(doc)
+    assert doc.fields["title"]["en"] == "Effects of vitamin C on sepsis mortality"
+    assert doc.fields["metadata"]["authors"] == ["Adams J", "Baker K", "Clark L"]

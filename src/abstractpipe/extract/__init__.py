@@ -146,13 +146,17 @@ class ExtractStep(Step):
             return None
         end = len(doc.text) if abstract_start is None else abstract_start
         if citation_block is not None:
-            return DumpHeader(citation_block, end, self._is_byline, citation=True, **self.dump_title)
+            return DumpHeader(
+                citation_block, end, self._passed_over_for_title, citation=True, **self.dump_title
+            )
         if abstract_start is None:
             return None  # no abstract: nothing marks where a header would be
         first = next((i for i, b in enumerate(doc.blocks) if b.end > abstract_start), None)
         if first is None:
             return None
-        return DumpHeader(first, abstract_start, self._is_byline, citation=False, **self.dump_title)
+        return DumpHeader(
+            first, abstract_start, self._passed_over_for_title, citation=False, **self.dump_title
+        )
 
     def _second_dump_title(
         self, doc: Document, main: list[Section], header: DumpHeader | None, title: dict[str, str | None]
@@ -169,13 +173,21 @@ class ExtractStep(Step):
             anchor = next((i for i, b in enumerate(doc.blocks) if b.end > min(starts)), None)
             if anchor is None or anchor == header.anchor:
                 continue
-            own = DumpHeader(anchor, min(starts), self._is_byline, citation=False, **self.dump_title)
+            own = DumpHeader(
+                anchor, min(starts), self._passed_over_for_title, citation=False, **self.dump_title
+            )
             text = own.title(doc)
             if text and script_lang(text) == lang:
                 title[lang] = re.sub(r"\s+", " ", text).strip()
 
-    def _is_byline(self, text: str) -> bool:
-        return self.metadata.author_names(text) is not None or self.metadata.is_affiliation(text)
+    def _passed_over_for_title(self, text: str) -> bool:
+        """Bylines, addresses and citation lines: a Chinese journal's English masthead over its
+        Chinese one ("Chin J Nurs, September 2020, Vol. 55, No. 9") is no title."""
+        return (
+            self.metadata.author_names(text) is not None
+            or self.metadata.is_affiliation(text)
+            or self.metadata.citation(text) is not None
+        )
 
     def _dump_authors(self, doc: Document, header: DumpHeader | None) -> list[str] | None:
         for index in header.indices(doc) if header else ():

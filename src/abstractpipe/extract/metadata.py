@@ -20,6 +20,8 @@ _WORDY_DATE_RE = re.compile(
     r"|(?:(?P<d2>\d{1,2})\s+(?P<mon2>[A-Za-z]{3,9})\.?\s+(?P<y2>\d{4}))"
     r"|(?:(?P<y3>\d{4})\s+(?P<mon3>[A-Za-z]{3,9})(?:\s+(?P<d3>\d{1,2}))?)"
     r"|(?:(?P<y4>\d{4})\s*年\s*(?P<m4>\d{1,2})\s*月(?:\s*(?P<d4>\d{1,2})\s*日)?)"
+    # A month and year without a day: "March 2020", "Mar. 2021" (citation_date, mastheads).
+    r"|(?:(?P<mon5>[A-Za-z]{3,9})\.?\s+(?P<y5>\d{4}))"
 )
 _ARTICLE_TYPES = {"scholarlyarticle", "article", "medicalscholarlyarticle", "newsarticle", "report"}
 
@@ -38,6 +40,29 @@ def normalise_doi(raw: str | None) -> str | None:
         trimmed, removed = trimmed + ")", removed[1:]
     text = trimmed.lower()
     return text if text.startswith("10.") and "/" in text else None
+
+
+_PAGE_RANGE_RE = re.compile(
+    r"(?P<prefix>[A-Za-z]?)(?P<first>\d+)\s*[-–~]\s*(?P<last_prefix>[A-Za-z]?)(?P<last>\d+)"
+)
+
+
+def page_range(first: str, last: str | None = None) -> str:
+    """ "957-80", ("1234", "45") -> "957-980", "1234-1245": the pages a reader means.
+
+    Journals shorten a range's last page to the digits that change; the record writes it in
+    full, whatever the source, so one paper's pages read the same from every page about it.
+    """
+    text = f"{first.strip()}-{last.strip()}" if last and last.strip() != first.strip() else first.strip()
+    match = _PAGE_RANGE_RE.fullmatch(text)
+    if not match or match["last_prefix"] not in ("", match["prefix"]):
+        return re.sub(r"\s*[-–~]\s*", "-", text)
+    prefix, start, end = match["prefix"], match["first"], match["last"]
+    if len(end) < len(start):
+        full = start[: len(start) - len(end)] + end
+        # Only when the filled-in page comes after the first: "1299-05" is no range to guess.
+        end = full if int(full) > int(start) else end
+    return f"{prefix}{start}-{match['last_prefix']}{end}"
 
 
 class Rule:
@@ -104,6 +129,7 @@ class MetadataExtractor:
         self.author_separator = re.compile(bylines.get("separator") or r"(?!)")
         self.author_items = [re.compile(p) for p in bylines.get("items") or []]
         self.author_marks = re.compile(bylines.get("marks") or r"(?!)")
+        self.author_label = re.compile(bylines.get("label") or r"(?!)")
         # Blocks holding nothing but identifiers ("DOI: 10.1001/…", "PMID: 32484532"), which dumps
         # put just after the abstract, and how many blocks after it they are looked for in.
         self.identifier_line = re.compile(rules.get("identifier_line") or r"(?!)")
@@ -121,10 +147,11 @@ class MetadataExtractor:
         if (match := _ISO_RE.match(text)) and not re.search(r"[A-Za-z年]", text[: match.end() + 4]):
             return _iso(int(match["y"]), _int(match["m"]), _int(match["d"]))
         if match := _WORDY_DATE_RE.search(text):
-            for n in "123":
+            for n in "1235":
                 if match[f"y{n}"]:
                     month = self.months.get((match[f"mon{n}"] or "")[:3].lower())
-                    return _iso(int(match[f"y{n}"]), month, _int(match[f"d{n}"]) if month else None)
+                    day = match.groupdict().get(f"d{n}")  # (none after a month alone)
+                    return _iso(int(match[f"y{n}"]), month, _int(day) if month else None)
             return _iso(int(match["y4"]), _int(match["m4"]), _int(match["d4"]))
         if match := _ISO_RE.match(text):
             return _iso(int(match["y"]), _int(match["m"]), _int(match["d"]))
@@ -156,19 +183,36 @@ class MetadataExtractor:
             "volume": first("citation_volume", "prism.volume"),
             "issue": first("citation_issue", "prism.number"),
             "published": self.iso_date(first("citation_publication_date", "citation_date", "dc.date")),
+            # Older Highwire tags give all authors in one: citation_authors "Rossi, Marco; Bianchi, Laura".
             "authors": [
-                a.strip() for a in meta.get("citation_author") or meta.get("dc.creator") or [] if a.strip()
+                a.strip()
+                for a in meta.get("citation_author")
+                or meta.get("dc.creator")
+                or [
+                    name
+                    for value in meta.get("citation_authors") or []
+                    for name in re.split(r"\s*[;；]\s*", value)
+                ]
+                if a.strip()
             ],
             "affiliations": _unique(meta.get("citation_author_institution") or []),
         }
+        # dc.source often holds the whole citation ("中国老年学杂志, 2021, 41(6): 1201-1204",
+        # DOAJ's "Journal of X, Vol 18, Iss 2, Pp 101-109 (2020)"): the journal is its name.
+        if found["journal"] and not meta.get("citation_journal_title"):
+            source = self.citation(found["journal"])
+            if source and source.get("journal"):
+                for key in ("journal", "volume", "issue", "pages", "year"):
+                    if source.get(key) and (key == "journal" or not found.get(key)):
+                        found[key] = source[key]
+            else:
+                found["journal"] = re.split(r"\s*[,，]\s*(?=Vol\b|\d)", found["journal"])[0]
         first_page = first("citation_firstpage", "prism.startingpage")
         last_page = first("citation_lastpage", "prism.endingpage")
         if first_page:
-            found["pages"] = (
-                f"{first_page}-{last_page}" if last_page and last_page != first_page else first_page
-            )
+            found["pages"] = page_range(first_page, last_page)
         elif pages := first("citation_pages"):
-            found["pages"] = re.sub(r"\s*[-–~]\s*", "-", pages)
+            found["pages"] = page_range(pages)
         keywords = _keywords_meta(meta)
         if keywords:
             found["keywords_raw"] = keywords
@@ -213,9 +257,7 @@ class MetadataExtractor:
             ) or _jsonld_doi(item.get("identifier"))
             first_page, last_page = _jsonld_text(item.get("pageStart")), _jsonld_text(item.get("pageEnd"))
             if first_page:
-                found["pages"] = (
-                    f"{first_page}-{last_page}" if last_page and last_page != first_page else first_page
-                )
+                found["pages"] = page_range(first_page, last_page)
             # Keywords of scholarly articles only: news and blog pages fill theirs with CMS tags
             # ("channel_other", "type_news").
             keywords = item.get("keywords") if scholarly else None
@@ -239,7 +281,7 @@ class MetadataExtractor:
                 if key in groups:
                     found[key] = groups[key]
             if "pages" in groups:
-                found["pages"] = re.sub(r"\s*[-–~]\s*", "-", groups["pages"])
+                found["pages"] = page_range(groups["pages"])
             found["published"] = self.iso_date(groups.get("date")) or (
                 str(found["year"]) if "year" in found else None
             )
@@ -251,6 +293,10 @@ class MetadataExtractor:
     def author_names(self, text: str) -> list[str] | None:
         """The names of a byline ("Fischer H(1)(2), Morgan T(3)."), or None when it is not one."""
         text = text.strip().rstrip(".。")
+        # A labelled byline ("Authors: Adams J, Baker K", "作者：张三，李四") is one for certain.
+        labelled = self.author_label.match(text)
+        if labelled:
+            text = text[labelled.end() :].strip()
         if not text or len(text) > 1000 or not self.author_items:
             return None
         names = [part.strip() for part in self.author_separator.split(text)]
@@ -260,7 +306,7 @@ class MetadataExtractor:
             return None
         bare = [self.author_marks.sub("", name).strip() for name in names]
         # One unmarked name is as likely a journal rubric or a place ("临床研究", "广州").
-        return bare if len(bare) > 1 or bare[0] != names[0] else None
+        return bare if labelled or len(bare) > 1 or bare[0] != names[0] else None
 
     def is_identifier_block(self, text: str) -> bool:
         return self.identifier_line.fullmatch(text.strip()) is not None
@@ -333,10 +379,12 @@ class MetadataExtractor:
         # Dumps give the identifiers just after the abstract (PubMed's "DOI: …" and "PMID: …"
         # lines): blocks of identifiers only, in the first few after it, before any heading or list.
         for block in doc.blocks[index : index + self.identifier_blocks_after]:
-            if block.kind != "paragraph":
-                break
             text = doc.block_text(block)
+            # (The text cleaner may call a short identifier line a heading: "DOI: 10.1016/…"
+            # over "PMID: 31524532 [Indexed for MEDLINE]"; it is read like a paragraph.)
             if not self.is_identifier_block(text):
+                if block.kind != "paragraph":
+                    break
                 continue
             if "doi" not in from_text and (match := self.doi.search(text)):
                 from_text["doi"] = normalise_doi(match["doi"])

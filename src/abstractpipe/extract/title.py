@@ -32,7 +32,7 @@ class DumpHeader:
 
     anchor: int
     abstract_start: int
-    is_byline: Callable[[str], bool]  # author lines and addresses, passed over for the title
+    passed_over: Callable[[str], bool]  # author lines, addresses, citation lines: no titles
     citation: bool  # the anchor is a citation line (else the abstract: nothing after it)
     min_words: int = 1  # a title has at least these many words ("Abstract" is no title) …
     min_cjk_chars: int = 1  # … or, in Chinese, characters
@@ -55,33 +55,63 @@ class DumpHeader:
     def long_enough(self, text: str) -> bool:
         if script_lang(text) == "zh":
             return sum("\u4e00" <= c <= "\u9fff" for c in text) >= self.min_cjk_chars
-        return len(text.split()) >= self.min_words
+        # Words of letters: "Vol. 41 No. 3" (an English masthead line) has two.
+        return len(re.findall(r"[^\W\d_]{2,}", text)) >= self.min_words
 
     def title(self, doc: Document) -> str | None:
+        found = self.title_block(doc)
+        return found[1] if found else None
+
+    def title_block(self, doc: Document) -> tuple[int, str] | None:
         """The first title-like block going back from the anchor, then (after a citation line)
-        going forward, over bylines and label lines; a title after the citation line may end
-        with a full stop as PubMed writes it, which is dropped."""
+        going forward, over bylines and label lines, and its text; a title after the citation
+        line may end with a full stop as PubMed writes it, which is dropped."""
         for indices, final_stop in ((self.before(doc), False), (self.after(doc), True)):
             for index in indices:
-                block = doc.blocks[index]
-                text = doc.block_text(block).strip()
-                # Passed over: bylines, label lines ("Author information:") and lines too short
-                # for a title (the end of a wrapped address, "上海200011"; a rubric).
-                if self.is_byline(text) or (len(text) < 40 and text.endswith((":", "："))):
+                text = self._title_text(doc, index, final_stop)
+                if text is None:
                     continue
-                if not self.long_enough(text):
-                    continue
-                if final_stop and text.endswith(".") and not text.endswith(".."):
-                    text = text[:-1]
-                if (
-                    block.kind in ("paragraph", "heading")
-                    and not text.endswith((".", "。"))
-                    and "@" not in text
-                    and not _LABEL_RE.match(text)
-                ):
-                    return text
+                if text:
+                    return index, text
                 break
         return None
+
+    def companion_title(self, doc: Document, index: int, lang: str) -> str | None:
+        """The other language's title right next to the title at ``index`` (a bilingual header:
+        "甲状腺…分析" / "Analysis of …"), with only bylines and addresses between them."""
+        for step in (1, -1):
+            other = index + step
+            while 0 <= other < len(doc.blocks) and doc.blocks[other].start < self.abstract_start:
+                text = doc.block_text(doc.blocks[other]).strip()
+                if self.passed_over(text):
+                    other += step
+                    continue
+                found = self._title_text(doc, other, final_stop=self.citation and other > self.anchor)
+                if found and script_lang(found) == lang:
+                    return found
+                break
+        return None
+
+    def _title_text(self, doc: Document, index: int, final_stop: bool) -> str | None:
+        """A block's text as a title; None for a block passed over, "" for one that is no title."""
+        block = doc.blocks[index]
+        text = doc.block_text(block).strip()
+        # Passed over: bylines, label lines ("Author information:") and lines too short
+        # for a title (the end of a wrapped address, "上海200011"; a rubric).
+        if self.passed_over(text) or (len(text) < 40 and text.endswith((":", "："))):
+            return None
+        if not self.long_enough(text):
+            return None
+        if final_stop and text.endswith(".") and not text.endswith(".."):
+            text = text[:-1]
+        if (
+            block.kind in ("paragraph", "heading")
+            and not text.endswith((".", "。"))
+            and "@" not in text
+            and not _LABEL_RE.match(text)
+        ):
+            return text
+        return ""
 
 
 class TitleFinder:
@@ -157,8 +187,12 @@ class TitleFinder:
         for text in headings:
             offer(text)
         # Text dumps: the title line near the citation line (or before the abstract).
-        if header is not None:
-            offer(header.title(doc))
+        if header is not None and (found := header.title_block(doc)):
+            offer(found[1])
+            # A bilingual header gives the other language's title next to it.
+            for lang in titles:
+                if not titles[lang]:
+                    offer(header.companion_title(doc, found[0], lang))
         # Bilingual papers with one title in an <h1> give the other language's in a heading of
         # level 2 ("<h2 class=en_title>"): the longest one before the abstracts, if long enough.
         if doc.source.format == "html" and sum(1 for t in titles.values() if t) == 1:
