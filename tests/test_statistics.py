@@ -631,3 +631,14 @@ def test_one_scan_for_the_word_led_patterns_finds_what_each_finds(extractor: Sta
             assert [(m.span(), m.groupdict()) for m in matches] == expected, (index, work)
             found[index] += len(expected)
     assert min(found) > 100, found
+
+
+def test_plural_estimate_names_are_names(extractor: StatisticsExtractor) -> None:
+    # "hazard ratios were" is as much a name as "hazard ratio was"
+    text = "Adjusted hazard ratios were 1.32 (95% CI, 1.10 to 1.58) for diabetes; odds ratios were 0.64 (0.51-0.80)."
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"], s["ci_low"], s["ci_high"]) for s in stats] == [
+        ("HR", 1.32, 1.10, 1.58),
+        ("OR", 0.64, 0.51, 0.80),
+    ]
