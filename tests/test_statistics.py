@@ -642,3 +642,19 @@ def test_plural_estimate_names_are_names(extractor: StatisticsExtractor) -> None
         ("HR", 1.32, 1.10, 1.58),
         ("OR", 0.64, 0.51, 0.80),
     ]
+
+
+def test_noun_less_count_pair_takes_the_noun_of_the_pair_it_is_coordinated_with(
+    extractor: StatisticsExtractor,
+) -> None:
+    text = "Remission occurred in 68 of 120 (56.7%) vs. 45 of 118 (38.1%) participants."
+    stats = only(extractor.find(text, "en"), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == [
+        (68.0, "participant"),
+        (120.0, "participant"),
+        (45.0, "participant"),
+        (118.0, "participant"),
+    ]
+    # not across a clause: the earlier pair has no noun of its own
+    assert len(only(extractor.find("It was 3 of 10 in 2019; later 45 of 118 patients.", "en"), "n")) == 2

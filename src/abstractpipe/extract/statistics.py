@@ -407,6 +407,12 @@ class StatisticsExtractor:
         self._zh_classifiers = set(r.get("zh_classifiers", []))
         self._zh_head_nouns = dict(r.get("zh_head_nouns", {}))
         self._zh_head_re = re.compile(rf"({_alternation(self._zh_head_nouns)})\s*$")
+        # Between a noun-less "68 of 120 (56.7%)" and the next count that has its noun:
+        # "68 of 120 (56.7%) versus 45 of 118 (38.1%) patients" counts patients twice.
+        self._count_pair_joint_re = re.compile(
+            rf"\s*(?:\([^()]{{0,25}}\))?\s*"
+            rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
+        )
         verbs = _alternation(r.get("count_verbs", []), ignore_case=True)
         self._count_verb_re = re.compile(rf"(?P<value>{count_en})\s+(?:{verbs})(?![A-Za-z])")
         # What every match of the Chinese count and the verb count pattern holds: a noun of
@@ -653,34 +659,28 @@ class StatisticsExtractor:
                     "n", float(_DIGIT_GROUPING.sub("", match.group("value"))), match.start(), match.end()
                 )
         last_unit: str | None = None
+        waiting: re.Match[str] | None = None  # a noun-less "x of y" before any noun
         for match in self._count_en_re.finditer(work):
             noun = match.group("noun")
             total = match.group("total")
             if noun is None and total is None:
                 continue
-            if noun is None and last_unit is None:
-                continue
             if state.claimed(match.start("value"), match.end("total") if total else match.end("value")):
                 continue
             if self._blocked_before(work, match.start()):
                 continue
+            if noun is None and last_unit is None:
+                waiting = match
+                continue
             unit = self._unit_of.get(noun.lower()) if noun else last_unit
             if noun is not None:
                 last_unit = unit
-            end = match.end() if noun else match.end("total")
-            state.add_stat(
-                {"measure": "n", "value": float(_DIGIT_GROUPING.sub("", match.group("value"))), "unit": unit},
-                match.start(),
-                end,
-                claim=match.span("value"),
-            )
-            if total:
-                state.add_stat(
-                    {"measure": "n", "value": _to_float(total.replace(",", "")), "unit": unit},
-                    match.start("total"),
-                    end,
-                    claim=match.span("total"),
-                )
+                if waiting is not None and self._count_pair_joint_re.fullmatch(
+                    work, waiting.end("total"), match.start()
+                ):
+                    self._add_count_pair(state, waiting, unit, waiting.end("total"))
+            waiting = None
+            self._add_count_pair(state, match, unit, match.end() if noun else match.end("total"))
         verb_counts = self._count_verb_re.finditer(work) if self._count_verb_need_re.search(work) else ()
         for match in verb_counts:
             if state.claimed(match.start("value"), match.end("value")) or self._blocked_before(
@@ -716,6 +716,24 @@ class StatisticsExtractor:
                     unit = self._zh_head_nouns[head.group(1)]
             value = float(_DIGIT_GROUPING.sub("", match.group("value")))
             state.add("n", value, match.start(), match.end(), unit=unit)
+
+    @staticmethod
+    def _add_count_pair(state: _State, match: re.Match[str], unit: str | None, end: int) -> None:
+        """The count of a ``_count_en_re`` match and its "of" total, if any, ending at ``end``."""
+        state.add_stat(
+            {"measure": "n", "value": float(_DIGIT_GROUPING.sub("", match.group("value"))), "unit": unit},
+            match.start(),
+            end,
+            claim=match.span("value"),
+        )
+        total = match.group("total")
+        if total:
+            state.add_stat(
+                {"measure": "n", "value": _to_float(total.replace(",", "")), "unit": unit},
+                match.start("total"),
+                end,
+                claim=match.span("total"),
+            )
 
     def _means(self, state: _State) -> None:
         work = state.text
