@@ -286,6 +286,9 @@ def test_counts(extractor: StatisticsExtractor, text: str, lang: str, expected: 
          [("mean", 22.0), ("mean", 21.0)]),
         ("观察组平均年龄(54.2±6.3)岁", "zh", [("mean", 54.2)]),
         ("中位生存期分别为18.6个月和14.2个月", "zh", [("median", 18.6), ("median", 14.2)]),
+        # the group named after each value: up to five words before the coordinator
+        ("Pain fell by a mean of 2.8 points in the usual care group and 0.9 points with placebo.", "en",
+         [("mean", 2.8), ("mean", 0.9)]),
         ("Mean NRS score did not differ at 4 weeks.", "en", []),
         ("The weighted mean difference was not estimated.", "en", []),
     ],

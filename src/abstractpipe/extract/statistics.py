@@ -470,7 +470,7 @@ class StatisticsExtractor:
         )
         self._connector_re = re.compile(
             rf"^\s*(?:(?:±|\+/-)\s*{_UNSIGNED})?\s*\)?\s*[A-Za-z\u4e00-\u9fff/°]{{0,10}}\s*(?:\([^()]{{0,30}}\))?"
-            rf"(?:\s+[A-Za-z]+){{0,3}}\s*"
+            rf"(?:\s+[A-Za-z]+){{0,{int(r.get('coordinated_value_max_words', 3))}}}\s*"
             rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
             rf"(?:{r.get('coordinated_group_label') or '(?!)'})?\s*\(?\s*$"
         )
