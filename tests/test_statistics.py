@@ -661,3 +661,17 @@ def test_noun_less_count_pair_takes_the_noun_of_the_pair_it_is_coordinated_with(
     ]
     # not across a clause: the earlier pair has no noun of its own
     assert len(only(extractor.find("It was 3 of 10 in 2019; later 45 of 118 patients.", "en"), "n")) == 2
+
+
+def test_words_between_an_estimate_and_its_interval(extractor: StatisticsExtractor) -> None:
+    text = (
+        "Symptoms eased (mean difference, -0.9 points on a 7-point scale; 95% CI, -1.5 to -0.3; P = 0.004)."
+    )
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"], s["ci_low"], s["ci_high"], s["p_value"]) for s in stats] == [
+        ("MD", -0.9, -1.5, -0.3, 0.004)
+    ]
+    # ... but not across a value of its own: that interval is not the first estimate's
+    text = "The odds ratio was 1.8 for women and 1.2 for men, 95% CI 1.0 to 1.4."
+    assert [s["ci_low"] for s in only(extractor.find(text, "en"), "OR")] == [None]

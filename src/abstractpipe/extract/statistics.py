@@ -301,6 +301,13 @@ class StatisticsExtractor:
         )
         lead_chars = "".join(sorted(set("".join(r.get("value_units", [])))))
         self._ci_lead_char_re = re.compile(rf"[\s\d.%,;:(\[{re.escape(lead_chars)}]")
+        # A few words between an estimate and its labelled CI, in the same bracket or clause:
+        # "mean difference, -1.4 points on a 10-point scale; 95% CI, -2.1 to -0.7".  No bracket,
+        # sentence end, operator or number of its own ("10-point" is a word) in between.
+        self._ci_gap_re = re.compile(
+            rf"(?:(?![\(\)\[\];=<>%\n。]|(?<![\d.])\d+(?:\.\d+)?(?![\d.-])).){{1,40}}?"
+            rf"(?=[;,]\s*(?:\d{{2}}(?:\.\d+)?\s*%\s*)?{ci_label})"
+        )
         self._bare_ci_re = re.compile(
             rf"\s*[\(\[]\s*(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?\s*(?=[\)\];,])"
         )
@@ -525,6 +532,8 @@ class StatisticsExtractor:
             match = self._ci_re.match(work, pos)
             if match is None and bare_ci:
                 match = self._bare_ci_re.match(work, pos)
+            if match is None and bare_ci and (gap := self._ci_gap_re.match(work, pos)) is not None:
+                match = self._ci_re.match(work, gap.end())
             if match is not None:
                 if match.groupdict().get("level"):
                     stat["ci_level"] = float(match.group("level"))
