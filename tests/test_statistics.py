@@ -675,3 +675,10 @@ def test_words_between_an_estimate_and_its_interval(extractor: StatisticsExtract
     # ... but not across a value of its own: that interval is not the first estimate's
     text = "The odds ratio was 1.8 for women and 1.2 for men, 95% CI 1.0 to 1.4."
     assert [s["ci_low"] for s in only(extractor.find(text, "en"), "OR")] == [None]
+
+
+def test_negative_percent_keeps_its_sign(extractor: StatisticsExtractor) -> None:
+    text = "Body weight changed by -9.6% with tirzepatide and -1.8% with placebo; 5-10% was the target."
+    stats = only(extractor.find(text, "en"), "percent")
+    check_offsets(text, stats)
+    assert [(s["value"], s["text"]) for s in stats] == [(-9.6, "-9.6%"), (-1.8, "-1.8%")]

@@ -127,6 +127,8 @@ _ORDINAL_SUFFIX = re.compile(r"(?:st|nd|rd|th)\b")
 # and what before a number makes it the end of a list or range instead.
 _SPACES_IN_NUMBERS = " \u00a0\u2009\u202f"
 _LIST_JOINTS = (" and ", " to ", " or ", "-", "–", " - ", " – ")
+# What may stand before the minus of a signed number (not a letter or digit: "A-5%", "10-20%").
+_SIGN_FOLLOWS = " \t([,:;/="
 _DIGIT_GROUPING = re.compile(f"[,{_SPACES_IN_NUMBERS}]")
 _NUM = r"[-+–]?(?:\d+(?:\.\d+)?|\.\d+)"
 _UNSIGNED = r"(?:\d+(?:\.\d+)?|\.\d+)"
@@ -788,7 +790,10 @@ class StatisticsExtractor:
                 continue
             if self._percent_after_re.match(work, match.end()):
                 continue
-            stat: dict[str, Any] = {"measure": "percent", "value": _to_float(match.group("value"))}
+            value = _to_float(match.group("value"))
+            if work.startswith("-", start - 1) and (start == 1 or work[start - 2] in _SIGN_FOLLOWS):
+                start, value = start - 1, -value  # "mean change, -14.9% vs. -2.4%": a signed result
+            stat: dict[str, Any] = {"measure": "percent", "value": value}
             span_end = self._attach_tail_ci_only(state, stat, match.end())
             state.add_stat(stat, start, span_end)
 
