@@ -682,3 +682,13 @@ def test_negative_percent_keeps_its_sign(extractor: StatisticsExtractor) -> None
     stats = only(extractor.find(text, "en"), "percent")
     check_offsets(text, stats)
     assert [(s["value"], s["text"]) for s in stats] == [(-9.6, "-9.6%"), (-1.8, "-1.8%")]
+
+
+def test_plural_estimate_abbreviations_are_names(extractor: StatisticsExtractor) -> None:
+    text = "Adjusted HRs were 1.45 (95% CI 1.12-1.88) for stroke and aORs were 2.02 (95% CI 1.31-3.11)."
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"], s["ci_low"]) for s in stats] == [
+        ("HR", 1.45, 1.12),
+        ("OR", 2.02, 1.31),
+    ]
