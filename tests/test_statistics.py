@@ -692,3 +692,10 @@ def test_plural_estimate_abbreviations_are_names(extractor: StatisticsExtractor)
         ("HR", 1.45, 1.12),
         ("OR", 2.02, 1.31),
     ]
+
+
+def test_the_sd_after_a_plus_minus_is_no_percent(extractor: StatisticsExtractor) -> None:
+    text = "HbA1c was 7.9 ± 1.1% at baseline; 38.5% ± 4.0% reached the target."
+    stats = only(extractor.find(text, "en"), "percent")
+    check_offsets(text, stats)
+    assert [s["value"] for s in stats] == [38.5]
