@@ -699,3 +699,10 @@ def test_the_sd_after_a_plus_minus_is_no_percent(extractor: StatisticsExtractor)
     stats = only(extractor.find(text, "en"), "percent")
     check_offsets(text, stats)
     assert [s["value"] for s in stats] == [38.5]
+
+
+def test_a_count_with_its_share_before_the_verb(extractor: StatisticsExtractor) -> None:
+    text = "Of 318 women approached, 254 (79.9%) were enrolled and 231 (90.9%) completed the study."
+    stats = only(extractor.find(text, "en"), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == [(318.0, "woman"), (254.0, "woman"), (231.0, "woman")]

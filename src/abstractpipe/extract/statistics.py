@@ -423,7 +423,10 @@ class StatisticsExtractor:
             rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
         )
         verbs = _alternation(r.get("count_verbs", []), ignore_case=True)
-        self._count_verb_re = re.compile(rf"(?P<value>{count_en})\s+(?:{verbs})(?![A-Za-z])")
+        # "186 (93%) completed the study": the count's share may stand before the verb.
+        self._count_verb_re = re.compile(
+            rf"(?P<value>{count_en})(?:\s*\([^()]{{0,25}}\))?\s+(?:{verbs})(?![A-Za-z])"
+        )
         # What every match of the Chinese count and the verb count pattern holds: a noun of
         # the list, a verb after a space.  A text without one is not scanned number by number
         # (each number tried against the nouns or verbs); one search for them is cheaper.
