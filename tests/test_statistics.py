@@ -706,3 +706,15 @@ def test_a_count_with_its_share_before_the_verb(extractor: StatisticsExtractor) 
     stats = only(extractor.find(text, "en"), "n")
     check_offsets(text, stats)
     assert [(s["value"], s["unit"]) for s in stats] == [(318.0, "woman"), (254.0, "woman"), (231.0, "woman")]
+
+
+def test_a_count_with_its_share_before_its_total(extractor: StatisticsExtractor) -> None:
+    text = "Bleeding occurred in 41 (3.4%) of 1,190 patients given rivaroxaban and 58 (4.9%) of 1,184 given aspirin."
+    stats = only(extractor.find(text, "en"), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == [
+        (41.0, "patient"),
+        (1190.0, "patient"),
+        (58.0, "patient"),
+        (1184.0, "patient"),
+    ]
