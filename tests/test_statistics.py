@@ -718,3 +718,16 @@ def test_a_count_with_its_share_before_its_total(extractor: StatisticsExtractor)
         (58.0, "patient"),
         (1184.0, "patient"),
     ]
+
+
+def test_a_bare_interval_continues_the_estimate_of_its_clause(extractor: StatisticsExtractor) -> None:
+    text = "Odds ratios were 1.62 (1.20-2.19) for obesity and 1.15 (0.91-1.45) for overweight."
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"], s["ci_low"], s["ci_high"], s["text"][-4:]) for s in stats] == [
+        ("OR", 1.62, 1.20, 2.19, "2.19"),
+        ("OR", 1.15, 0.91, 1.45, "1.45"),
+    ]
+    # a value named by another word is not the estimate's
+    text = "The OR was 1.5 (1.1-2.0) and the median score 12 (10-14)."
+    assert [s["measure"] for s in extractor.find(text, "en")] == ["OR", "median"]

@@ -310,6 +310,14 @@ class StatisticsExtractor:
             rf"(?:(?![\(\)\[\];=<>%\n。]|(?<![\d.])\d+(?:\.\d+)?(?![\d.-])).){{1,40}}?"
             rf"(?=[;,]\s*(?:\d{{2}}(?:\.\d+)?\s*%\s*)?{ci_label})"
         )
+        self._bare_value_ci_re = re.compile(
+            rf"(?<![\w.])(?P<value>{_NUM})\s*[\(\[]\s*(?P<low>{_NUM})\s*(?:-|–|to|,)\s*(?P<high>{_NUM})\s*[\)\]]"
+        )
+        # Between an estimate and the next value of the same measure: words and a coordinator.
+        self._estimate_joint_re = re.compile(
+            rf"\s*[\)\]]?[^\d()\[\]]{{0,50}}"
+            rf"(?<![A-Za-z])(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
+        )
         self._bare_ci_re = re.compile(
             rf"\s*[\(\[]\s*(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?\s*(?=[\)\];,])"
         )
@@ -599,6 +607,24 @@ class StatisticsExtractor:
             end = self._attach_tail(state, stat, ci_start, with_ci=True, bare_ci=False)
             state.add_stat(stat, value_start, end)
 
+        # ... and so does a bare interval right after the estimate's clause, nothing but words
+        # between: "HRs were 1.21 (1.05-1.39) for current smokers and 1.08 (0.95-1.23) for ...".
+        for match in self._bare_value_ci_re.finditer(work) if "(" in work or "[" in work else ():
+            value_start = match.start("value")
+            if state.claimed(value_start, match.end()):
+                continue
+            previous = state.last_estimate_span_before(value_start, self._sentence_start(work, value_start))
+            if previous is None or not self._estimate_joint_re.fullmatch(work, previous[1], value_start):
+                continue
+            value, low, high = (_to_float(match.group(name)) for name in ("value", "low", "high"))
+            if not low <= value <= high:
+                continue
+            state.add_stat(
+                {"measure": previous[0], "value": value, "ci_low": low, "ci_high": high},
+                value_start,
+                match.end("high"),
+            )
+
     def _intervals(self, work: str) -> Iterator[re.Match[str]]:
         """The matches of ``_ci_re.finditer(work)``, without trying the pattern everywhere.
 
@@ -864,7 +890,7 @@ class _State:
         self.text = text
         self.found: list[dict[str, Any]] = []
         self._claims = bytearray(len(text) + 1)
-        self._estimates: list[tuple[int, str]] = []
+        self._estimates: list[tuple[int, str, int]] = []  # start, measure, end
 
     def claimed(self, start: int, end: int) -> bool:
         return any(self._claims[start:end])
@@ -880,11 +906,16 @@ class _State:
         stat["_start"], stat["_end"] = start, end
         self.found.append(stat)
         if stat["measure"] not in ("p", "n", "I2", "percent", "mean", "median"):
-            bisect.insort(self._estimates, (start, stat["measure"]))
+            bisect.insort(self._estimates, (start, stat["measure"], end))
 
     def last_estimate_before(self, pos: int, floor: int) -> str | None:
+        found = self.last_estimate_span_before(pos, floor)
+        return found[0] if found else None
+
+    def last_estimate_span_before(self, pos: int, floor: int) -> tuple[str, int] | None:
+        """The measure and end of the last estimate starting in ``floor..pos``."""
         index = bisect.bisect_left(self._estimates, (pos, ""))
         if index == 0:
             return None
-        start, measure = self._estimates[index - 1]
-        return measure if start >= floor else None
+        start, measure, end = self._estimates[index - 1]
+        return (measure, end) if start >= floor else None
