@@ -731,3 +731,12 @@ def test_a_bare_interval_continues_the_estimate_of_its_clause(extractor: Statist
     # a value named by another word is not the estimate's
     text = "The OR was 1.5 (1.1-2.0) and the median score 12 (10-14)."
     assert [s["measure"] for s in extractor.find(text, "en")] == ["OR", "median"]
+
+
+def test_a_bare_number_coordinated_with_a_count_counts_its_noun(extractor: StatisticsExtractor) -> None:
+    text = (
+        "We recorded 17 deaths with early surgery and 29 with delayed surgery; 14 patients in 2019 and 2020."
+    )
+    stats = only(extractor.find(text, "en"), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == [(17.0, "death"), (29.0, "death"), (14.0, "patient")]

@@ -431,6 +431,15 @@ class StatisticsExtractor:
             rf"\s*(?:\([^()]{{0,25}}\))?\s*"
             rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
         )
+        # A whole number, not a share or a decimal: "... and 31 in the control group".
+        self._bare_count_re = re.compile(
+            r"(?<![\w.,\-])(?P<value>\d{1,3}(?:,\d{3})+|\d+)(?![\d.,]\d|\s*%|\s*[-–]\s*\d|\w)"
+        )
+        # Words between a count and the next one it is coordinated with, ending in the joiner.
+        self._count_joint_re = re.compile(
+            rf"[^\d()\[\];:.。]{{0,60}}?(?<![A-Za-z])"
+            rf"(?:{_alternation(r.get('count_coordinators', ['and']), ignore_case=True)})\s+"
+        )
         verbs = _alternation(r.get("count_verbs", []), ignore_case=True)
         # "186 (93%) completed the study": the count's share may stand before the verb.
         self._count_verb_re = re.compile(
@@ -737,6 +746,7 @@ class StatisticsExtractor:
                 match.start("value"),
                 match.end("value"),
             )
+        self._coordinated_counts(state)
         # A Chinese count ends with a noun of its case-sensitive list, all non-ASCII words.
         zh_counts = (
             self._count_zh_re.finditer(work)
@@ -757,6 +767,27 @@ class StatisticsExtractor:
                     unit = self._zh_head_nouns[head.group(1)]
             value = float(_DIGIT_GROUPING.sub("", match.group("value")))
             state.add("n", value, match.start(), match.end(), unit=unit)
+
+    def _coordinated_counts(self, state: _State) -> None:
+        """A bare number coordinated with the English count before it counts the same noun:
+        "23 deaths in the intervention group and 31 in the control group"."""
+        work = state.text
+        counts = sorted(
+            (stat["_end"], stat.get("unit") or "") for stat in state.found if stat["measure"] == "n"
+        )
+        if not counts:
+            return
+        ends = [end for end, _ in counts]
+        for match in self._bare_count_re.finditer(work):
+            start, end = match.span("value")
+            index = bisect.bisect_right(ends, start)
+            if index == 0 or state.claimed(start, end) or self._blocked_unit_re.match(work, end):
+                continue
+            previous_end, unit = counts[index - 1]
+            if not unit or not self._count_joint_re.fullmatch(work, previous_end, start):
+                continue
+            value = float(_DIGIT_GROUPING.sub("", match.group("value")))
+            state.add_stat({"measure": "n", "value": value, "unit": unit}, start, end)
 
     @staticmethod
     def _add_count_pair(state: _State, match: re.Match[str], unit: str | None, end: int) -> None:
