@@ -740,3 +740,9 @@ def test_a_bare_number_coordinated_with_a_count_counts_its_noun(extractor: Stati
     stats = only(extractor.find(text, "en"), "n")
     check_offsets(text, stats)
     assert [(s["value"], s["unit"]) for s in stats] == [(17.0, "death"), (29.0, "death"), (14.0, "patient")]
+
+
+def test_an_interval_span_ends_on_its_bound(extractor: StatisticsExtractor) -> None:
+    text = "The mean difference was 2.2 mm Hg (95% CI, 0.9-3.5 mm Hg)."
+    (stat,) = extractor.find(text, "en")
+    assert stat["text"].endswith("0.9-3.5") and stat["ci_high"] == 3.5

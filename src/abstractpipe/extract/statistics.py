@@ -287,7 +287,8 @@ class StatisticsExtractor:
             rf"(?:(?P<level>\d{{2}}(?:\.\d+)?)\s*%\s*)?"
             rf"{ci_label}(?:\s*[\(\[]\s*(?:CI|Cl)\s*[\)\]])?"
             rf"\s*(?:[:=,]|(?i:was|of|为))?\s*[\(\[]?\s*"
-            rf"(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?"
+            # (a "%" after the high bound, but no space alone: a span ends on the interval)
+            rf"(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})(?:\s*%)?"
             rf"(?:\s*[\)\]](?=\s*[\)\]]))?"
         )
         # Finding the intervals of a text: the label first, then the lead-in before it (see
