@@ -746,3 +746,10 @@ def test_an_interval_span_ends_on_its_bound(extractor: StatisticsExtractor) -> N
     text = "The mean difference was 2.2 mm Hg (95% CI, 0.9-3.5 mm Hg)."
     (stat,) = extractor.find(text, "en")
     assert stat["text"].endswith("0.9-3.5") and stat["ci_high"] == 3.5
+
+
+def test_a_count_of_the_total(extractor: StatisticsExtractor) -> None:
+    text = "Allocation was concealed in 9 of the 14 trials."
+    stats = only(extractor.find(text, "en"), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == [(9.0, "trial"), (14.0, "trial")]

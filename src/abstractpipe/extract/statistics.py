@@ -413,7 +413,7 @@ class StatisticsExtractor:
         self._count_en_re = re.compile(
             rf"(?P<value>{count_en})(?![\d.,]\d)"
             # "112 (9.3%) of 1,204 patients": the share may stand between the count and its total
-            rf"(?:(?:\s*\([^()]{{0,25}}\))?\s+(?i:of|out\s+of)\s+(?P<total>\d{{1,3}}(?:,\d{{3}})+|\d+)(?!\d|\.\d))?"
+            rf"(?:(?:\s*\([^()]{{0,25}}\))?\s+(?i:of|out\s+of)\s+(?i:the\s+)?(?P<total>\d{{1,3}}(?:,\d{{3}})+|\d+)(?!\d|\.\d))?"
             rf"(?P<tail>(?:\s*\([^()]{{0,25}}\))?"
             rf"(?:\s+(?!{stop}(?![\w-]))[A-Za-z][\w-]*){{0,{max_mods}}}?"
             rf"\s+(?P<noun>{_alternation(self._unit_of, ignore_case=True)})(?![A-Za-z]))?"
