@@ -289,6 +289,9 @@ def test_counts(extractor: StatisticsExtractor, text: str, lang: str, expected: 
         # the group named after each value: up to five words before the coordinator
         ("Pain fell by a mean of 2.8 points in the usual care group and 0.9 points with placebo.", "en",
          [("mean", 2.8), ("mean", 0.9)]),
+        # a unit after the SD in brackets
+        ("Mean (SD) HbA1c fell by 1.4 (0.8)% with tirzepatide vs 0.9 (0.7)% with insulin.", "en",
+         [("mean", 1.4), ("mean", 0.9)]),
         ("Mean NRS score did not differ at 4 weeks.", "en", []),
         ("The weighted mean difference was not estimated.", "en", []),
     ],

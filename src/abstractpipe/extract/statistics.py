@@ -500,7 +500,8 @@ class StatisticsExtractor:
             rf"(?:±|\+/-|(?<![A-Za-z])(?:{_alternation(r.get('sd_labels', ['SD']), ignore_case=True)}))[\s,:=]*$"
         )
         self._connector_re = re.compile(
-            rf"^\s*(?:(?:±|\+/-)\s*{_UNSIGNED})?\s*\)?\s*[A-Za-z\u4e00-\u9fff/°]{{0,10}}\s*(?:\([^()]{{0,30}}\))?"
+            # "-1.1 (0.9)% with insulin and -0.6 (1.0)%": a unit may follow the SD in brackets
+            rf"^\s*(?:(?:±|\+/-)\s*{_UNSIGNED})?\s*\)?\s*[A-Za-z\u4e00-\u9fff/°]{{0,10}}\s*(?:\([^()]{{0,30}}\)\s*%?)?"
             rf"(?:\s+[A-Za-z]+){{0,{int(r.get('coordinated_value_max_words', 3))}}}\s*"
             rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
             rf"(?:{r.get('coordinated_group_label') or '(?!)'})?\s*\(?\s*$"
