@@ -756,3 +756,13 @@ def test_a_count_of_the_total(extractor: StatisticsExtractor) -> None:
     stats = only(extractor.find(text, "en"), "n")
     check_offsets(text, stats)
     assert [(s["value"], s["unit"]) for s in stats] == [(9.0, "trial"), (14.0, "trial")]
+
+
+def test_an_unlabelled_interval_around_a_percent_is_its_ci(extractor: StatisticsExtractor) -> None:
+    text = "Specificity was 84% (79% to 88%); 12% (3-5) was not an interval of it."
+    stats = only(extractor.find(text, "en"), "percent")
+    check_offsets(text, stats)
+    assert [(s["value"], s["ci_low"], s["ci_high"]) for s in stats] == [
+        (84.0, 79.0, 88.0),
+        (12.0, None, None),
+    ]

@@ -858,6 +858,11 @@ class StatisticsExtractor:
                 start, value = start - 1, -value  # "mean change, -14.9% vs. -2.4%": a signed result
             stat: dict[str, Any] = {"measure": "percent", "value": value}
             span_end = self._attach_tail_ci_only(state, stat, match.end())
+            bare = self._bare_ci_re.match(work, match.end()) if span_end == match.end() else None
+            if bare is not None and _to_float(bare.group("low")) <= value <= _to_float(bare.group("high")):
+                # "78% (72% to 83%)": an unlabelled interval around the value is its CI
+                stat["ci_low"], stat["ci_high"] = _to_float(bare.group("low")), _to_float(bare.group("high"))
+                span_end = bare.end("high") + (1 if work.startswith("%", bare.end("high")) else 0)
             state.add_stat(stat, start, span_end)
 
     # ------------------------------------------------------------------ helpers
