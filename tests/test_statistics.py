@@ -286,6 +286,12 @@ def test_counts(extractor: StatisticsExtractor, text: str, lang: str, expected: 
          [("mean", 22.0), ("mean", 21.0)]),
         ("观察组平均年龄(54.2±6.3)岁", "zh", [("mean", 54.2)]),
         ("中位生存期分别为18.6个月和14.2个月", "zh", [("median", 18.6), ("median", 14.2)]),
+        # the group named after each value: up to five words before the coordinator
+        ("Pain fell by a mean of 2.8 points in the usual care group and 0.9 points with placebo.", "en",
+         [("mean", 2.8), ("mean", 0.9)]),
+        # a unit after the SD in brackets
+        ("Mean (SD) HbA1c fell by 1.4 (0.8)% with tirzepatide vs 0.9 (0.7)% with insulin.", "en",
+         [("mean", 1.4), ("mean", 0.9)]),
         ("Mean NRS score did not differ at 4 weeks.", "en", []),
         ("The weighted mean difference was not estimated.", "en", []),
     ],
@@ -631,3 +637,132 @@ def test_one_scan_for_the_word_led_patterns_finds_what_each_finds(extractor: Sta
             assert [(m.span(), m.groupdict()) for m in matches] == expected, (index, work)
             found[index] += len(expected)
     assert min(found) > 100, found
+
+
+def test_plural_estimate_names_are_names(extractor: StatisticsExtractor) -> None:
+    # "hazard ratios were" is as much a name as "hazard ratio was"
+    text = "Adjusted hazard ratios were 1.32 (95% CI, 1.10 to 1.58) for diabetes; odds ratios were 0.64 (0.51-0.80)."
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"], s["ci_low"], s["ci_high"]) for s in stats] == [
+        ("HR", 1.32, 1.10, 1.58),
+        ("OR", 0.64, 0.51, 0.80),
+    ]
+
+
+def test_noun_less_count_pair_takes_the_noun_of_the_pair_it_is_coordinated_with(
+    extractor: StatisticsExtractor,
+) -> None:
+    text = "Remission occurred in 68 of 120 (56.7%) vs. 45 of 118 (38.1%) participants."
+    stats = only(extractor.find(text, "en"), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == [
+        (68.0, "participant"),
+        (120.0, "participant"),
+        (45.0, "participant"),
+        (118.0, "participant"),
+    ]
+    # not across a clause: the earlier pair has no noun of its own
+    assert len(only(extractor.find("It was 3 of 10 in 2019; later 45 of 118 patients.", "en"), "n")) == 2
+
+
+def test_words_between_an_estimate_and_its_interval(extractor: StatisticsExtractor) -> None:
+    text = (
+        "Symptoms eased (mean difference, -0.9 points on a 7-point scale; 95% CI, -1.5 to -0.3; P = 0.004)."
+    )
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"], s["ci_low"], s["ci_high"], s["p_value"]) for s in stats] == [
+        ("MD", -0.9, -1.5, -0.3, 0.004)
+    ]
+    # ... but not across a value of its own: that interval is not the first estimate's
+    text = "The odds ratio was 1.8 for women and 1.2 for men, 95% CI 1.0 to 1.4."
+    assert [s["ci_low"] for s in only(extractor.find(text, "en"), "OR")] == [None]
+
+
+def test_negative_percent_keeps_its_sign(extractor: StatisticsExtractor) -> None:
+    text = "Body weight changed by -9.6% with tirzepatide and -1.8% with placebo; 5-10% was the target."
+    stats = only(extractor.find(text, "en"), "percent")
+    check_offsets(text, stats)
+    assert [(s["value"], s["text"]) for s in stats] == [(-9.6, "-9.6%"), (-1.8, "-1.8%")]
+
+
+def test_plural_estimate_abbreviations_are_names(extractor: StatisticsExtractor) -> None:
+    text = "Adjusted HRs were 1.45 (95% CI 1.12-1.88) for stroke and aORs were 2.02 (95% CI 1.31-3.11)."
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"], s["ci_low"]) for s in stats] == [
+        ("HR", 1.45, 1.12),
+        ("OR", 2.02, 1.31),
+    ]
+
+
+def test_the_sd_after_a_plus_minus_is_no_percent(extractor: StatisticsExtractor) -> None:
+    text = "HbA1c was 7.9 ± 1.1% at baseline; 38.5% ± 4.0% reached the target."
+    stats = only(extractor.find(text, "en"), "percent")
+    check_offsets(text, stats)
+    assert [s["value"] for s in stats] == [38.5]
+
+
+def test_a_count_with_its_share_before_the_verb(extractor: StatisticsExtractor) -> None:
+    text = "Of 318 women approached, 254 (79.9%) were enrolled and 231 (90.9%) completed the study."
+    stats = only(extractor.find(text, "en"), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == [(318.0, "woman"), (254.0, "woman"), (231.0, "woman")]
+
+
+def test_a_count_with_its_share_before_its_total(extractor: StatisticsExtractor) -> None:
+    text = "Bleeding occurred in 41 (3.4%) of 1,190 patients given rivaroxaban and 58 (4.9%) of 1,184 given aspirin."
+    stats = only(extractor.find(text, "en"), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == [
+        (41.0, "patient"),
+        (1190.0, "patient"),
+        (58.0, "patient"),
+        (1184.0, "patient"),
+    ]
+
+
+def test_a_bare_interval_continues_the_estimate_of_its_clause(extractor: StatisticsExtractor) -> None:
+    text = "Odds ratios were 1.62 (1.20-2.19) for obesity and 1.15 (0.91-1.45) for overweight."
+    stats = extractor.find(text, "en")
+    check_offsets(text, stats)
+    assert [(s["measure"], s["value"], s["ci_low"], s["ci_high"], s["text"][-4:]) for s in stats] == [
+        ("OR", 1.62, 1.20, 2.19, "2.19"),
+        ("OR", 1.15, 0.91, 1.45, "1.45"),
+    ]
+    # a value named by another word is not the estimate's
+    text = "The OR was 1.5 (1.1-2.0) and the median score 12 (10-14)."
+    assert [s["measure"] for s in extractor.find(text, "en")] == ["OR", "median"]
+
+
+def test_a_bare_number_coordinated_with_a_count_counts_its_noun(extractor: StatisticsExtractor) -> None:
+    text = (
+        "We recorded 17 deaths with early surgery and 29 with delayed surgery; 14 patients in 2019 and 2020."
+    )
+    stats = only(extractor.find(text, "en"), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == [(17.0, "death"), (29.0, "death"), (14.0, "patient")]
+
+
+def test_an_interval_span_ends_on_its_bound(extractor: StatisticsExtractor) -> None:
+    text = "The mean difference was 2.2 mm Hg (95% CI, 0.9-3.5 mm Hg)."
+    (stat,) = extractor.find(text, "en")
+    assert stat["text"].endswith("0.9-3.5") and stat["ci_high"] == 3.5
+
+
+def test_a_count_of_the_total(extractor: StatisticsExtractor) -> None:
+    text = "Allocation was concealed in 9 of the 14 trials."
+    stats = only(extractor.find(text, "en"), "n")
+    check_offsets(text, stats)
+    assert [(s["value"], s["unit"]) for s in stats] == [(9.0, "trial"), (14.0, "trial")]
+
+
+def test_an_unlabelled_interval_around_a_percent_is_its_ci(extractor: StatisticsExtractor) -> None:
+    text = "Specificity was 84% (79% to 88%); 12% (3-5) was not an interval of it."
+    stats = only(extractor.find(text, "en"), "percent")
+    check_offsets(text, stats)
+    assert [(s["value"], s["ci_low"], s["ci_high"]) for s in stats] == [
+        (84.0, 79.0, 88.0),
+        (12.0, None, None),
+    ]

@@ -127,6 +127,8 @@ _ORDINAL_SUFFIX = re.compile(r"(?:st|nd|rd|th)\b")
 # and what before a number makes it the end of a list or range instead.
 _SPACES_IN_NUMBERS = " \u00a0\u2009\u202f"
 _LIST_JOINTS = (" and ", " to ", " or ", "-", "–", " - ", " – ")
+# What may stand before the minus of a signed number (not a letter or digit: "A-5%", "10-20%").
+_SIGN_FOLLOWS = " \t([,:;/="
 _DIGIT_GROUPING = re.compile(f"[,{_SPACES_IN_NUMBERS}]")
 _NUM = r"[-+–]?(?:\d+(?:\.\d+)?|\.\d+)"
 _UNSIGNED = r"(?:\d+(?:\.\d+)?|\.\d+)"
@@ -285,7 +287,8 @@ class StatisticsExtractor:
             rf"(?:(?P<level>\d{{2}}(?:\.\d+)?)\s*%\s*)?"
             rf"{ci_label}(?:\s*[\(\[]\s*(?:CI|Cl)\s*[\)\]])?"
             rf"\s*(?:[:=,]|(?i:was|of|为))?\s*[\(\[]?\s*"
-            rf"(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?"
+            # (a "%" after the high bound, but no space alone: a span ends on the interval)
+            rf"(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})(?:\s*%)?"
             rf"(?:\s*[\)\]](?=\s*[\)\]]))?"
         )
         # Finding the intervals of a text: the label first, then the lead-in before it (see
@@ -301,6 +304,21 @@ class StatisticsExtractor:
         )
         lead_chars = "".join(sorted(set("".join(r.get("value_units", [])))))
         self._ci_lead_char_re = re.compile(rf"[\s\d.%,;:(\[{re.escape(lead_chars)}]")
+        # A few words between an estimate and its labelled CI, in the same bracket or clause:
+        # "mean difference, -1.4 points on a 10-point scale; 95% CI, -2.1 to -0.7".  No bracket,
+        # sentence end, operator or number of its own ("10-point" is a word) in between.
+        self._ci_gap_re = re.compile(
+            rf"(?:(?![\(\)\[\];=<>%\n。]|(?<![\d.])\d+(?:\.\d+)?(?![\d.-])).){{1,40}}?"
+            rf"(?=[;,]\s*(?:\d{{2}}(?:\.\d+)?\s*%\s*)?{ci_label})"
+        )
+        self._bare_value_ci_re = re.compile(
+            rf"(?<![\w.])(?P<value>{_NUM})\s*[\(\[]\s*(?P<low>{_NUM})\s*(?:-|–|to|,)\s*(?P<high>{_NUM})\s*[\)\]]"
+        )
+        # Between an estimate and the next value of the same measure: words and a coordinator.
+        self._estimate_joint_re = re.compile(
+            rf"\s*[\)\]]?[^\d()\[\]]{{0,50}}"
+            rf"(?<![A-Za-z])(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
+        )
         self._bare_ci_re = re.compile(
             rf"\s*[\(\[]\s*(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?\s*(?=[\)\];,])"
         )
@@ -394,7 +412,8 @@ class StatisticsExtractor:
         count_en = _count_after(r"A-Za-z0-9_.,\-", ",", spaced=_SPACES_IN_NUMBERS)
         self._count_en_re = re.compile(
             rf"(?P<value>{count_en})(?![\d.,]\d)"
-            rf"(?:\s+(?i:of|out\s+of)\s+(?P<total>\d{{1,3}}(?:,\d{{3}})+|\d+)(?!\d|\.\d))?"
+            # "112 (9.3%) of 1,204 patients": the share may stand between the count and its total
+            rf"(?:(?:\s*\([^()]{{0,25}}\))?\s+(?i:of|out\s+of)\s+(?i:the\s+)?(?P<total>\d{{1,3}}(?:,\d{{3}})+|\d+)(?!\d|\.\d))?"
             rf"(?P<tail>(?:\s*\([^()]{{0,25}}\))?"
             rf"(?:\s+(?!{stop}(?![\w-]))[A-Za-z][\w-]*){{0,{max_mods}}}?"
             rf"\s+(?P<noun>{_alternation(self._unit_of, ignore_case=True)})(?![A-Za-z]))?"
@@ -407,8 +426,26 @@ class StatisticsExtractor:
         self._zh_classifiers = set(r.get("zh_classifiers", []))
         self._zh_head_nouns = dict(r.get("zh_head_nouns", {}))
         self._zh_head_re = re.compile(rf"({_alternation(self._zh_head_nouns)})\s*$")
+        # Between a noun-less "68 of 120 (56.7%)" and the next count that has its noun:
+        # "68 of 120 (56.7%) versus 45 of 118 (38.1%) patients" counts patients twice.
+        self._count_pair_joint_re = re.compile(
+            rf"\s*(?:\([^()]{{0,25}}\))?\s*"
+            rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
+        )
+        # A whole number, not a share or a decimal: "... and 31 in the control group".
+        self._bare_count_re = re.compile(
+            r"(?<![\w.,\-])(?P<value>\d{1,3}(?:,\d{3})+|\d+)(?![\d.,]\d|\s*%|\s*[-–]\s*\d|\w)"
+        )
+        # Words between a count and the next one it is coordinated with, ending in the joiner.
+        self._count_joint_re = re.compile(
+            rf"[^\d()\[\];:.。]{{0,60}}?(?<![A-Za-z])"
+            rf"(?:{_alternation(r.get('count_coordinators', ['and']), ignore_case=True)})\s+"
+        )
         verbs = _alternation(r.get("count_verbs", []), ignore_case=True)
-        self._count_verb_re = re.compile(rf"(?P<value>{count_en})\s+(?:{verbs})(?![A-Za-z])")
+        # "186 (93%) completed the study": the count's share may stand before the verb.
+        self._count_verb_re = re.compile(
+            rf"(?P<value>{count_en})(?:\s*\([^()]{{0,25}}\))?\s+(?:{verbs})(?![A-Za-z])"
+        )
         # What every match of the Chinese count and the verb count pattern holds: a noun of
         # the list, a verb after a space.  A text without one is not scanned number by number
         # (each number tried against the nouns or verbs); one search for them is cheaper.
@@ -463,8 +500,9 @@ class StatisticsExtractor:
             rf"(?:±|\+/-|(?<![A-Za-z])(?:{_alternation(r.get('sd_labels', ['SD']), ignore_case=True)}))[\s,:=]*$"
         )
         self._connector_re = re.compile(
-            rf"^\s*(?:(?:±|\+/-)\s*{_UNSIGNED})?\s*\)?\s*[A-Za-z\u4e00-\u9fff/°]{{0,10}}\s*(?:\([^()]{{0,30}}\))?"
-            rf"(?:\s+[A-Za-z]+){{0,3}}\s*"
+            # "-1.1 (0.9)% with insulin and -0.6 (1.0)%": a unit may follow the SD in brackets
+            rf"^\s*(?:(?:±|\+/-)\s*{_UNSIGNED})?\s*\)?\s*[A-Za-z\u4e00-\u9fff/°]{{0,10}}\s*(?:\([^()]{{0,30}}\)\s*%?)?"
+            rf"(?:\s+[A-Za-z]+){{0,{int(r.get('coordinated_value_max_words', 3))}}}\s*"
             rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
             rf"(?:{r.get('coordinated_group_label') or '(?!)'})?\s*\(?\s*$"
         )
@@ -519,6 +557,8 @@ class StatisticsExtractor:
             match = self._ci_re.match(work, pos)
             if match is None and bare_ci:
                 match = self._bare_ci_re.match(work, pos)
+            if match is None and bare_ci and (gap := self._ci_gap_re.match(work, pos)) is not None:
+                match = self._ci_re.match(work, gap.end())
             if match is not None:
                 if match.groupdict().get("level"):
                     stat["ci_level"] = float(match.group("level"))
@@ -577,6 +617,24 @@ class StatisticsExtractor:
             stat = {"measure": previous, "value": _to_float(value.group("value"))}
             end = self._attach_tail(state, stat, ci_start, with_ci=True, bare_ci=False)
             state.add_stat(stat, value_start, end)
+
+        # ... and so does a bare interval right after the estimate's clause, nothing but words
+        # between: "HRs were 1.21 (1.05-1.39) for current smokers and 1.08 (0.95-1.23) for ...".
+        for match in self._bare_value_ci_re.finditer(work) if "(" in work or "[" in work else ():
+            value_start = match.start("value")
+            if state.claimed(value_start, match.end()):
+                continue
+            previous = state.last_estimate_span_before(value_start, self._sentence_start(work, value_start))
+            if previous is None or not self._estimate_joint_re.fullmatch(work, previous[1], value_start):
+                continue
+            value, low, high = (_to_float(match.group(name)) for name in ("value", "low", "high"))
+            if not low <= value <= high:
+                continue
+            state.add_stat(
+                {"measure": previous[0], "value": value, "ci_low": low, "ci_high": high},
+                value_start,
+                match.end("high"),
+            )
 
     def _intervals(self, work: str) -> Iterator[re.Match[str]]:
         """The matches of ``_ci_re.finditer(work)``, without trying the pattern everywhere.
@@ -653,34 +711,28 @@ class StatisticsExtractor:
                     "n", float(_DIGIT_GROUPING.sub("", match.group("value"))), match.start(), match.end()
                 )
         last_unit: str | None = None
+        waiting: re.Match[str] | None = None  # a noun-less "x of y" before any noun
         for match in self._count_en_re.finditer(work):
             noun = match.group("noun")
             total = match.group("total")
             if noun is None and total is None:
                 continue
-            if noun is None and last_unit is None:
-                continue
             if state.claimed(match.start("value"), match.end("total") if total else match.end("value")):
                 continue
             if self._blocked_before(work, match.start()):
                 continue
+            if noun is None and last_unit is None:
+                waiting = match
+                continue
             unit = self._unit_of.get(noun.lower()) if noun else last_unit
             if noun is not None:
                 last_unit = unit
-            end = match.end() if noun else match.end("total")
-            state.add_stat(
-                {"measure": "n", "value": float(_DIGIT_GROUPING.sub("", match.group("value"))), "unit": unit},
-                match.start(),
-                end,
-                claim=match.span("value"),
-            )
-            if total:
-                state.add_stat(
-                    {"measure": "n", "value": _to_float(total.replace(",", "")), "unit": unit},
-                    match.start("total"),
-                    end,
-                    claim=match.span("total"),
-                )
+                if waiting is not None and self._count_pair_joint_re.fullmatch(
+                    work, waiting.end("total"), match.start()
+                ):
+                    self._add_count_pair(state, waiting, unit, waiting.end("total"))
+            waiting = None
+            self._add_count_pair(state, match, unit, match.end() if noun else match.end("total"))
         verb_counts = self._count_verb_re.finditer(work) if self._count_verb_need_re.search(work) else ()
         for match in verb_counts:
             if state.claimed(match.start("value"), match.end("value")) or self._blocked_before(
@@ -696,6 +748,7 @@ class StatisticsExtractor:
                 match.start("value"),
                 match.end("value"),
             )
+        self._coordinated_counts(state)
         # A Chinese count ends with a noun of its case-sensitive list, all non-ASCII words.
         zh_counts = (
             self._count_zh_re.finditer(work)
@@ -716,6 +769,45 @@ class StatisticsExtractor:
                     unit = self._zh_head_nouns[head.group(1)]
             value = float(_DIGIT_GROUPING.sub("", match.group("value")))
             state.add("n", value, match.start(), match.end(), unit=unit)
+
+    def _coordinated_counts(self, state: _State) -> None:
+        """A bare number coordinated with the English count before it counts the same noun:
+        "23 deaths in the intervention group and 31 in the control group"."""
+        work = state.text
+        counts = sorted(
+            (stat["_end"], stat.get("unit") or "") for stat in state.found if stat["measure"] == "n"
+        )
+        if not counts:
+            return
+        ends = [end for end, _ in counts]
+        for match in self._bare_count_re.finditer(work):
+            start, end = match.span("value")
+            index = bisect.bisect_right(ends, start)
+            if index == 0 or state.claimed(start, end) or self._blocked_unit_re.match(work, end):
+                continue
+            previous_end, unit = counts[index - 1]
+            if not unit or not self._count_joint_re.fullmatch(work, previous_end, start):
+                continue
+            value = float(_DIGIT_GROUPING.sub("", match.group("value")))
+            state.add_stat({"measure": "n", "value": value, "unit": unit}, start, end)
+
+    @staticmethod
+    def _add_count_pair(state: _State, match: re.Match[str], unit: str | None, end: int) -> None:
+        """The count of a ``_count_en_re`` match and its "of" total, if any, ending at ``end``."""
+        state.add_stat(
+            {"measure": "n", "value": float(_DIGIT_GROUPING.sub("", match.group("value"))), "unit": unit},
+            match.start(),
+            end,
+            claim=match.span("value"),
+        )
+        total = match.group("total")
+        if total:
+            state.add_stat(
+                {"measure": "n", "value": _to_float(total.replace(",", "")), "unit": unit},
+                match.start("total"),
+                end,
+                claim=match.span("total"),
+            )
 
     def _means(self, state: _State) -> None:
         work = state.text
@@ -761,8 +853,16 @@ class StatisticsExtractor:
                 continue
             if self._percent_after_re.match(work, match.end()):
                 continue
-            stat: dict[str, Any] = {"measure": "percent", "value": _to_float(match.group("value"))}
+            value = _to_float(match.group("value"))
+            if work.startswith("-", start - 1) and (start == 1 or work[start - 2] in _SIGN_FOLLOWS):
+                start, value = start - 1, -value  # "mean change, -14.9% vs. -2.4%": a signed result
+            stat: dict[str, Any] = {"measure": "percent", "value": value}
             span_end = self._attach_tail_ci_only(state, stat, match.end())
+            bare = self._bare_ci_re.match(work, match.end()) if span_end == match.end() else None
+            if bare is not None and _to_float(bare.group("low")) <= value <= _to_float(bare.group("high")):
+                # "78% (72% to 83%)": an unlabelled interval around the value is its CI
+                stat["ci_low"], stat["ci_high"] = _to_float(bare.group("low")), _to_float(bare.group("high"))
+                span_end = bare.end("high") + (1 if work.startswith("%", bare.end("high")) else 0)
             state.add_stat(stat, start, span_end)
 
     # ------------------------------------------------------------------ helpers
@@ -828,7 +928,7 @@ class _State:
         self.text = text
         self.found: list[dict[str, Any]] = []
         self._claims = bytearray(len(text) + 1)
-        self._estimates: list[tuple[int, str]] = []
+        self._estimates: list[tuple[int, str, int]] = []  # start, measure, end
 
     def claimed(self, start: int, end: int) -> bool:
         return any(self._claims[start:end])
@@ -844,11 +944,16 @@ class _State:
         stat["_start"], stat["_end"] = start, end
         self.found.append(stat)
         if stat["measure"] not in ("p", "n", "I2", "percent", "mean", "median"):
-            bisect.insort(self._estimates, (start, stat["measure"]))
+            bisect.insort(self._estimates, (start, stat["measure"], end))
 
     def last_estimate_before(self, pos: int, floor: int) -> str | None:
+        found = self.last_estimate_span_before(pos, floor)
+        return found[0] if found else None
+
+    def last_estimate_span_before(self, pos: int, floor: int) -> tuple[str, int] | None:
+        """The measure and end of the last estimate starting in ``floor..pos``."""
         index = bisect.bisect_left(self._estimates, (pos, ""))
         if index == 0:
             return None
-        start, measure = self._estimates[index - 1]
-        return measure if start >= floor else None
+        start, measure, end = self._estimates[index - 1]
+        return (measure, end) if start >= floor else None
