@@ -304,6 +304,8 @@ class StatisticsExtractor:
         )
         lead_chars = "".join(sorted(set("".join(r.get("value_units", [])))))
         self._ci_lead_char_re = re.compile(rf"[\s\d.%,;:(\[{re.escape(lead_chars)}]")
+        # Joiners of coordinated values ("31.06 and 17.76 vs. 21.07"), used by several passes.
+        coordinator = _alternation(r.get("coordinators", ["and", "vs", "versus"]), ignore_case=True)
         # A few words between an estimate and its labelled CI, in the same bracket or clause:
         # "mean difference, -1.4 points on a 10-point scale; 95% CI, -2.1 to -0.7".  No bracket,
         # sentence end, operator or number of its own ("10-point" is a word) in between.
@@ -317,7 +319,7 @@ class StatisticsExtractor:
         # Between an estimate and the next value of the same measure: words and a coordinator.
         self._estimate_joint_re = re.compile(
             rf"\s*[\)\]]?[^\d()\[\]]{{0,50}}"
-            rf"(?<![A-Za-z])(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
+            rf"(?<![A-Za-z])(?:{coordinator})\s*"
         )
         self._bare_ci_re = re.compile(
             rf"\s*[\(\[]\s*(?P<low>{_NUM})\s*%?\s*(?:{sep})\s*(?P<high>{_NUM})\s*%?\s*(?=[\)\];,])"
@@ -430,7 +432,7 @@ class StatisticsExtractor:
         # "68 of 120 (56.7%) versus 45 of 118 (38.1%) patients" counts patients twice.
         self._count_pair_joint_re = re.compile(
             rf"\s*(?:\([^()]{{0,25}}\))?\s*"
-            rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
+            rf"(?:{coordinator})\s*"
         )
         # A whole number, not a share or a decimal: "... and 31 in the control group".
         self._bare_count_re = re.compile(
@@ -503,7 +505,7 @@ class StatisticsExtractor:
             # "-1.1 (0.9)% with insulin and -0.6 (1.0)%": a unit may follow the SD in brackets
             rf"^\s*(?:(?:±|\+/-)\s*{_UNSIGNED})?\s*\)?\s*[A-Za-z\u4e00-\u9fff/°]{{0,10}}\s*(?:\([^()]{{0,30}}\)\s*%?)?"
             rf"(?:\s+[A-Za-z]+){{0,{int(r.get('coordinated_value_max_words', 3))}}}\s*"
-            rf"(?:{_alternation(r.get('coordinators', ['and', 'vs', 'versus']), ignore_case=True)})\s*"
+            rf"(?:{coordinator})\s*"
             rf"(?:{r.get('coordinated_group_label') or '(?!)'})?\s*\(?\s*$"
         )
         # The estimate, test-statistic and p-value patterns share their lookbehind and are read on
