@@ -357,7 +357,9 @@ def test_norm_label_collapses_spaces_like_the_regex() -> None:
 
 def test_script_counts_agrees_with_counting_matches() -> None:
     # script_counts counts Latin letters in UTF-8 bytes; the plain count is by regex.
-    from abstractpipe.sections import _CJK_RE, _MATH_RE, script_counts
+    from abstractpipe.patterns import CJK_CHAR as _CJK_RE
+    from abstractpipe.patterns import INLINE_MATH as _MATH_RE
+    from abstractpipe.patterns import script_counts
 
     def plain(text: str) -> tuple[int, int]:
         text = _MATH_RE.sub(" ", text)
@@ -414,7 +416,8 @@ def test_case_blind_screen_changes_no_candidates(finder: SectionFinder) -> None:
     # label word; the general path tries them on every text.
     import re
 
-    from abstractpipe.sections import _CJK_RE, _case_blind_screen
+    from abstractpipe.patterns import CJK_CHAR as _CJK_RE
+    from abstractpipe.sections import _case_blind_screen
 
     fast = finder
     config = load_config(REPO / "configs" / "default.yaml")

@@ -12,6 +12,9 @@ leaves one attempt per group, and the same matches.
 A pattern that opens with a lookbehind ("(?<![A-Za-z])" before a lexicon word) gives
 ``re`` nothing to scan for, so it is tried at every position; ``WordStartPattern`` and
 ``WordStartPatterns`` find the same matches from the few positions where one can start.
+
+``script_counts`` and ``script_lang`` tell English from Chinese text by its script, for
+the sections and extract stages alike.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from typing import Any
 
 # A named group's opening in a pattern's source (in an escaped word "(" follows a backslash).
 _GROUP_NAME = re.compile(r"\(\?P<\w+>")
+# A Han character (what decides that text is Chinese for the sections and extract stages).
+CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Inline maths of PDF conversions ("$P{<}0.05$") says nothing about the language.
+INLINE_MATH = re.compile(r"\$[^$]{0,400}\$")
 
 
 def grouped_alternation(branches: Sequence[tuple[str, str]], *, ignore_case: bool) -> str:
@@ -225,3 +232,28 @@ class PatternRule:
             folded = case_blind(text) if folded is None else folded
             return any(literal in folded for literal in self.needs_any_case)
         return False
+
+
+# ASCII letters as bytes: in UTF-8 no other character encodes to a byte below 0x80.
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def script_counts(text: str) -> tuple[int, int]:
+    """(CJK characters, Latin letters) outside inline maths."""
+    if "$" in text:
+        text = INLINE_MATH.sub(" ", text)
+    # Latin letters are the ASCII letters: counted by deleting them from the UTF-8 bytes in C
+    # rather than by building a list of one-letter matches.
+    data = text.encode("utf-8", "surrogatepass")
+    latin = len(data) - len(data.translate(None, _ASCII_LETTERS))
+    return (0 if text.isascii() else len(CJK_CHAR.findall(text))), latin
+
+
+def script_lang(text: str, fallback: str = "other") -> str:
+    """en or zh by the script of the text (Chinese with Latin abbreviations is zh)."""
+    cjk, latin = script_counts(text)
+    if cjk and cjk >= 0.3 * (cjk + latin):
+        return "zh"
+    if latin:
+        return "en"
+    return fallback

@@ -35,51 +35,26 @@ from typing import Any
 from abstractpipe.config import Config, ConfigError
 from abstractpipe.document import CANONICAL_SECTIONS, Block, Document, Section
 from abstractpipe.patterns import (
+    CJK_CHAR,
     WordStartPattern,
     WordStartPatterns,
     ascii_lowered_words,
     case_blind,
     first_characters,
     grouped_alternation,
+    script_counts,
+    script_lang,
 )
 from abstractpipe.pipeline import Step, register_step
 
 WEAK, MEDIUM, STRONG = 0, 1, 2
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Markdown heading marks, quote marks and bullets a block may start with.
 _LEAD_RE = re.compile(r"^[\s#>*•·\-]*")
 _HEADING_MARK_RE = re.compile(r"^\s*#{1,6}\s*")
 _BRACKET_RE = re.compile(r"[【\[〔［]\s*(?P<label>[^\]】〕］\n]{1,24}?)\s*[】\]〕］]\s*[:：]?\s*")
-# Inline maths of PDF conversions ("$P{<}0.05$") says nothing about the language.
-_MATH_RE = re.compile(r"\$[^$]{0,400}\$")
 # What may follow an English header in place of a colon: as telling as the colon itself.
 _COLON_OR_DASH = (":", "：", "—", "–", "-")
 _SPLIT_LABEL_RE = re.compile(r"\s*[/／、&]\s*|\s+and\s+|\s*[与及和]\s*")
-
-
-# ASCII letters as bytes: in UTF-8 no other character encodes to a byte below 0x80.
-_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def script_counts(text: str) -> tuple[int, int]:
-    """(CJK characters, Latin letters) outside inline maths."""
-    if "$" in text:
-        text = _MATH_RE.sub(" ", text)
-    # Latin letters are the ASCII letters: counted by deleting them from the UTF-8 bytes in C
-    # rather than by building a list of one-letter matches.
-    data = text.encode("utf-8", "surrogatepass")
-    latin = len(data) - len(data.translate(None, _ASCII_LETTERS))
-    return (0 if text.isascii() else len(_CJK_RE.findall(text))), latin
-
-
-def script_lang(text: str, fallback: str = "other") -> str:
-    """en or zh by the script of the text (Chinese with Latin abbreviations is zh)."""
-    cjk, latin = script_counts(text)
-    if cjk and cjk >= 0.3 * (cjk + latin):
-        return "zh"
-    if latin:
-        return "en"
-    return fallback
 
 
 def section_lang(body: str, header: str, fallback: str) -> str:
@@ -115,7 +90,7 @@ def _label_form(text: str) -> str:
 
 def _label_regex(label: str) -> str:
     parts = label.split()
-    if len(parts) == 1 and len(label) > 1 and all(_CJK_RE.match(char) for char in label):
+    if len(parts) == 1 and len(label) > 1 and all(CJK_CHAR.match(char) for char in label):
         # "目的" also as "目 的" / "目\u3000的"
         return r"[ \u3000]?".join(re.escape(char) for char in label)
     return r"\s*".join(re.escape(part) for part in parts)
@@ -157,7 +132,7 @@ def _case_blind_screen(words: list[str]) -> re.Pattern[str] | None:
     a text without a hit has no English label (the non-ASCII blocks, mostly Chinese, that
     ``_ascii_screen`` does not take).  None when a word holds any other character.
     """
-    if not all(char.isascii() or _CJK_RE.match(char) or _caseless(char) for word in words for char in word):
+    if not all(char.isascii() or CJK_CHAR.match(char) or _caseless(char) for word in words for char in word):
         return None
     return re.compile(_alternation([word.lower() for word in words], ignore_case=False))
 

@@ -18,8 +18,8 @@ from abstractpipe.extract.metadata import MetadataExtractor
 from abstractpipe.extract.page_sections import PageSectionsExtractor
 from abstractpipe.extract.statistics import may_hold_statistics
 from abstractpipe.extract.title import DumpHeader, TitleFinder
+from abstractpipe.patterns import script_lang
 from abstractpipe.pipeline import Step, register_step
-from abstractpipe.sections import script_lang
 
 # How many blocks after an HTML page's <h1> its byline is looked for in.
 BYLINE_REACH = 6
@@ -233,8 +233,6 @@ class ExtractStep(Step):
             if section.key == "keywords" and section.lang in keywords and not keywords[section.lang]:
                 keywords[section.lang] = self.metadata.split_keywords(doc.span(section.start, section.end))
         if meta_keywords:
-            from abstractpipe.sections import script_lang
-
             lang = script_lang(meta_keywords)
             if lang in keywords and not keywords[lang]:
                 keywords[lang] = self.metadata.split_keywords(meta_keywords)

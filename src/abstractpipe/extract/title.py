@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from abstractpipe.document import Document
-from abstractpipe.sections import script_lang
+from abstractpipe.patterns import script_lang
 
 _LABEL_RE = re.compile(r"^\S{1,12}\s*[:：]")
 # How many blocks from the anchor a dump's title and byline are looked for in.
